@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: port_hash
+short_description: Compute and reserve the three-tier ports of a fleet service
+version_added: 0.1.0
+description:
+  - Computes the seed's three-tier ports of one service of a user's project environment.
+  - The host port is C(sha256("{user}_{project}_{env}_{service}_{container_port}") % 1000 + 8000)
+    and the secondary (toggle) slot is host port + 10000.
+  - The internal port, where the tenant's nginx sidecar listens, is
+    C(sha256("{user}_{project}_{env}_{service}_internal") % 1000 + 5000).
+  - With O(state_file), ports are allocated rather than only hashed, under an exclusive lock.
+    A port already assigned in the state is returned unchanged, forever. A new key whose hashed
+    port is taken gets the next free port by deterministic linear probing, and the assignment is
+    recorded. Host ports are unique per state file (one per server); internal ports are
+    unique per user/project/env inside it.
+author:
+  - projectdeployer.fleet contributors
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the ports are computed and probed but nothing is recorded.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  user:
+    description: The user id (tenant), for example V(u1).
+    type: str
+    required: true
+  project:
+    description: The project id, for example V(myapp).
+    type: str
+    required: true
+  env:
+    description: The environment id, for example V(prod).
+    type: str
+    required: true
+  service:
+    description: The service name, for example V(api).
+    type: str
+    required: true
+  container_port:
+    description:
+      - The port the service listens on inside its container.
+      - Leave it out for services without a port (workers, scheduled jobs); they get an internal port only.
+    type: int
+  state_file:
+    description:
+      - Path of the JSON file that records assignments on the target host.
+      - Without it, the module only computes the hashed ports; it cannot see collisions with other services.
+    type: path
+'''
+
+EXAMPLES = r'''
+- name: Show the ports of u1's api
+  projectdeployer.fleet.port_hash:
+    user: u1
+    project: myapp
+    env: prod
+    service: api
+    container_port: 8000
+  register: api_ports
+
+- name: Reserve the ports on the server, resolving collisions for good
+  projectdeployer.fleet.port_hash:
+    user: u1
+    project: myapp
+    env: prod
+    service: postgres
+    container_port: 5432
+    state_file: /local/.fleet/ports.json
+'''
+
+RETURN = r'''
+host_port:
+  description: The base host port (8000-8999), bound on the server's private address. Null without O(container_port).
+  returned: always
+  type: int
+  sample: 8357
+secondary_port:
+  description: The host port of the other toggle slot (18000-18999). Null without O(container_port).
+  returned: always
+  type: int
+  sample: 18357
+internal_port:
+  description: The stable internal port (5000-5999) the tenant's sidecar listens on; apps connect to C(nginx:internal_port).
+  returned: always
+  type: int
+  sample: 5234
+host_port_hashed:
+  description: The host port the hash alone gives, before collision resolution.
+  returned: always
+  type: int
+  sample: 8357
+internal_port_hashed:
+  description: The internal port the hash alone gives, before collision resolution.
+  returned: always
+  type: int
+  sample: 5234
+collision:
+  description: Whether a collision moved this service off its hashed ports.
+  returned: always
+  type: bool
+  sample: false
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import (
+    HOST_BASE, INTERNAL_BASE, PortExhaustedError, PortTable, service_ports)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._port_state import locked_state
+
+
+def compute(params, state):
+    """Allocate in ``state`` (mutated) and return the module result fields."""
+    tenant = '%s_%s_%s' % (params['user'], params['project'], params['env'])
+    host_table = PortTable(HOST_BASE, state['host'])
+    internal_table = PortTable(INTERNAL_BASE, state['internal'].get(tenant, {}))
+    ports = service_ports(host_table, internal_table, params['user'], params['project'], params['env'],
+                          params['service'], params['container_port'])
+    state['host'] = host_table.assignments
+    state['internal'][tenant] = internal_table.assignments
+    return ports
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            user=dict(type='str', required=True),
+            project=dict(type='str', required=True),
+            env=dict(type='str', required=True),
+            service=dict(type='str', required=True),
+            container_port=dict(type='int'),
+            state_file=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        check_ids(user=params['user'], project=params['project'], env=params['env'], service=params['service'])
+        port = params['container_port']
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError('container_port %d is not a TCP port: use 1-65535' % port)
+        if params['state_file']:
+            with locked_state(params['state_file'], write=not module.check_mode) as state:
+                ports = compute(params, state)
+        else:
+            ports = compute(params, {'host': {}, 'internal': {}})
+            ports['new'] = False
+    except (ValueError, PortExhaustedError) as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg='cannot use port state file %s: %s' % (params['state_file'], exc))
+    new = ports.pop('new')
+    module.exit_json(changed=new, **ports)
+
+
+if __name__ == '__main__':
+    main()

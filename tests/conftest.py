@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Make the repository importable as ``ansible_collections.projectdeployer.fleet``.
+
+The collection lives at the repository root, so the tests put a symlink
+``<tmp>/ansible_collections/projectdeployer/fleet -> <repo>`` on ``sys.path``
+and on ``ANSIBLE_COLLECTIONS_PATH`` for the ansible-playbook runs they start.
+"""
+import os
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _collections_root():
+    root = os.path.join(tempfile.gettempdir(), 'fleet-collections-%d' % os.getuid())
+    ns = os.path.join(root, 'ansible_collections', 'projectdeployer')
+    link = os.path.join(ns, 'fleet')
+    os.makedirs(ns, exist_ok=True)
+    if os.path.realpath(link) != REPO:
+        tmp = link + '.%d' % os.getpid()
+        os.symlink(REPO, tmp)
+        os.replace(tmp, link)
+    return root
+
+
+COLLECTIONS_ROOT = _collections_root()
+if COLLECTIONS_ROOT not in sys.path:
+    sys.path.insert(0, COLLECTIONS_ROOT)
+os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(
+    [COLLECTIONS_ROOT] + [p for p in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep) if p])
