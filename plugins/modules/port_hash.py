@@ -23,14 +23,17 @@ description:
     recorded. Host ports are unique per state file (one per server); internal ports are
     unique per user/project/env inside it.
 author:
-  - projectdeployer.fleet contributors
+  - Fleet Developers (@projectdeployer)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode the ports are computed and probed but nothing is recorded.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
   user:

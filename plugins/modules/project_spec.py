@@ -19,14 +19,17 @@ description:
   - Values that may be secret (C(git_token), the values of C(env_vars)) are redacted in the result.
   - This is an action plugin; it runs on the controller only.
 author:
-  - projectdeployer.fleet contributors
+  - Fleet Developers (@projectdeployer)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module never changes anything.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
   spec:

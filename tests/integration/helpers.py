@@ -26,7 +26,7 @@ def run_playbook(playbook, *args, cwd=REPO, env=None, timeout=600, json_output=F
     extra = {'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json'} if json_output else {}
     extra.update(env or {})
     cmd = [os.path.join(BIN, 'ansible-playbook'), playbook] + list(args)
-    return subprocess.run(cmd, cwd=cwd, env=ansible_env(**extra), capture_output=True, text=True,
+    return subprocess.run(cmd, cwd=cwd, env=ansible_env(**extra), capture_output=True, text=True, check=False,
                           timeout=timeout)
 
 

@@ -14,18 +14,18 @@ def test_build_install_and_use_by_fqcn(tmp_path):
     env.pop('ANSIBLE_CONFIG')
     env.pop('ANSIBLE_COLLECTIONS_PATH', None)
     build = subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', REPO,
-                            '--output-path', str(tmp_path)], capture_output=True, text=True, env=env, cwd=tmp_path)
+                            '--output-path', str(tmp_path)], capture_output=True, text=True, check=False, env=env, cwd=tmp_path)
     assert build.returncode == 0, build.stdout + build.stderr
     tarball = [p for p in os.listdir(tmp_path) if p.endswith('.tar.gz')]
     assert tarball == ['projectdeployer-fleet-0.1.0.tar.gz']
-    listing = subprocess.run(['tar', 'tzf', str(tmp_path / tarball[0])], capture_output=True, text=True).stdout
+    listing = subprocess.run(['tar', 'tzf', str(tmp_path / tarball[0])], capture_output=True, text=True, check=False).stdout
     assert 'plugins/modules/port_hash.py' in listing and 'playbooks/validate.yml' in listing
     assert 'tests/world' not in listing and '.venv' not in listing and 'bench/' not in listing
 
     install_dir = tmp_path / 'collections'
     inst = subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--no-deps',
                            '-p', str(install_dir), str(tmp_path / tarball[0])],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
+                          capture_output=True, text=True, check=False, env=env, cwd=tmp_path)
     assert inst.returncode == 0, inst.stdout + inst.stderr
 
     elsewhere = tmp_path / 'elsewhere'
@@ -36,9 +36,9 @@ def test_build_install_and_use_by_fqcn(tmp_path):
     env['ANSIBLE_COLLECTIONS_SCAN_SYS_PATH'] = 'true'
     run = subprocess.run([os.path.join(BIN, 'ansible-playbook'), 'projectdeployer.fleet.validate',
                           '-e', '@spec.yml', '-e', 'fleet_env=uat'],
-                         capture_output=True, text=True, env=env, cwd=str(elsewhere))
+                         capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere))
     assert run.returncode == 0, run.stdout + run.stderr
     assert 'u1_myapp_uat_api' in run.stdout
     doc = subprocess.run([os.path.join(BIN, 'ansible-doc'), 'projectdeployer.fleet.port_hash'],
-                         capture_output=True, text=True, env=env, cwd=str(elsewhere))
+                         capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere))
     assert doc.returncode == 0 and 'secondary_port' in doc.stdout

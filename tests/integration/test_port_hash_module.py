@@ -28,21 +28,21 @@ def _run(tmp_path, *args):
     proc = run_playbook(str(play), '-e', 'state_file=%s' % (tmp_path / 'state' / 'ports.json'), *args,
                         json_output=True)
     assert proc.returncode in (0, 2), proc.stderr
-    return proc, task_results(proc, 'ports')['localhost']
+    return task_results(proc, 'ports')['localhost']
 
 
 def test_check_then_real_then_idempotent(tmp_path):
     state = tmp_path / 'state' / 'ports.json'
-    _, checked = _run(tmp_path, '--check')
+    checked = _run(tmp_path, '--check')
     assert checked['changed'] is True and not state.exists()
-    _, first = _run(tmp_path)
+    first = _run(tmp_path)
     assert first['changed'] is True
     assert first['host_port'] == hashed_host_port('u1', 'myapp', 'prod', 'api', 8000) == checked['host_port']
     assert first['secondary_port'] == first['host_port'] + 10000
     assert 5000 <= first['internal_port'] <= 5999 and first['collision'] is False
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(state.parent).st_mode) == 0o700
-    _, second = _run(tmp_path)
+    second = _run(tmp_path)
     assert second['changed'] is False
     assert (second['host_port'], second['internal_port']) == (first['host_port'], first['internal_port'])
 
@@ -52,13 +52,13 @@ def test_collision_is_resolved_and_kept(tmp_path):
     state = tmp_path / 'state' / 'ports.json'
     state.parent.mkdir(mode=0o700)
     state.write_text(json.dumps({'version': 1, 'host': {'u2_shop_prod_db_5432': hashed}, 'internal': {}}))
-    _, first = _run(tmp_path)
+    first = _run(tmp_path)
     assert first['collision'] is True and first['host_port_hashed'] == hashed
     assert first['host_port'] == 8000 + (hashed - 8000 + 1) % 1000
     saved = json.loads(state.read_text())
     assert saved['host']['u2_shop_prod_db_5432'] == hashed
     assert saved['host']['u1_myapp_prod_api_8000'] == first['host_port']
-    _, again = _run(tmp_path)
+    again = _run(tmp_path)
     assert again['changed'] is False and again['host_port'] == first['host_port']
 
 

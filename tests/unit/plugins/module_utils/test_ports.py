@@ -45,8 +45,7 @@ def test_collision_probes_to_next_free_port_deterministically():
 
 def test_wraps_around_and_exhausts():
     full = p.PortTable(p.HOST_BASE, dict(('k%d' % i, 8000 + i) for i in range(999)))
-    port, _ = full.assign('last')
-    assert port == 8999
+    assert full.assign('last') == (8999, True)
     with pytest.raises(p.PortExhaustedError):
         full.assign('one-too-many')
 
@@ -107,10 +106,10 @@ def test_adding_services_never_moves_an_assigned_port():
     extra = [('u%d' % rng.randrange(50), 'shop', 'prod', 'extra%d' % i, 8000) for i in range(200)]
     # Adding one at a time, in a random order, through the persisted state each time.
     for item in rng.sample(extra, len(extra)):
-        host, internal_tables, _ = _deploy_all([item], host_state, internal_state)
+        host, internal_tables = _deploy_all([item], host_state, internal_state)[:2]
         host_state = dict(host.assignments)
         internal_state.update((k, dict(t.assignments)) for k, t in internal_tables.items())
-    _, _, after = _deploy_all(world, host_state, internal_state)
+    after = _deploy_all(world, host_state, internal_state)[2]
     for key, ports in before.items():
         assert after[key]['host_port'] == ports['host_port']
         assert after[key]['internal_port'] == ports['internal_port']
