@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The mesh_routes filter: sidecar and edge routes from a plan and the servers' state."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._routes import mesh_routes as _mesh_routes
+
+
+def mesh_routes(rows, servers):
+    try:
+        return _mesh_routes(rows, servers)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError('mesh_routes: %s' % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'mesh_routes': mesh_routes}

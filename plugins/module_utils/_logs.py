@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Reading container logs the way the seed's troubleshooting section describes.
+
+Pure text helpers: noise filtering (package installation and build output), error
+detection with tracebacks kept whole, and the ❌ highlighting that puts error lines
+first.
+"""
+
+from __future__ import annotations
+
+import re
+
+ERROR_MARK = u'\u274c'
+WARNING_HEADER = u'\u26a0\ufe0f  ERROR LINES DETECTED:'
+
+ERROR_RE = re.compile(
+    r'(Traceback \(most recent call last\)|^\s*File ".*", line \d+|\b\w*(Error|Exception)\b:|'
+    r'\bFATAL\b|\bPANIC\b|\bpanic:|\bERROR\b|\bCRITICAL\b|\bSegmentation fault\b|'
+    r'\bcommand not found\b|\bNo such file or directory\b|\bpermission denied\b|\bexited with code\b|'
+    r'\baddress already in use\b|\bcould not\b|\bcannot\b|\bunable to\b|\bfailed\b)',
+    re.IGNORECASE)
+NOISE_RE = re.compile(
+    r'^\s*(Collecting |Downloading |Using cached |Requirement already satisfied|Installing collected packages|'
+    r'Successfully installed|Building wheel|Created wheel|Stored in directory|'
+    r'Get:\d+ |Hit:\d+ |Ign:\d+ |Fetched \d|Reading package lists|Building dependency tree|'
+    r'Reading state information|Selecting previously unselected|Preparing to unpack|Unpacking |Setting up |'
+    r'Processing triggers|npm (notice|http fetch|timing)|added \d+ packages|'
+    r'[\u2500-\u259f\s]+$|\s*\d+%\s*\|)')
+
+
+def clean(text):
+    """Split container output into lines without noise, blank lines or terminal escapes."""
+    lines = []
+    for line in re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', text or '').splitlines():
+        line = line.rstrip()
+        if line and not NOISE_RE.match(line):
+            lines.append(line)
+    return lines
+
+
+def is_error(line):
+    return bool(ERROR_RE.search(line))
+
+
+def error_lines(lines):
+    """The lines that say what went wrong; a traceback is kept whole."""
+    found = []
+    in_traceback = False
+    for line in lines:
+        if line.startswith('Traceback (most recent call last)'):
+            in_traceback = True
+        if in_traceback or is_error(line):
+            found.append(line)
+        if in_traceback and line and not line.startswith((' ', 'Traceback')):
+            in_traceback = False
+    return found
+
+
+def highlight(lines, prefix=''):
+    """Error lines first, each marked ❌, under the seed's header; empty if there are none."""
+    errors = error_lines(lines)
+    if not errors:
+        return []
+    out = [u'%s%s' % (prefix, WARNING_HEADER)]
+    out.extend(u'%s%s %s' % (prefix, ERROR_MARK, line) for line in errors)
+    return out
+
+
+def mark(lines):
+    """Every line, with ❌ in front of the error lines (for logs.yml)."""
+    errors = set(error_lines(lines))
+    return [(u'%s %s' % (ERROR_MARK, line)) if line in errors else (u'   ' + line) for line in lines]

@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Mesh and edge routes from the plan and from what serves on each server."""
+
+from __future__ import annotations
+
+TCP_TYPES = ('postgres', 'redis', 'opensearch')
+
+
+def protocol(row):
+    """Databases are proxied as TCP streams, everything else with a port as HTTP."""
+    return 'tcp' if row.get('type') in TCP_TYPES else 'http'
+
+
+def upstreams(service, servers):
+    """``address:active_port`` of every server where ``service`` has a serving container."""
+    found = []
+    for server in servers:
+        info = (server.get('services') or {}).get(service) or {}
+        if info.get('active_port'):
+            found.append('%s:%d' % (server['address'], int(info['active_port'])))
+    return sorted(set(found))
+
+
+def mesh_routes(rows, servers):
+    """``{'sidecar': [...], 'edge': [...]}`` for the tenant whose plan rows are given.
+
+    ``rows`` are the plan rows of ``project_spec`` (service, type, container_port,
+    internal_port, domain); ``servers`` is a list of ``{'address': private address,
+    'services': deploy_info services}``, one per server running the project.
+    """
+    sidecar, edge = [], []
+    for row in sorted(rows, key=lambda r: r['service']):
+        if not row.get('container_port'):
+            continue
+        ups = upstreams(row['service'], servers)
+        sidecar.append({'service': row['service'], 'protocol': protocol(row), 'listen': row['internal_port'],
+                        'upstreams': ups})
+        if row.get('domain'):
+            edge.append({'service': row['service'], 'protocol': 'http', 'domain': row['domain'], 'upstreams': ups})
+    return {'sidecar': sidecar, 'edge': edge}

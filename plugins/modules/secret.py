@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: secret
+short_description: Generate a strong secret file, or a file derived from one, without ever showing it
+version_added: 0.1.0
+description:
+  - Ensures the file O(path) holds a strong random secret (letters and digits, so it is safe in URLs and
+    configuration files). An existing secret is kept; it is never returned, printed or logged.
+  - With O(source), writes a file derived from the secret in O(source) in the given O(format) instead,
+    for example the C(requirepass) line of a Redis configuration.
+  - Files are written atomically with mode 0600 (or O(mode)) in a directory created 0700.
+author:
+  - Fleet Developers (@projectdeployer)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+options:
+  path:
+    description: The secret file.
+    type: path
+    required: true
+  length:
+    description: Length of a generated secret.
+    type: int
+    default: 40
+  source:
+    description: Derive O(path) from the secret in this file instead of generating one.
+    type: path
+  format:
+    description:
+      - V(raw) is the secret itself.
+      - V(redis_conf) is a Redis configuration file setting C(requirepass) to the secret.
+      - V(pgpass) is a libpq password file (C(PGPASSFILE)) giving the secret for every server, database and role.
+    type: str
+    choices: [raw, redis_conf, pgpass]
+    default: raw
+  mode:
+    description: The file mode.
+    type: raw
+    default: '0600'
+  state:
+    description: V(present) ensures the file, V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+'''
+
+EXAMPLES = r'''
+- name: A password for u1's postgres, generated once on the controller
+  projectdeployer.fleet.secret:
+    path: /local/u1/myapp/prod/secrets/postgres_password
+  delegate_to: localhost
+
+- name: The redis server's configuration with its password
+  projectdeployer.fleet.secret:
+    path: /local/u1/myapp/prod/secrets/redis.conf
+    source: /local/u1/myapp/prod/secrets/redis_password
+    format: redis_conf
+'''
+
+RETURN = r'''
+path:
+  description: The secret file. Its content is never returned.
+  returned: always
+  type: str
+created:
+  description: Whether a new secret was generated.
+  returned: always
+  type: bool
+'''
+
+import os
+import secrets
+import string
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+ALPHABET = string.ascii_letters + string.digits
+
+
+def render(secret, fmt):
+    if fmt == 'redis_conf':
+        return 'requirepass %s\nprotected-mode no\n' % secret
+    if fmt == 'pgpass':
+        return '*:*:*:*:%s\n' % secret
+    return secret
+
+
+def write_atomic(path, content, mode):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix='.secret.', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            length=dict(type='int', default=40, no_log=False),
+            source=dict(type='path'),
+            format=dict(type='str', default='raw', choices=['raw', 'redis_conf', 'pgpass']),
+            mode=dict(type='raw', default='0600'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    mode = int(str(p['mode']), 8)
+    current = read(p['path'])
+    if p['state'] == 'absent':
+        if current is not None and not module.check_mode:
+            os.unlink(p['path'])
+        module.exit_json(changed=current is not None, path=p['path'], created=False)
+    if p['length'] < 16:
+        module.fail_json(msg='length %d is too short for a secret: use 16 or more' % p['length'])
+    created = False
+    if p['source']:
+        secret = read(p['source'])
+        if secret is None:
+            module.fail_json(msg='secret source %s does not exist; fix: generate it first' % p['source'])
+        wanted = render(secret.strip(), p['format'])
+    elif current is not None and current.strip():
+        wanted = current
+    else:
+        wanted = render(''.join(secrets.choice(ALPHABET) for dummy in range(p['length'])), p['format'])
+        created = True
+    changed = wanted != current or (current is not None and (os.stat(p['path']).st_mode & 0o7777) != mode)
+    if changed and not module.check_mode:
+        write_atomic(p['path'], wanted, mode)
+    module.exit_json(changed=changed, path=p['path'], created=created)
+
+
+if __name__ == '__main__':
+    main()
