@@ -18,6 +18,14 @@ def mesh_routes(rows, servers):
         raise AnsibleFilterError('mesh_routes: %s' % exc)
 
 
+def server_view(host_vars):
+    """``{'address', 'services'}`` of one server from its hostvars (after deploy_info ran there)."""
+    try:
+        return {'address': host_vars['fleet_address'], 'services': host_vars['fleet_running']['services']}
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError('server_view: the host has no %s yet; run deploy_info first' % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'mesh_routes': mesh_routes}
+        return {'mesh_routes': mesh_routes, 'server_view': server_view}

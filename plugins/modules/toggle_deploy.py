@@ -275,6 +275,14 @@ container_id:
   description: The id of the active container.
   returned: success
   type: str
+version:
+  description: The version of the active container.
+  returned: success
+  type: str
+image:
+  description: The image of the active container.
+  returned: success
+  type: str
 health:
   description: What each health try found.
   returned: always
@@ -560,6 +568,8 @@ class ToggleDeployer(object):
             'previous_slot': previous,
             'config_hash': chash,
             'container_id': container.id if container is not None else None,
+            'version': container.labels.get('fleet.version') if container is not None else self.p['version'],
+            'image': self.p['image'] or (container.attrs.get('Config', {}).get('Image') if container is not None else None),
             'health': self.health,
         }
 

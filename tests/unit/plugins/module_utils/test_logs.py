@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# -*- coding: utf-8 -*-
+from ansible_collections.projectdeployer.fleet.plugins.module_utils import _logs
+
+CRASH = """Collecting flask
+  Downloading flask-3.0.0-py3-none-any.whl (99 kB)
+Successfully installed flask-3.0.0
+starting api on 0.0.0.0:8000
+Traceback (most recent call last):
+  File "/app/api.py", line 30, in <module>
+    host = ResourceResolver.get_service_host(project, env, "postgres")
+TypeError: ResourceResolver.get_service_host() missing 1 required positional argument
+"""
+
+
+def test_noise_is_filtered():
+    lines = _logs.clean(CRASH)
+    assert not any(line.startswith(('Collecting', '  Downloading', 'Successfully')) for line in lines)
+    assert 'starting api on 0.0.0.0:8000' in lines
+
+
+def test_traceback_is_highlighted_whole_under_the_seed_header():
+    out = _logs.highlight(_logs.clean(CRASH), prefix='[localhost] ')
+    assert out[0] == u'[localhost] \u26a0\ufe0f  ERROR LINES DETECTED:'
+    assert out[1] == u'[localhost] \u274c Traceback (most recent call last):'
+    assert out[2].endswith(u'\u274c   File "/app/api.py", line 30, in <module>')
+    assert out[-1].endswith('TypeError: ResourceResolver.get_service_host() missing 1 required positional argument')
+    assert not any('starting api' in line for line in out)
+
+
+def test_no_errors_no_header():
+    assert _logs.highlight(['all good', 'listening on 8000']) == []
+
+
+def test_mark_keeps_every_line():
+    marked = _logs.mark(['ok', 'FATAL: database "x" does not exist'])
+    assert marked[0] == '   ok' and marked[1].startswith(u'\u274c ')
+
+
+def test_escape_codes_removed():
+    assert _logs.clean('\x1b[31mERROR\x1b[0m boom') == ['ERROR boom']
