@@ -98,14 +98,14 @@ def render_plan(spec, plan):
                 naming.sidecar_name(spec['user'], spec['project'], spec['env']),
                 naming.project_dir(spec.get('fleet_root'), spec['user'], spec['project'], spec['env'])),
              '']
-    headers = ('group', 'service', 'role', 'container', 'image', 'ports (container>host/secondary, internal)',
+    headers = ('group', 'service', 'role', 'container', 'image', 'ports: container>host/secondary internal',
                'servers', 'cost/mo', 'domain / schedule')
     rows = []
     for r in plan['services']:
         if r['container_port']:
-            ports = '%s>%s/%s, %s' % (r['container_port'], r['host_port'], r['secondary_port'], r['internal_port'])
+            ports = '%s>%s/%s %s' % (r['container_port'], r['host_port'], r['secondary_port'], r['internal_port'])
         else:
-            ports = '-, %s' % r['internal_port']
+            ports = '- %s' % r['internal_port']
         if r['collision']:
             ports += ' (moved off a hash collision)'
         rows.append((r['group'], r['service'], r['role'], r['container'], r['image'], ports,
