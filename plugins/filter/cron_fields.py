@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-MACROS = {
-    '@hourly': '0 * * * *', '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@weekly': '0 0 * * 0',
-    '@monthly': '0 0 1 * *', '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *',
-}
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._cron import CronError
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._cron import cron_fields as _cron_fields
 
 
 def cron_fields(schedule):
-    expression = MACROS.get(str(schedule).strip().lower(), str(schedule))
-    fields = expression.split()
-    if len(fields) != 5:
-        raise AnsibleFilterError('cron_fields: %r is not a five-field schedule' % (schedule,))
-    return fields
+    try:
+        return _cron_fields(schedule)
+    except (CronError, KeyError) as exc:
+        raise AnsibleFilterError('cron_fields: %s' % exc)
 
 
 class FilterModule(object):

@@ -91,6 +91,24 @@ def _mount(secrets_dir, filename, owner):
     return mount
 
 
+def user_volumes(spec, name, secrets_dir):
+    """The spec's ``volumes`` as mounts that stay inside the tenant's namespace.
+
+    A source without ``/`` is a named volume, kept per user, project and env
+    (``u1_myapp_prod_uploads``); a source with ``/`` is a path inside the project's
+    directory on the server (the spec refuses absolute paths and ``..``).
+    """
+    project_dir = secrets_dir.rsplit('/', 1)[0]
+    prefix = naming.prefix(spec['user'], spec['project'], spec['env'])
+    mounts = []
+    for source, target in sorted((spec['services'][name].get('volumes') or {}).items()):
+        if '/' in source:
+            mounts.append('%s/%s:%s' % (project_dir, source.strip('/'), target))
+        else:
+            mounts.append('%s_%s:%s' % (prefix, source, target))
+    return mounts
+
+
 def health_check(svc):
     """The toggle_deploy health dict of a service."""
     check = {'retries': svc.get('health_retries', 6), 'interval': svc.get('health_interval', 10),
@@ -134,7 +152,7 @@ def container_definition(spec, name, internal_ports, secrets_dir, images=None):
         'command': command,
         'env_vars': env,
         'secrets': mounts,
-        'volumes': ['%s:%s' % (src, dst) for src, dst in sorted((svc.get('volumes') or {}).items())],
+        'volumes': user_volumes(spec, name, secrets_dir),
         'data_path': data_path,
         'container_port': svc.get('container_port'),
         'health': health_check(svc),
