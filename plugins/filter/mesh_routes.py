@@ -21,7 +21,7 @@ def mesh_routes(rows, servers):
 def server_view(host_vars):
     """``{'address', 'services'}`` of one server from its hostvars (after deploy_info ran there)."""
     try:
-        return {'address': host_vars['fleet_address'], 'services': host_vars['fleet_running']['services']}
+        return {'address': host_vars['deploy_address'], 'services': host_vars['deploy_running']['services']}
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError('server_view: the host has no %s yet; run deploy_info first' % exc)
 
