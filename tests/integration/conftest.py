@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures of the integration tests: the test world (tests/world/up.sh) and Docker resources.
+
+- ``world`` (session): brings the world up once per run with ``bash tests/world/up.sh``; with
+  ``FLEET_WORLD_READY=1`` a quick check (engine answers, every stand-in image present, registry
+  answers) replaces the run. A failure ends in ``pytest.fail`` naming the step and the log.
+- ``docker_client`` (session): ``docker.from_env()`` against the world's engine.
+- ``unique_prefix``: a random short lowercase name (``ft`` + 6 letters/digits, a valid fleet id)
+  for the test's resources. At teardown every container, network, volume and image that carries
+  the label ``fleet-test=<prefix>`` (see ``test_labels``) or whose name starts with the prefix is
+  removed.
+- ``test_labels``: ``{"fleet-test": <prefix>}``, to put on whatever a test creates.
+
+Every test under tests/integration is marked ``integration``.
+"""
+import os
+import re
+import secrets
+import string
+import subprocess
+import time
+import types
+import urllib.request
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WORLD_DIR = os.path.join(REPO, 'tests', 'world')
+LOG_DIR = os.environ.get('FLEET_WORLD_LOG_DIR', '/var/log/fleet-world')
+REGISTRY = os.environ.get('FLEET_WORLD_REGISTRY', '127.0.0.1:5000')
+NAMESPACE = os.environ.get('FLEET_WORLD_NAMESPACE', 'fleet-world')
+UP_TIMEOUT = 3600  # a cold world (debootstrap + five image builds) takes a few minutes
+
+# Keep in step with WORLD_IMAGE_TAGS in tests/world/lib.sh.
+WORLD_IMAGES = {
+    'postgres': ['15'],
+    'redis': ['7', '7-alpine'],
+    'nginx': ['1.22', 'stable'],
+    'python': ['3.11', '3.11-slim'],
+    'node': ['18', '18-slim'],
+}
+TEST_LABEL = 'fleet-test'
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if str(item.fspath).startswith(HERE + os.sep):
+            item.add_marker(pytest.mark.integration)
+
+
+def _registry_status():
+    try:
+        with urllib.request.urlopen('http://%s/v2/' % REGISTRY, timeout=5) as resp:
+            return resp.status
+    except Exception as exc:  # noqa: BLE001 - any failure means "not answering"
+        return getattr(exc, 'code', None) or str(exc)
+
+
+def _quick_check():
+    """None when the world is up, else one line saying what is missing."""
+    try:
+        import docker
+        client = docker.from_env(timeout=20)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        return 'the Docker engine does not answer (%s)' % exc
+    try:
+        for name, tags in WORLD_IMAGES.items():
+            for tag in tags:
+                ref = '%s/%s:%s' % (NAMESPACE, name, tag)
+                try:
+                    client.images.get(ref)
+                except Exception:  # noqa: BLE001
+                    return 'image %s is missing' % ref
+    finally:
+        client.close()
+    status = _registry_status()
+    if status != 200:
+        return 'the registry http://%s/v2/ does not answer 200 (%s)' % (REGISTRY, status)
+    return None
+
+
+def _failure_message(proc_output, returncode):
+    lines = [line for line in proc_output.splitlines() if line.strip()]
+    step = None
+    for line in lines:
+        m = re.search(r'step (\S+) FAILED', line)
+        if m:
+            step = m.group(1)
+    logs = []
+    for line in lines:
+        for path in re.findall(r'\(log: ([^)]+)\)', line):
+            if path not in logs:
+                logs.append(path)
+    head = 'test world: tests/world/up.sh failed (exit %s)' % returncode
+    if step:
+        head += ' in step %r' % step
+    head += '; log: %s' % (logs[-1] if logs else LOG_DIR + '/')
+    return head + '\n' + '\n'.join(lines[-25:])
+
+
+@pytest.fixture(scope='session')
+def world():
+    """The test world, up: engine, stand-in images, loopback registry."""
+    if os.environ.get('FLEET_WORLD_READY') == '1' and _quick_check() is None:
+        pass
+    else:
+        try:
+            proc = subprocess.run(['bash', os.path.join(WORLD_DIR, 'up.sh')], cwd=REPO,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=UP_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors='replace') if isinstance(exc.stdout, bytes) else (exc.stdout or '')
+            pytest.fail(_failure_message(out, 'timeout after %d s' % UP_TIMEOUT), pytrace=False)
+        except OSError as exc:
+            pytest.fail('test world: cannot run bash tests/world/up.sh: %s' % exc, pytrace=False)
+        if proc.returncode != 0:
+            pytest.fail(_failure_message(proc.stdout, proc.returncode), pytrace=False)
+        problem = _quick_check()
+        if problem:
+            pytest.fail('test world: up.sh succeeded but %s (logs: %s/)' % (problem, LOG_DIR), pytrace=False)
+    return types.SimpleNamespace(
+        registry=REGISTRY,
+        namespace=NAMESPACE,
+        images={name: ['%s/%s:%s' % (NAMESPACE, name, tag) for tag in tags] for name, tags in WORLD_IMAGES.items()},
+        images_file=os.path.join(WORLD_DIR, 'images.yml'),
+        log_dir=LOG_DIR,
+    )
+
+
+@pytest.fixture(scope='session')
+def docker_client(world):
+    import docker
+    client = docker.from_env(timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique_prefix(request, docker_client):
+    alphabet = string.ascii_lowercase + string.digits
+    prefix = 'ft' + ''.join(secrets.choice(alphabet) for i in range(6))
+    request.addfinalizer(lambda: _cleanup(docker_client, prefix))
+    return prefix
+
+
+@pytest.fixture
+def test_labels(unique_prefix):
+    return {TEST_LABEL: unique_prefix}
+
+
+def _mine(prefix, name, labels):
+    return (labels or {}).get(TEST_LABEL) == prefix or (name or '').lstrip('/').startswith(prefix)
+
+
+def _cleanup(client, prefix):
+    """Remove everything the test with this prefix created; report (not raise) what stays."""
+    import docker.errors
+    left = []
+
+    def attempt(what, fn):
+        for i in range(3):
+            try:
+                fn()
+                return
+            except docker.errors.NotFound:
+                return
+            except Exception as exc:  # noqa: BLE001
+                if i == 2:
+                    left.append('%s: %s' % (what, exc))
+                time.sleep(1)
+
+    for c in client.containers.list(all=True):
+        if _mine(prefix, c.name, c.labels):
+            attempt('container ' + c.name, lambda c=c: c.remove(force=True, v=True))
+    for n in client.networks.list():
+        if _mine(prefix, n.name, n.attrs.get('Labels')):
+            attempt('network ' + n.name, n.remove)
+    for v in client.volumes.list():
+        if _mine(prefix, v.name, v.attrs.get('Labels')):
+            attempt('volume ' + v.name, lambda v=v: v.remove(force=True))
+    for img in client.images.list():
+        tags = img.tags or []
+        named = any(t.rsplit(':', 1)[0].split('/')[-1].startswith(prefix) for t in tags)
+        if (img.labels or {}).get(TEST_LABEL) == prefix or named:
+            attempt('image ' + (tags[0] if tags else img.id), lambda img=img: client.images.remove(img.id, force=True))
+    if left:
+        import warnings
+        warnings.warn('test world cleanup of %s left: %s' % (prefix, '; '.join(left)))
