@@ -1,0 +1,265 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: nginx_mesh
+short_description: Configure a tenant's nginx sidecar or the server's shared edge proxy
+version_added: 0.1.0
+description:
+  - Renders the nginx configuration of the service mesh on the Docker host the task runs on and converges
+    the nginx container that serves it.
+  - With O(kind=sidecar), the tenant's sidecar C({user}_{project}_{env}_nginx) on the tenant network (alias
+    C(nginx), no published ports) listens on each route's internal port and proxies it, as a C(stream) for
+    TCP routes and as C(http) for web routes, to every upstream C(ADDRESS:HOSTPORT).
+  - With O(kind=edge), the tenant's fragment C(conf.d/{user}_{project}_{env}.conf) of the shared edge proxy
+    C(fleet_edge) routes each route's O(routes[].domain) (the Host header) to its upstreams. A domain that
+    another tenant's fragment already routes is refused with an error naming both tenants.
+  - A changed configuration is written next to the live file as C(*.new), tested with C(nginx -t) inside
+    the running container (or a throw-away one when none runs), renamed into place and loaded with a
+    graceful C(nginx -s reload); the module waits until every accepting worker is a new one. A refused
+    configuration leaves the previous one serving and fails with nginx's error line.
+  - The container is created when missing, started when stopped and recreated when its image, mount,
+    network or published port differ from what is wanted. An unchanged configuration and container change
+    nothing and reload nothing.
+author:
+  - Fleet Developers (@projectdeployer)
+requirements:
+  - docker (the Docker SDK for Python) on the Docker host
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the rendered configuration files before and after.
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+options:
+  kind:
+    description:
+      - V(sidecar) manages the tenant's nginx sidecar, V(edge) the tenant's part of the server's shared edge proxy.
+    type: str
+    choices: [sidecar, edge]
+    required: true
+  user:
+    description: The user id (tenant).
+    type: str
+    required: true
+  project:
+    description: The project id.
+    type: str
+    required: true
+  env:
+    description: The environment id.
+    type: str
+    required: true
+  routes:
+    description:
+      - The tenant's routes. The order does not matter; the output is sorted.
+      - O(kind=edge) uses only the http routes with a O(routes[].domain); the others are ignored.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      service:
+        description: The service name.
+        type: str
+        required: true
+      protocol:
+        description: V(tcp) for databases and other TCP services (an nginx C(stream) proxy), V(http) for web services.
+        type: str
+        choices: [tcp, http]
+        default: http
+      listen:
+        description: The internal port the sidecar listens on (apps connect to C(nginx:listen)). Required for O(kind=sidecar).
+        type: int
+      domain:
+        description: The domain the edge routes to this service (http routes only).
+        type: str
+      upstreams:
+        description:
+          - C(ADDRESS:HOSTPORT) of the active slot on every server that runs a replica.
+          - Without upstreams an http route answers 503 and a tcp route is not listened on.
+        type: list
+        elements: str
+        default: []
+  image:
+    description: The nginx image, for example V(nginx:1.25). Required with O(state=present).
+    type: str
+  config_dir:
+    description:
+      - The configuration directory on the Docker host, mounted read-only at C(/etc/nginx/fleet) in the container.
+      - Sidecar, C({fleet_root}/{user}/{project}/{env}/config/nginx); edge, C({fleet_root}/.fleet/edge).
+    type: path
+    required: true
+  network:
+    description:
+      - The tenant network the sidecar joins, created with C(fleet.*) labels when missing.
+      - Defaults to C({user}_{project}_{env}_net). Only for O(kind=sidecar).
+    type: str
+  http_port:
+    description: The host port the edge publishes (its port 80). Only for O(kind=edge).
+    type: int
+    default: 80
+  bind_address:
+    description: The host address the edge's port is published on. Only for O(kind=edge).
+    type: str
+    default: 0.0.0.0
+  container_name:
+    description:
+      - The edge container's name, C(fleet_edge) when not set. Only for O(kind=edge); a sidecar's name is
+        always C({user}_{project}_{env}_nginx).
+      - Set it to run several edges on one engine (tests, simulated servers).
+    type: str
+  reload_timeout:
+    description: Seconds to wait for a reload to take effect (all accepting workers new) before failing.
+    type: int
+    default: 30
+  state:
+    description:
+      - V(present) renders the configuration and converges the container.
+      - V(absent) removes the tenant's sidecar and its configuration (never the tenant network), or the
+        tenant's edge fragment, reloading the edge; the edge container is removed with the last fragment.
+    type: str
+    choices: [present, absent]
+    default: present
+  docker_host:
+    description: The Docker engine to talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+notes:
+  - Files are written 0644 in 0755 directories owned by root; nginx configs hold no secrets.
+  - Recreating a container (new image) interrupts that nginx briefly; configuration changes never do.
+seealso:
+  - module: projectdeployer.fleet.toggle_deploy
+'''
+
+EXAMPLES = r'''
+- name: Route u1's services through its sidecar
+  projectdeployer.fleet.nginx_mesh:
+    kind: sidecar
+    user: u1
+    project: myapp
+    env: prod
+    image: nginx:1.25
+    config_dir: /local/u1/myapp/prod/config/nginx
+    routes:
+      - {service: postgres, protocol: tcp, listen: 5234, upstreams: ["10.110.0.5:8357"]}
+      - {service: api, protocol: http, listen: 5467, upstreams: ["10.110.0.5:8120", "10.110.0.6:8120"]}
+
+- name: Route api.example.com on the server's edge
+  projectdeployer.fleet.nginx_mesh:
+    kind: edge
+    user: u1
+    project: myapp
+    env: prod
+    image: nginx:1.25
+    config_dir: /local/.fleet/edge
+    routes:
+      - {service: api, domain: api.example.com, upstreams: ["10.110.0.5:8120", "10.110.0.6:8120"]}
+
+- name: Remove u1's routes from the edge
+  projectdeployer.fleet.nginx_mesh:
+    kind: edge
+    user: u1
+    project: myapp
+    env: prod
+    config_dir: /local/.fleet/edge
+    state: absent
+'''
+
+RETURN = r'''
+config_path:
+  description: The configuration file of this tenant (the sidecar's C(nginx.conf) or the edge fragment).
+  returned: always
+  type: str
+  sample: /local/u1/myapp/prod/config/nginx/nginx.conf
+container_id:
+  description: The id of the nginx container; null when there is none.
+  returned: always
+  type: str
+  sample: 3f4e1c0b9a7d...
+container_action:
+  description: What happened to the container (in check mode, what would happen).
+  returned: always
+  type: str
+  choices: [none, created, recreated, started, removed]
+  sample: none
+reloaded:
+  description: Whether nginx was gracefully reloaded with a new configuration.
+  returned: always
+  type: bool
+  sample: true
+routes:
+  description: How many routes were rendered (for the edge, routes with a domain).
+  returned: always
+  type: int
+  sample: 2
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils import _nginx
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            kind=dict(type='str', required=True, choices=['sidecar', 'edge']),
+            user=dict(type='str', required=True),
+            project=dict(type='str', required=True),
+            env=dict(type='str', required=True),
+            routes=dict(type='list', elements='dict', default=[], options=dict(
+                service=dict(type='str', required=True),
+                protocol=dict(type='str', default='http', choices=['tcp', 'http']),
+                listen=dict(type='int'),
+                domain=dict(type='str'),
+                upstreams=dict(type='list', elements='str', default=[]),
+            )),
+            image=dict(type='str'),
+            config_dir=dict(type='path', required=True),
+            network=dict(type='str'),
+            http_port=dict(type='int', default=80),
+            bind_address=dict(type='str', default='0.0.0.0'),
+            container_name=dict(type='str'),
+            reload_timeout=dict(type='int', default=30),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            docker_host=DOCKER_HOST_OPTION,
+        ),
+        required_if=[('state', 'present', ('image',))],
+        supports_check_mode=True,
+    )
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
+    p = module.params
+    what = '%s %s_%s_%s' % (p['kind'], p['user'], p['project'], p['env'])
+    try:
+        check_ids(user=p['user'], project=p['project'], env=p['env'])
+        client = get_client(p['docker_host'])
+        apply = _nginx.sidecar if p['kind'] == 'sidecar' else _nginx.edge
+        result = apply(client, p, module.check_mode)
+    except ValueError as exc:
+        module.fail_json(msg='%s: %s' % (what, exc))
+    except FleetDockerError as exc:
+        module.fail_json(msg='%s: %s' % (what, exc))
+    except (DockerException, OSError) as exc:
+        module.fail_json(msg='%s: %s' % (what, exc))
+    diff = result.pop('diff')
+    if module._diff and diff:
+        result['diff'] = diff
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
