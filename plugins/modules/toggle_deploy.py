@@ -78,9 +78,16 @@ options:
     description: The command, as a string split like a shell would, or a list.
     type: raw
   env_vars:
-    description: Environment variables. Values are hidden from every output; real secrets belong in O(secrets).
+    description:
+      - Environment variables that are not secret (the wiring to dependencies, ports, names).
+      - Values that may be secret go in O(env_file), so they never pass through the module's arguments.
     type: dict
     default: {}
+  env_file:
+    description:
+      - A C(KEY=VALUE) file on the host (mode 0600) whose variables are added to O(env_vars); the user's own
+        C(env_vars) from the spec arrive this way. Its content counts in the configuration hash.
+    type: path
   secrets:
     description: Files on the host mounted read-only into the container.
     type: list
@@ -313,6 +320,23 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._toggle impo
     choose_slots, config_hash, container_kwargs, secret_target, slot_port)
 
 
+def read_env_file(path):
+    """``KEY=VALUE`` lines of ``path`` (blank lines and ``#`` comments skipped); {} without a path."""
+    if not path:
+        return {}
+    values = {}
+    try:
+        with open(path) as handle:
+            for line in handle:
+                line = line.rstrip('\n')
+                if line.strip() and not line.lstrip().startswith('#') and '=' in line:
+                    key, value = line.split('=', 1)
+                    values[key.strip()] = value
+    except (IOError, OSError) as exc:
+        raise DeployError('env file %s cannot be read (%s)' % (path, exc.strerror))
+    return values
+
+
 def private_copy(source, service, uid):
     """Copy ``source`` to ``<its dir>/run/<service>/<name>``, owned by ``uid``, mode 0400."""
     directory = os.path.join(os.path.dirname(source), 'run', service)
@@ -347,7 +371,8 @@ class ToggleDeployer(object):
     def __init__(self, module, client):
         self.module = module
         self.client = client
-        self.p = module.params
+        self.p = dict(module.params)
+        self.p['env_vars'] = dict(self.p['env_vars'] or {}, **read_env_file(self.p['env_file']))
         self.ids = (self.p['user'], self.p['project'], self.p['env'], self.p['service'])
         self.health = []
 
@@ -585,7 +610,8 @@ def main():
             slot=dict(type='str', choices=['primary', 'secondary']),
             image=dict(type='str'),
             command=dict(type='raw'),
-            env_vars=dict(type='dict', default={}, no_log=True),
+            env_vars=dict(type='dict', default={}),
+            env_file=dict(type='path'),
             secrets=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
                 source=dict(type='path', required=True),
                 target=dict(type='str'),

@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""deploy.yml and friends on the real Docker engine with the world's stand-in images.
+
+One project (the example: postgres, redis, a Python API, a worker, a scheduled job) is
+deployed once per module for a random user into a temporary fleet root; the tests then
+exercise it in order: traffic through the edge, idempotence, a toggle under load, a
+failing version, rollback, a second tenant, secrets in -vvv output, the scheduled job,
+logs and an interrupted deploy.
+"""
+import glob
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from helpers import REPO, ansible_env, run_playbook
+
+pytestmark = pytest.mark.usefixtures('world')
+
+FAST_HEALTH = json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 40}})
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class Project(object):
+    """One deployed tenant project and the commands a user runs against it."""
+
+    def __init__(self, root, user, edge_port):
+        self.root, self.user, self.edge_port = root, user, edge_port
+        with open(os.path.join(REPO, 'examples', 'myapp.yml')) as handle:
+            self.spec = yaml.safe_load(handle)
+        self.spec['fleet_user'] = user
+        self.spec['services']['api']['domain'] = 'api.%s.localhost' % user
+        self.spec_path = os.path.join(root, 'spec-%s.yml' % user)
+        self.write()
+
+    def write(self, **service_changes):
+        spec = json.loads(json.dumps(self.spec))
+        for name, changes in service_changes.items():
+            spec['services'][name].update(changes)
+        with open(self.spec_path, 'w') as handle:
+            yaml.safe_dump(spec, handle)
+
+    @property
+    def prefix(self):
+        return '%s_myapp_prod' % self.user
+
+    @property
+    def project_dir(self):
+        return os.path.join(self.root, 'fleet', self.user, 'myapp', 'prod')
+
+    def extra(self, *args):
+        return ['-i', 'inventory/local.yml', '-e', '@%s' % self.spec_path, '-e', '@tests/world/images.yml',
+                '-e', 'fleet_env=prod', '-e', 'fleet_root=%s' % os.path.join(self.root, 'fleet'),
+                '-e', 'fleet_edge_http_port=%d' % self.edge_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
+                '-e', FAST_HEALTH, '-e', 'fleet_drain_seconds=1'] + list(args)
+
+    def playbook(self, name, *args, **kwargs):
+        return run_playbook('playbooks/%s.yml' % name, *self.extra(*args), **kwargs)
+
+    def request(self, method, path, body=None, timeout=5):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request('http://127.0.0.1:%d%s' % (self.edge_port, path), data=data, method=method,
+                                     headers={'Host': 'api.%s.localhost' % self.user, 'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b'null')
+
+    def containers(self):
+        out = subprocess.run(['docker', 'ps', '-a', '--filter', 'label=fleet.user=%s' % self.user,
+                              '--format', '{{.Names}} {{.ID}} {{.State}}'], capture_output=True, text=True, check=True)
+        return dict((line.split()[0], line.split()[1:]) for line in out.stdout.splitlines())
+
+    def secrets(self):
+        values = []
+        for path in glob.glob(os.path.join(self.root, 'fleet', self.user, 'myapp', 'prod', 'secrets', '*_password')):
+            with open(path) as handle:
+                values.append(handle.read().strip())
+        return values
+
+
+def recap_changed(output):
+    found = re.findall(r'changed=(\d+)', output.split('PLAY RECAP')[-1])
+    return sum(int(n) for n in found)
+
+
+def cleanup(user):
+    ids = subprocess.run(['docker', 'ps', '-aq', '--filter', 'label=fleet.user=%s' % user],
+                         capture_output=True, text=True, check=False).stdout.split()
+    if ids:
+        subprocess.run(['docker', 'rm', '-f'] + ids, capture_output=True, check=False)
+    for kind, flags in (('network', []), ('volume', ['-f'])):
+        names = subprocess.run(['docker', kind, 'ls', '-q', '--filter', 'name=%s_myapp_prod' % user],
+                               capture_output=True, text=True, check=False).stdout.split()
+        if names:
+            subprocess.run(['docker', kind, 'rm'] + flags + names, capture_output=True, check=False)
+    for path in glob.glob('/etc/cron.d/fleet_%s_*' % user):
+        os.unlink(path)
+
+
+@pytest.fixture(scope='module')
+def deployed(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('deploy'))
+    user = 'd' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
+    project = Project(root, user, free_port())
+    proc = project.playbook('deploy')
+    yield project, proc
+    cleanup(user)
+    edge = subprocess.run(['docker', 'ps', '-aq', '--filter', 'name=^fleet_edge$'], capture_output=True, text=True,
+                          check=False).stdout.split()
+    if edge:
+        subprocess.run(['docker', 'rm', '-f'] + edge, capture_output=True, check=False)
+    shutil.rmtree(os.path.join(root, 'fleet'), ignore_errors=True)
+
+
+def test_example_project_deploys_and_api_uses_postgres_and_redis(deployed):
+    project, proc = deployed
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    names = project.containers()
+    for service in ('postgres', 'redis', 'api', 'worker', 'nginx'):
+        assert '%s_%s' % (project.prefix, service) in names
+    assert names['%s_report' % project.prefix][1] in ('created', 'exited')
+    status, body = project.request('POST', '/items', {'name': 'first'})
+    assert status == 201 and body['id'] >= 1 and body['counter'] >= 1
+    status, body = project.request('GET', '/items')
+    assert status == 200 and 'first' in [item['name'] for item in body['items']]
+    assert project.request('GET', '/version')[1]['version'] == '1'
+
+
+def test_second_identical_deploy_changes_and_restarts_nothing(deployed):
+    project, _ = deployed
+    before = project.containers()
+    proc = project.playbook('deploy')
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap_changed(proc.stdout) == 0, proc.stdout[-6000:]
+    assert project.containers() == before
+
+
+def test_new_version_toggles_with_no_failed_request(deployed):
+    project, _ = deployed
+    errors, count, stop = [], [0], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                status, _ = project.request('GET', '/version', timeout=5)
+                if status != 200:
+                    errors.append(status)
+            except (urllib.error.URLError, OSError) as exc:
+                errors.append(repr(exc))
+            count[0] += 1
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        project.spec['fleet_version'] = '2'
+        project.write()
+        proc = project.playbook('deploy', '-e', 'fleet_build=true')
+    finally:
+        stop.set()
+        thread.join(30)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert errors == [] and count[0] > 50
+    assert project.request('GET', '/version')[1]['version'] == '2'
+    names = project.containers()
+    api = [n for n in names if n.startswith('%s_api' % project.prefix)]
+    assert api == ['%s_api_secondary' % project.prefix], names
+
+
+def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):
+    project, _ = deployed
+    project.spec['fleet_version'] = '3'
+    project.write(api={'env_vars': {'GREETING': 'hello', 'FAIL_ON_START': '1'}})
+    try:
+        proc = project.playbook('deploy', '-e', '{"fleet_health_overrides": {"interval": 1, "retries": 5}}')
+    finally:
+        project.spec['fleet_version'] = '2'
+        project.write()
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert u'ERROR LINES DETECTED' in out and u'\u274c Traceback (most recent call last):' in out
+    assert 'FAIL_ON_START=1' in out and 'Traceback' not in proc.stderr
+    assert project.request('GET', '/version')[1]['version'] == '2'
+    api = [n for n in project.containers() if n.startswith('%s_api' % project.prefix)]
+    assert api == ['%s_api_secondary' % project.prefix]
+    history = os.path.join(project.project_dir, 'monitoring', 'deploy_history.jsonl')
+    records = [json.loads(line) for line in open(history)]
+    assert records[-1]['service'] == 'api' and records[-1]['outcome'] == 'failed'
+
+
+def test_rollback_to_the_previous_version(deployed):
+    project, _ = deployed
+    proc = project.playbook('rollback', '-e', 'fleet_service=api')
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert project.request('GET', '/version')[1]['version'] == '1'
+    history = os.path.join(project.project_dir, 'monitoring', 'deploy_history.jsonl')
+    assert json.loads(open(history).readlines()[-1])['outcome'] == 'rolled_back'
+
+
+def test_status_table(deployed):
+    project, _ = deployed
+    proc = project.playbook('status')
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r'localhost\s+api\s+\*(primary|secondary)\s+1\s+healthy|localhost\s+api\s+\*\w+\s+1\s+running',
+                     proc.stdout), proc.stdout[-3000:]
+    assert re.search(r'localhost\s+postgres\s+\*primary\s+15', proc.stdout)
+
+
+def test_logs_highlight_and_scheduled_job_runs(deployed):
+    project, _ = deployed
+    cron = glob.glob('/etc/cron.d/fleet_%s_myapp_prod_report' % project.user)
+    assert cron, 'no cron file for the scheduled job'
+    line = [l for l in open(cron[0]) if 'docker start -a' in l][0]
+    assert line.startswith('*/5 * * * * root ')
+    job = line.split(' root ', 1)[1].strip()
+    assert subprocess.run(['bash', '-c', job], capture_output=True, check=False, timeout=120).returncode == 0
+    runs = os.path.join(project.project_dir, 'logs', 'report', 'runs.log')
+    assert 'items' in open(runs).read()
+    proc = project.playbook('logs', '-e', 'fleet_service=report')
+    assert proc.returncode == 0 and 'items' in proc.stdout
+    proc = project.playbook('logs', '-e', 'fleet_service=api', '-e', 'lines=20')
+    assert proc.returncode == 0 and 'GET /version' in proc.stdout
+
+
+def test_secrets_never_in_verbose_output(deployed):
+    project, _ = deployed
+    secrets = project.secrets()
+    assert len(secrets) == 2 and all(len(s) >= 32 for s in secrets)
+    proc = project.playbook('deploy', '-vvv')
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    for secret in secrets:
+        assert secret not in proc.stdout and secret not in proc.stderr
+    secrets_dir = os.path.join(project.project_dir, 'secrets')
+    assert oct(os.stat(secrets_dir).st_mode & 0o777) == '0o700'
+    for path in glob.glob(os.path.join(secrets_dir, '*_password')):
+        assert oct(os.stat(path).st_mode & 0o777) == '0o600'
+
+
+def test_second_tenant_side_by_side_is_isolated(deployed):
+    project, _ = deployed
+    other = Project(project.root, project.user + 'b', project.edge_port)
+    try:
+        proc = other.playbook('deploy')
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        assert other.request('POST', '/items', {'name': 'theirs'})[0] == 201
+        mine = [item['name'] for item in project.request('GET', '/items')[1]['items']]
+        assert 'theirs' not in mine
+        # The other tenant's sidecar is neither resolvable nor reachable from our api.
+        sidecar_ip = subprocess.run(['docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}',
+                                     '%s_nginx' % other.prefix], capture_output=True, text=True, check=True).stdout.strip()
+        probe = ('import socket,sys\n'
+                 'try:\n socket.create_connection((sys.argv[1], 80), timeout=3); print("reached")\n'
+                 'except OSError as e: print("refused", e)\n'
+                 'try:\n socket.gethostbyname(sys.argv[2]); print("resolved")\n'
+                 'except OSError: print("unresolved")\n')
+        out = subprocess.run(['docker', 'exec', _api_name(project),
+                              'python', '-c', probe, sidecar_ip, '%s_nginx' % other.prefix],
+                             capture_output=True, text=True, check=False).stdout
+        assert 'refused' in out and 'unresolved' in out, out
+        # Their secrets are not in our container.
+        listing = subprocess.run(['docker', 'exec', _api_name(project), 'ls', '/run/secrets'],
+                                 capture_output=True, text=True, check=False).stdout
+        assert set(listing.split()) == {'postgres_password', 'postgres_pgpass', 'redis_password'}
+    finally:
+        cleanup(other.user)
+
+
+def _api_name(project):
+    return [n for n in project.containers() if n.startswith('%s_api' % project.prefix)][0]
+
+
+def test_interrupted_deploy_keeps_old_version_and_next_run_converges(deployed):
+    project, _ = deployed
+    serving = project.request('GET', '/version')[1]['version']
+    project.spec['fleet_version'] = '4'
+    project.write()
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'playbooks/deploy.yml'] + project.extra()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=ansible_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            names = project.containers()
+            if len([n for n in names if n.startswith('%s_api' % project.prefix)]) == 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail('the new api container never appeared')
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        assert project.request('GET', '/version')[1]['version'] == serving
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    done = project.playbook('deploy')
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert project.request('GET', '/version')[1]['version'] == '4'
+    api = [n for n in project.containers() if n.startswith('%s_api' % project.prefix)]
+    assert len(api) == 1, api
