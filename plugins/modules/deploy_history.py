@@ -53,9 +53,11 @@ options:
     description: The host the results come from.
     type: str
   outcome:
-    description: What the results are.
+    description:
+      - What the results are; a failed result is always recorded as V(failed).
+      - V(aborted) marks the services of a group that started fine but were discarded because another failed.
     type: str
-    choices: [deployed, failed, rolled_back]
+    choices: [deployed, aborted, rolled_back]
     default: deployed
   results:
     description: The C(results) of a looped M(projectdeployer.fleet.toggle_deploy) task; unchanged services are not recorded.

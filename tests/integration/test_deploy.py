@@ -202,7 +202,10 @@ def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):
     assert api == ['%s_api_secondary' % project.prefix]
     history = os.path.join(project.project_dir, 'monitoring', 'deploy_history.jsonl')
     records = [json.loads(line) for line in open(history)]
-    assert records[-1]['service'] == 'api' and records[-1]['outcome'] == 'failed'
+    assert [r['outcome'] for r in records if r['service'] == 'api'][-1] == 'failed'
+    assert [r['outcome'] for r in records if r['service'] == 'worker'][-1] == 'aborted'
+    # The worker's new version started, but was discarded with the group: one worker container.
+    assert len([n for n in project.containers() if n.startswith('%s_worker' % project.prefix)]) == 1
 
 
 def test_rollback_to_the_previous_version(deployed):
