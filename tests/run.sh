@@ -3,7 +3,8 @@
 # and ansible-test sanity. Needs `bash .ci/setup` once on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$(pwd)/.venv/bin:$PATH"
+PATH="$(pwd)/.venv/bin:$PATH"
+export PATH
 timed() { local s; s=$(date +%s); "$@"; echo "== $1 $2 took $(( $(date +%s) - s )) s"; }
 
 timed python -m pytest -q tests

@@ -9,7 +9,7 @@ at=$(python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__fi
 pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',/\1/p" "$at/_internal/python_requirements.py" | head -n 1)
 mkdir -p ~/.ansible/test/cache
 for v in ${pip_version:?cannot find the pip version ansible-test wants}; do
-  cp tests/get_pip_offline.py ~/.ansible/test/cache/get_pip_${v//./_}.py
+  cp tests/get_pip_offline.py ~/.ansible/test/cache/"get_pip_${v//./_}.py"
 done
 
 work=$(mktemp -d /tmp/fleet-sanity.XXXXXX)

@@ -15,7 +15,7 @@ import traceback
 
 try:
     import docker
-    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+    from docker.errors import APIError, DockerException, ImageNotFound, NotFound  # pylint: disable=unused-import
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the modules through missing_required_lib

@@ -800,9 +800,9 @@ def _check_service_rules(report, path, svc, service_type, bad):
         report.error(_join(path, 'git_token'), 'git_token is set but git_repo is not',
                      'set git_repo, or remove git_token')
     if service_type in ('python', 'nodejs') and not svc.get('command') and 'command' not in bad:
+        example = 'uvicorn main:app --host 0.0.0.0' if service_type == 'python' else 'node server.js'
         report.error(_join(path, 'command'), 'a %s service needs a command' % service_type,
-                     'set command, for example "%s"' % ('uvicorn main:app --host 0.0.0.0' if service_type == 'python'
-                                                       else 'node server.js'))
+                     'set command, for example "%s"' % example)
     if not bad & {'server_cpu', 'server_memory'}:
         _check_resources(report, path, svc)
     port = container_port(service_type, svc)

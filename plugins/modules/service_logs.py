@@ -22,9 +22,16 @@ author:
   - Fleet Developers (@projectdeployer)
 requirements:
   - docker (the Docker SDK for Python) on the Docker host
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
 options:
   user:
     description: The user id (tenant).

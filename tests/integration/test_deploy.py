@@ -42,8 +42,10 @@ def free_port():
 class Project(object):
     """One deployed tenant project and the commands a user runs against it."""
 
-    def __init__(self, root, user, edge_port):
+    def __init__(self, root, user, edge_port, edge_container=None):
         self.root, self.user, self.edge_port = root, user, edge_port
+        # One edge per engine in real life; tests running beside each other keep their own.
+        self.edge_container = edge_container or 'fleet_edge_%s' % user
         with open(os.path.join(REPO, 'examples', 'myapp.yml')) as handle:
             self.spec = yaml.safe_load(handle)
         self.spec['fleet_user'] = user
@@ -70,6 +72,7 @@ class Project(object):
         return ['-i', 'inventory/local.yml', '-e', '@%s' % self.spec_path, '-e', '@tests/world/images.yml',
                 '-e', 'fleet_env=prod', '-e', 'fleet_root=%s' % os.path.join(self.root, 'fleet'),
                 '-e', 'fleet_edge_http_port=%d' % self.edge_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
+                '-e', 'fleet_edge_container=%s' % self.edge_container,
                 '-e', FAST_HEALTH, '-e', 'fleet_drain_seconds=1'] + list(args)
 
     def playbook(self, name, *args, **kwargs):
@@ -122,8 +125,8 @@ def deployed(tmp_path_factory):
     proc = project.playbook('deploy')
     yield project, proc
     cleanup(user)
-    edge = subprocess.run(['docker', 'ps', '-aq', '--filter', 'name=^fleet_edge$'], capture_output=True, text=True,
-                          check=False).stdout.split()
+    edge = subprocess.run(['docker', 'ps', '-aq', '--filter', 'name=^%s$' % project.edge_container],
+                          capture_output=True, text=True, check=False).stdout.split()
     if edge:
         subprocess.run(['docker', 'rm', '-f'] + edge, capture_output=True, check=False)
     shutil.rmtree(os.path.join(root, 'fleet'), ignore_errors=True)
@@ -144,7 +147,7 @@ def test_example_project_deploys_and_api_uses_postgres_and_redis(deployed):
 
 
 def test_second_identical_deploy_changes_and_restarts_nothing(deployed):
-    project, _ = deployed
+    project = deployed[0]
     before = project.containers()
     proc = project.playbook('deploy')
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -153,13 +156,13 @@ def test_second_identical_deploy_changes_and_restarts_nothing(deployed):
 
 
 def test_new_version_toggles_with_no_failed_request(deployed):
-    project, _ = deployed
+    project = deployed[0]
     errors, count, stop = [], [0], threading.Event()
 
     def load():
         while not stop.is_set():
             try:
-                status, _ = project.request('GET', '/version', timeout=5)
+                status = project.request('GET', '/version', timeout=5)[0]
                 if status != 200:
                     errors.append(status)
             except (urllib.error.URLError, OSError) as exc:
@@ -185,7 +188,7 @@ def test_new_version_toggles_with_no_failed_request(deployed):
 
 
 def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):
-    project, _ = deployed
+    project = deployed[0]
     project.spec['fleet_version'] = '3'
     project.write(api={'env_vars': {'GREETING': 'hello', 'FAIL_ON_START': '1'}})
     try:
@@ -209,7 +212,7 @@ def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):
 
 
 def test_rollback_to_the_previous_version(deployed):
-    project, _ = deployed
+    project = deployed[0]
     proc = project.playbook('rollback', '-e', 'fleet_service=api')
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert project.request('GET', '/version')[1]['version'] == '1'
@@ -218,7 +221,7 @@ def test_rollback_to_the_previous_version(deployed):
 
 
 def test_status_table(deployed):
-    project, _ = deployed
+    project = deployed[0]
     proc = project.playbook('status')
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert re.search(r'localhost\s+api\s+\*(primary|secondary)\s+1\s+healthy|localhost\s+api\s+\*\w+\s+1\s+running',
@@ -227,7 +230,7 @@ def test_status_table(deployed):
 
 
 def test_logs_highlight_and_scheduled_job_runs(deployed):
-    project, _ = deployed
+    project = deployed[0]
     cron = glob.glob('/etc/cron.d/fleet_%s_myapp_prod_report' % project.user)
     assert cron, 'no cron file for the scheduled job'
     line = [l for l in open(cron[0]) if 'docker start -a' in l][0]
@@ -243,7 +246,7 @@ def test_logs_highlight_and_scheduled_job_runs(deployed):
 
 
 def test_secrets_never_in_verbose_output(deployed):
-    project, _ = deployed
+    project = deployed[0]
     secrets = project.secrets()
     assert len(secrets) == 2 and all(len(s) >= 32 for s in secrets)
     proc = project.playbook('deploy', '-vvv')
@@ -257,8 +260,8 @@ def test_secrets_never_in_verbose_output(deployed):
 
 
 def test_second_tenant_side_by_side_is_isolated(deployed):
-    project, _ = deployed
-    other = Project(project.root, project.user + 'b', project.edge_port)
+    project = deployed[0]
+    other = Project(project.root, project.user + 'b', project.edge_port, project.edge_container)
     try:
         proc = other.playbook('deploy')
         assert proc.returncode == 0, proc.stdout[-6000:]
@@ -290,7 +293,7 @@ def _api_name(project):
 
 
 def test_interrupted_deploy_keeps_old_version_and_next_run_converges(deployed):
-    project, _ = deployed
+    project = deployed[0]
     serving = project.request('GET', '/version')[1]['version']
     project.spec['fleet_version'] = '4'
     project.write()

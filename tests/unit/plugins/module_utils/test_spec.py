@@ -69,8 +69,8 @@ def test_quick_start_validates():
     assert project['warnings'] == []
     api, web = project['services']['api'], project['services']['web']
     assert api['servers_count'] == 3 and api['container_port'] == 8000 and api['role'] == 'web'
-    assert api['auto_scaling']['vertical'] == {'cpu_scale_up': 75, 'cpu_scale_down': 20,
-                                              'memory_scale_up': 80, 'memory_scale_down': 30}
+    assert api['auto_scaling']['vertical'] == {
+        'cpu_scale_up': 75, 'cpu_scale_down': 20, 'memory_scale_up': 80, 'memory_scale_down': 30}
     assert api['auto_scaling']['horizontal'] == {'rps_scale_up': 500, 'rps_scale_down': 50,
                                                  'min_servers': 1, 'max_servers': 10}
     assert web['container_port'] == 80 and web['role'] == 'web' and web['build_command'] == 'npm run build'
@@ -319,8 +319,8 @@ def test_output_is_json_plain_and_deterministic():
     before = copy.deepcopy(raw)
     first = validate(raw)
     assert raw == before  # the input is not changed
-    assert type(first['user']) is str and type(first['services']['api']['command']) is str
-    assert type(first['services']['api']) is dict
+    assert first['user'].__class__ is str and first['services']['api']['command'].__class__ is str
+    assert first['services']['api'].__class__ is dict
     assert json.dumps(first, sort_keys=True) == json.dumps(validate(copy.deepcopy(raw)), sort_keys=True)
     assert json.loads(json.dumps(first)) == first
 
