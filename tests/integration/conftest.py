@@ -171,7 +171,7 @@ def _cleanup(client, prefix):
                     left.append('%s: %s' % (what, exc))
                 time.sleep(1)
 
-    for c in client.containers.list(all=True):
+    for c in client.containers.list(all=True, ignore_removed=True):
         if _mine(prefix, c.name, c.labels):
             attempt('container ' + c.name, lambda c=c: c.remove(force=True, v=True))
     for n in client.networks.list():
