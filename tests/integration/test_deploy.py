@@ -241,7 +241,8 @@ def test_logs_highlight_and_scheduled_job_runs(deployed):
     assert 'items' in open(runs).read()
     proc = project.playbook('logs', '-e', 'fleet_service=report')
     assert proc.returncode == 0 and 'items' in proc.stdout
-    proc = project.playbook('logs', '-e', 'fleet_service=api', '-e', 'lines=20')
+    assert project.request('GET', '/version')[0] == 200
+    proc = project.playbook('logs', '-e', 'fleet_service=api', '-e', 'lines=5')
     assert proc.returncode == 0 and 'GET /version' in proc.stdout
 
 
