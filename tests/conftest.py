@@ -5,6 +5,7 @@ The collection lives at the repository root, so the tests put a symlink
 ``<tmp>/ansible_collections/projectdeployer/fleet -> <repo>`` on ``sys.path``
 and on ``ANSIBLE_COLLECTIONS_PATH`` for the ansible-playbook runs they start.
 """
+import hashlib
 import os
 import sys
 import tempfile
@@ -13,7 +14,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _collections_root():
-    root = os.path.join(tempfile.gettempdir(), 'fleet-collections-%d' % os.getuid())
+    # One directory per checkout: two clones testing at once must not repoint each other's link.
+    tag = hashlib.sha256(REPO.encode('utf-8')).hexdigest()[:10]
+    root = os.path.join(tempfile.gettempdir(), 'fleet-collections-%d-%s' % (os.getuid(), tag))
     ns = os.path.join(root, 'ansible_collections', 'projectdeployer')
     link = os.path.join(ns, 'fleet')
     os.makedirs(ns, exist_ok=True)
