@@ -156,7 +156,8 @@ def container_definition(spec, name, internal_ports, secrets_dir, images=None):
         'data_path': data_path,
         'container_port': svc.get('container_port'),
         'health': health_check(svc),
-        'restart': bool(svc.get('restart', True)),
+        # A scheduled job runs once per cron start: a restart policy would run it again and again.
+        'restart': bool(svc.get('restart', True)) and not svc.get('schedule'),
         'mem_limit': svc.get('mem_limit'),
         'mem_reservation': svc.get('mem_reservation'),
         'cpus': svc.get('cpus'),

@@ -239,6 +239,11 @@ def test_logs_highlight_and_scheduled_job_runs(deployed):
     assert subprocess.run(['bash', '-c', job], capture_output=True, check=False, timeout=120).returncode == 0
     runs = os.path.join(project.project_dir, 'logs', 'report', 'runs.log')
     assert 'items' in open(runs).read()
+    # One run per start: the job's container is not restarted after it exits.
+    time.sleep(2)
+    state = subprocess.run(['docker', 'inspect', '-f', '{{.State.Status}} {{.RestartCount}}', '%s_report' % project.prefix],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert state == ['exited', '0']
     proc = project.playbook('logs', '-e', 'fleet_service=report')
     assert proc.returncode == 0 and 'items' in proc.stdout
     assert project.request('GET', '/version')[0] == 200

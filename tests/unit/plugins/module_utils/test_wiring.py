@@ -54,6 +54,7 @@ def test_worker_and_job():
     assert 'POSTGRES_HOST' not in worker['env_vars'] and worker['env_vars']['REDIS_HOST'] == 'nginx'
     job = container_definition(spec, 'report', PORTS, SECRETS)
     assert job['scheduled'] and job['schedule'] == '*/5 * * * *'
+    assert job['restart'] is False and worker['restart'] is True
 
 
 def test_user_volumes_stay_in_the_tenant_namespace():
