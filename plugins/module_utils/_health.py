@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover
     from httplib import HTTPConnection, HTTPException  # type: ignore
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import exec_text
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import DockerException, exec_text
 
 # The seed's FleetManager pipeline: 6 tries, 10 s apart.
 DEFAULTS = {'retries': 6, 'interval': 10, 'start_period': 0, 'timeout': 5, 'stable_seconds': 5}
@@ -55,7 +55,11 @@ def check_redis(host, port, timeout=5):
 
 
 def check_postgres(container, timeout=5):
-    code, out = exec_text(container, ['pg_isready', '-q', '-h', '127.0.0.1', '-t', str(int(timeout))])
+    try:
+        code, out = exec_text(container, ['pg_isready', '-q', '-h', '127.0.0.1', '-t', str(int(timeout))])
+    except DockerException as exc:
+        # the container stopped or began restarting since its state was read (409 Conflict)
+        return False, 'pg_isready could not run: %s' % exc
     if code == 0:
         return True, 'pg_isready: accepting connections'
     return False, 'pg_isready exited %s %s' % (code, out.strip())

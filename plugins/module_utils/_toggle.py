@@ -27,7 +27,8 @@ def config_hash(desired, image_id, secret_digests):
         'command': desired.get('command'),
         'env_vars': desired.get('env_vars') or {},
         'volumes': sorted(desired.get('volumes') or []),
-        'secrets': sorted((s['target'], secret_digests.get(s['target'], '')) for s in desired.get('secrets') or []),
+        'secrets': sorted((secret_target(s), secret_digests.get(secret_target(s), ''))
+                          for s in desired.get('secrets') or []),
         'container_port': desired.get('container_port'),
         'data_path': desired.get('data_path'),
         'network': desired.get('network'),

@@ -488,7 +488,8 @@ class ToggleDeployer(object):
         if candidate and candidate['hash'] == chash and candidate['running']:
             # An earlier run started this version and was interrupted before promoting it.
             if self.check(candidate['container'], target):
-                return self.result('resumed', target, candidate['container'], chash, previous=active, changed=True)
+                # Nothing changes here; the promotion that follows records it.
+                return self.result('resumed', target, candidate['container'], chash, previous=active, changed=False)
         if self.module.check_mode:
             return self.result('started', target, None, chash, previous=active, changed=True)
         if candidate:
@@ -519,13 +520,19 @@ class ToggleDeployer(object):
         if main is not None:
             main.stop(timeout=max(self.p['stop_timeout'], 30))
             main.rename(prev_name)
-        new = self.start('primary', chash)
-        if self.check(new, 'primary'):
-            self.remove(get_container(self.client, prev_name))
-            return self.result('recreated', 'primary', new, chash, previous='primary' if main else None, changed=True)
-        error = self.fail_unhealthy(new, 'the previous version was started again on the same data'
-                                    if main is not None else 'there was no previous version')
-        self.remove(new)
+        what = 'the previous version was started again on the same data' if main is not None else \
+            'there was no previous version'
+        try:
+            new = self.start('primary', chash)
+            if self.check(new, 'primary'):
+                self.remove(get_container(self.client, prev_name))
+                return self.result('recreated', 'primary', new, chash, previous='primary' if main else None,
+                                   changed=True)
+            error = self.fail_unhealthy(new, what)
+        except DockerException as exc:
+            # Whatever failed between stopping the old one and checking the new one, put the old one back.
+            error = DeployError('%s: the new container could not be started (%s); %s' % (self.ids[3], exc, what))
+        self.remove(get_container(self.client, main_name))
         if main is not None:
             main.rename(main_name)
             main.start()

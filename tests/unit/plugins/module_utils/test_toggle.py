@@ -48,3 +48,10 @@ def test_cpu_limit():
 ])
 def test_choose_slots(existing, recorded, expected):
     assert t.choose_slots(existing, recorded) == expected
+
+
+def test_hash_sees_the_content_of_a_secret_with_the_default_target():
+    spec = dict(BASE, secrets=[{'source': '/s/pw'}])
+    target = t.secret_target(spec['secrets'][0])
+    assert target == '/run/secrets/pw'
+    assert t.config_hash(spec, 'sha256:a', {target: 'x'}) != t.config_hash(spec, 'sha256:a', {target: 'rotated'})
