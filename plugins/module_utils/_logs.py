@@ -45,17 +45,34 @@ def is_error(line):
     return bool(ERROR_RE.search(line))
 
 
+# The last line of a Python traceback: ``ValueError: ...``, ``pkg.mod.Error``, ``KeyboardInterrupt``.
+EXCEPTION_LINE_RE = re.compile(r'^[A-Za-z_][\w.]*(:.*)?$')
+
+
 def error_lines(lines):
-    """The lines that say what went wrong; a traceback is kept whole."""
+    """The lines that say what went wrong; a traceback is kept whole.
+
+    Inside a traceback, indented lines and the final exception line belong to it;
+    any other line (output of another stream interleaved by the engine) ends it and
+    is judged on its own.
+    """
     found = []
     in_traceback = False
     for line in lines:
         if line.startswith('Traceback (most recent call last)'):
             in_traceback = True
-        if in_traceback or is_error(line):
             found.append(line)
-        if in_traceback and line and not line.startswith((' ', 'Traceback')):
+            continue
+        if in_traceback:
+            if line.startswith((' ', '\t')):
+                found.append(line)
+                continue
             in_traceback = False
+            if EXCEPTION_LINE_RE.match(line):
+                found.append(line)
+                continue
+        if is_error(line):
+            found.append(line)
     return found
 
 

@@ -187,3 +187,12 @@ def db_name(user, project, env, service='postgres'):
 def db_user(user, project, service='postgres'):
     """The seed's ``get_db_user``: ``{user}_{project}`` as a SQL identifier."""
     return _sql_ident('%s_%s' % (user, project))
+
+
+def tenant_argument_spec(service='required'):
+    """Argument spec of the options naming a tenant, and a service (``required``, ``optional`` or None)."""
+    spec = dict(user=dict(type='str', required=True), project=dict(type='str', required=True),
+                env=dict(type='str', required=True))
+    if service:
+        spec['service'] = dict(type='str', required=service == 'required')
+    return spec

@@ -17,41 +17,24 @@ description:
     version, health and uptime. This is the seed's C(get_deployment_state) and the data behind C(status.yml).
 author:
   - Fleet Developers (@projectdeployer)
-requirements:
-  - docker (the Docker SDK for Python) on the Docker host
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
-  user:
-    description: The user id (tenant).
-    type: str
-    required: true
-  project:
-    description: The project id.
-    type: str
-    required: true
-  env:
-    description: The environment id.
-    type: str
-    required: true
   service:
     description: Only this service.
     type: str
   state_dir:
     description: The directory where promotions record the serving slot (see M(projectdeployer.fleet.toggle_deploy)).
     type: path
-  docker_host:
-    description: The Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
 '''
 
 EXAMPLES = r'''
@@ -150,10 +133,7 @@ def summarize(containers, recorded):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            user=dict(type='str', required=True),
-            project=dict(type='str', required=True),
-            env=dict(type='str', required=True),
-            service=dict(type='str'),
+            naming.tenant_argument_spec('optional'),
             state_dir=dict(type='path'),
             docker_host=DOCKER_HOST_OPTION,
         ),

@@ -40,36 +40,21 @@ description:
 author:
   - Fleet Developers (@projectdeployer)
 requirements:
-  - docker (the Docker SDK for Python) where the task runs
   - pip for O(pip_interpreter) on the controller, when the service has requirements
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.service
+  - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports whether an image would be built (or re-tagged); nothing is copied, downloaded or built.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
-  user:
-    description: The user id (tenant).
-    type: str
-    required: true
-  project:
-    description: The project id.
-    type: str
-    required: true
-  env:
-    description: The environment id.
-    type: str
-    required: true
-  service:
-    description: The service name.
-    type: str
-    required: true
   type:
     description:
       - The kind of service. Only V(python) is supported for now.
@@ -138,10 +123,6 @@ options:
     description: Seconds the Docker engine may take for the build.
     type: int
     default: 1800
-  docker_host:
-    description: The Docker engine to build with.
-    type: str
-    default: unix:///var/run/docker.sock
 '''
 
 EXAMPLES = r'''
@@ -249,16 +230,13 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker impo
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._image_build import (
     ImageBuildError, PythonImageBuild)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import DEFAULT_BUILD_ROOT
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import DEFAULT_BUILD_ROOT, tenant_argument_spec
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            user=dict(type='str', required=True),
-            project=dict(type='str', required=True),
-            env=dict(type='str', required=True),
-            service=dict(type='str', required=True),
+            tenant_argument_spec('required'),
             type=dict(type='str', default='python', choices=['python']),
             build_context=dict(type='path', required=True),
             python_version=dict(type='str', default='3.11'),

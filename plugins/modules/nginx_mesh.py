@@ -29,18 +29,17 @@ description:
     nothing and reload nothing.
 author:
   - Fleet Developers (@projectdeployer)
-requirements:
-  - docker (the Docker SDK for Python) on the Docker host
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff shows the rendered configuration files before and after.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
   kind:
@@ -48,18 +47,6 @@ options:
       - V(sidecar) manages the tenant's nginx sidecar, V(edge) the tenant's part of the server's shared edge proxy.
     type: str
     choices: [sidecar, edge]
-    required: true
-  user:
-    description: The user id (tenant).
-    type: str
-    required: true
-  project:
-    description: The project id.
-    type: str
-    required: true
-  env:
-    description: The environment id.
-    type: str
     required: true
   routes:
     description:
@@ -131,10 +118,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  docker_host:
-    description: The Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
 notes:
   - Files are written 0644 in 0755 directories owned by root; nginx configs hold no secrets.
   - Recreating a container (new image) interrupts that nginx briefly; configuration changes never do.
@@ -208,7 +191,7 @@ routes:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _nginx
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids, tenant_argument_spec
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
@@ -216,10 +199,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker impo
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            tenant_argument_spec(None),
             kind=dict(type='str', required=True, choices=['sidecar', 'edge']),
-            user=dict(type='str', required=True),
-            project=dict(type='str', required=True),
-            env=dict(type='str', required=True),
             routes=dict(type='list', elements='dict', default=[], options=dict(
                 service=dict(type='str', required=True),
                 protocol=dict(type='str', default='http', choices=['tcp', 'http']),

@@ -24,34 +24,19 @@ description:
     unique per user/project/env inside it.
 author:
   - Fleet Developers (@projectdeployer)
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.service
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode the ports are computed and probed but nothing is recorded.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
-  user:
-    description: The user id (tenant), for example V(u1).
-    type: str
-    required: true
-  project:
-    description: The project id, for example V(myapp).
-    type: str
-    required: true
-  env:
-    description: The environment id, for example V(prod).
-    type: str
-    required: true
-  service:
-    description: The service name, for example V(api).
-    type: str
-    required: true
   container_port:
     description:
       - The port the service listens on inside its container.
@@ -119,7 +104,7 @@ collision:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids, tenant_argument_spec
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import (
     HOST_BASE, INTERNAL_BASE, PortExhaustedError, PortTable, service_ports)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._port_state import locked_state
@@ -140,10 +125,7 @@ def compute(params, state):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            user=dict(type='str', required=True),
-            project=dict(type='str', required=True),
-            env=dict(type='str', required=True),
-            service=dict(type='str', required=True),
+            tenant_argument_spec('required'),
             container_port=dict(type='int'),
             state_file=dict(type='path'),
         ),

@@ -20,35 +20,19 @@ description:
   - For a scheduled service, the log of its runs (kept under the project's C(logs/) directory) is read.
 author:
   - Fleet Developers (@projectdeployer)
-requirements:
-  - docker (the Docker SDK for Python) on the Docker host
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.service
+  - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
-  user:
-    description: The user id (tenant).
-    type: str
-    required: true
-  project:
-    description: The project id.
-    type: str
-    required: true
-  env:
-    description: The environment id.
-    type: str
-    required: true
-  service:
-    description: The service.
-    type: str
-    required: true
   lines:
     description: How many lines.
     type: int
@@ -67,10 +51,6 @@ options:
   logs_dir:
     description: The project's C(logs/) directory, where scheduled runs append their output.
     type: path
-  docker_host:
-    description: The Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
 '''
 
 EXAMPLES = r'''
@@ -139,10 +119,7 @@ def runs_log(logs_dir, service, lines):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            user=dict(type='str', required=True),
-            project=dict(type='str', required=True),
-            env=dict(type='str', required=True),
-            service=dict(type='str', required=True),
+            naming.tenant_argument_spec('required'),
             lines=dict(type='int', default=100),
             follow=dict(type='bool', default=False),
             follow_seconds=dict(type='int', default=30),

@@ -28,35 +28,19 @@ description:
     several log retrieval methods.
 author:
   - Fleet Developers (@projectdeployer)
-requirements:
-  - docker (the Docker SDK for Python) on the Docker host
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.service
+  - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
-  user:
-    description: The user id (tenant).
-    type: str
-    required: true
-  project:
-    description: The project id.
-    type: str
-    required: true
-  env:
-    description: The environment id.
-    type: str
-    required: true
-  service:
-    description: The service name.
-    type: str
-    required: true
   state:
     description:
       - V(started) starts the wanted version (toggling to the free slot for stateless services) and checks its health.
@@ -203,10 +187,6 @@ options:
     description: How many log lines a failure report looks at.
     type: int
     default: 80
-  docker_host:
-    description: The Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
 '''
 
 EXAMPLES = r'''
@@ -609,10 +589,7 @@ class ToggleDeployer(object):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            user=dict(type='str', required=True),
-            project=dict(type='str', required=True),
-            env=dict(type='str', required=True),
-            service=dict(type='str', required=True),
+            naming.tenant_argument_spec('required'),
             state=dict(type='str', default='started', choices=['started', 'promoted', 'cleaned', 'created', 'absent']),
             slot=dict(type='str', choices=['primary', 'secondary']),
             image=dict(type='str'),

@@ -39,3 +39,16 @@ def test_mark_keeps_every_line():
 
 def test_escape_codes_removed():
     assert _logs.clean('\x1b[31mERROR\x1b[0m boom') == ['ERROR boom']
+
+
+def test_interleaved_output_does_not_join_a_traceback():
+    lines = ['Traceback (most recent call last):', '  File "<string>", line 5, in <module>', 'starting v3',
+             '  File "<string>", line 3, in connect', 'RuntimeError: cannot reach the database at db:5432']
+    errors = _logs.error_lines(lines)
+    assert 'starting v3' not in errors
+    assert errors[0].startswith('Traceback') and errors[-1].startswith('RuntimeError')
+
+
+def test_exception_line_without_message_ends_a_traceback():
+    lines = ['Traceback (most recent call last):', '  File "a.py", line 1, in <module>', 'KeyboardInterrupt', 'bye']
+    assert _logs.error_lines(lines) == lines[:3]
