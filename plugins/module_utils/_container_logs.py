@@ -64,13 +64,17 @@ def collect(container, lines=80):
     return None, []
 
 
-def failure_report(container, lines=80):
-    """State, exit code and error lines of a container that failed its health check."""
+def failure_report(container, lines=80, seen_state=None):
+    """State, exit code and error lines of a container that failed its health check.
+
+    ``seen_state`` is the container's state when the check gave up: a container with a
+    restart policy may be running again by now, with exit code 0, which says nothing.
+    """
     try:
         container.reload()
-        state = container.attrs.get('State', {})
+        state = seen_state or container.attrs.get('State', {})
     except DockerException:
-        state = {}
+        state = seen_state or {}
     method, log_lines = collect(container, lines)
     report = {
         'state': state.get('Status'),

@@ -444,7 +444,9 @@ class ToggleDeployer(object):
         return ok
 
     def fail_unhealthy(self, container, what):
-        report = failure_report(container, self.p['log_lines'])
+        # The state the last check saw (container_state reloaded it), before anything else reads it again.
+        seen = dict(container.attrs.get('State') or {})
+        report = failure_report(container, self.p['log_lines'], seen_state=seen)
         last = self.health[-1] if self.health else 'no check ran'
         return DeployError('%s: health check failed for %s (%s); %s' % (self.ids[3], container.name, last, what),
                            error_lines=report.pop('error_lines'), container_state=report)
