@@ -85,6 +85,10 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(exc), error_path=exc.path)
             return result
         spec['fleet_root'] = args.get('fleet_root')
+        for svc in spec['services'].values():
+            # A relative build_context is relative to where ansible-playbook was started.
+            if svc.get('build_context'):
+                svc['build_context'] = os.path.abspath(svc['build_context'])
         plan = build_plan(spec, args.get('images'))
         result.update(changed=False, spec=redact(spec), plan=plan, plan_text=render_plan(spec, plan),
                       warnings=list(spec.get('warnings') or []) or None, source=source)

@@ -69,7 +69,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 spec:
-  description: The normalised spec; every service has every key, with defaults, its role and startup order.
+  description:
+    - The normalised spec; every service has every key, with defaults, its role and startup order.
+    - A relative C(build_context) is made absolute from the directory ansible-playbook runs in.
   returned: success
   type: dict
 plan:
