@@ -20,16 +20,15 @@ description:
   - This is an action plugin; it runs on the controller only.
 author:
   - Fleet Developers (@projectdeployer)
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module never changes anything.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
   spec:
