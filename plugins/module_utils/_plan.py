@@ -10,6 +10,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils import _nami
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import (
     HOST_BASE, INTERNAL_BASE, PortTable, service_ports)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._sizes import size_for
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._text_table import text_table
 
 # The official images; the test world points these at its Debian stand-ins.
 DEFAULT_IMAGES = {
@@ -79,15 +80,6 @@ def build_plan(spec, images=None):
     return {'services': rows, 'monthly_cost': round(total_cost, 2), 'servers': total_servers}
 
 
-def _table(headers, rows):
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    fmt = '  '.join('%%-%ds' % w for w in widths)
-    lines = [fmt % tuple(headers), fmt % tuple('-' * w for w in widths)]
-    lines.extend(fmt % tuple(str(c) for c in r) for r in rows)
-    return [line.rstrip() for line in lines]
-
-
 def render_plan(spec, plan):
     """The plan as lines of text a person reads (no secret ever appears in a plan)."""
     lines = ['Project %s/%s, env %s: %d services, %d servers, about $%.2f/month'
@@ -111,5 +103,5 @@ def render_plan(spec, plan):
         rows.append((r['group'], r['service'], r['role'], r['container'], r['image'], ports,
                      '%d x %s %s' % (r['servers_count'], r['size'], r['zone']),
                      '$%.2f' % r['monthly_cost'], r['domain'] or r['schedule'] or '-'))
-    lines.extend(_table(headers, rows))
+    lines.extend(text_table(headers, rows))
     return lines

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._text_table import text_table
+
 
 def uptime(seconds):
     if not seconds:
@@ -39,9 +41,4 @@ def status_rows(host, services, planned=None):
 
 def render(rows):
     headers = ('server', 'service', 'slot', 'version', 'health', 'ports (container>host)', 'uptime')
-    widths = [max([len(headers[i])] + [len(str(r[i])) for r in rows]) for i in range(len(headers))]
-    fmt = '  '.join('%%-%ds' % w for w in widths)
-    lines = [fmt % headers, fmt % tuple('-' * w for w in widths)]
-    lines.extend((fmt % tuple(str(c) for c in r)).rstrip() for r in rows)
-    lines.append('* marks the slot that serves')
-    return lines
+    return text_table(headers, rows) + ['* marks the slot that serves']
