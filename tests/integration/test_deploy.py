@@ -222,6 +222,14 @@ def test_rollback_to_the_previous_version(deployed):
 
 def test_status_table(deployed):
     project = deployed[0]
+    # The image's HEALTHCHECK reports 'starting' until its first probe: wait (bounded) for its verdict.
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        health = subprocess.run(['docker', 'inspect', '-f', '{{.State.Health.Status}}', _api_name(project)],
+                                capture_output=True, text=True, check=False).stdout.strip()
+        if health != 'starting':
+            break
+        time.sleep(1)
     proc = project.playbook('status')
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert re.search(r'localhost\s+api\s+\*(primary|secondary)\s+1\s+healthy|localhost\s+api\s+\*\w+\s+1\s+running',
