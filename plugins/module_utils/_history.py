@@ -11,7 +11,7 @@ import json
 import os
 from datetime import datetime, timezone
 
-FIELDS = ('action', 'active_slot', 'active_container', 'version', 'config_hash', 'image')
+FIELDS = ('action', 'active_slot', 'active_container', 'version', 'config_hash', 'image', 'image_id', 'repo_digests')
 
 
 def records_from_results(results, outcome, context):

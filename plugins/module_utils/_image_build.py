@@ -4,13 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Build one service's image in the seed's isolated temp layout (used by ``image_build``).
 
-Flow: hash the source (context files, generated Dockerfile, base image); if an image
-with that hash already carries the tag, stop (``changed=false``), if another tag has
-it, re-tag it; otherwise copy the context to
-``{build_root}/build_contexts/{user}/{project}-{env}-{service}/app/``, put the wheels
-(downloaded on the controller, cached) beside it in ``.fleet-wheels/``, write the
-Dockerfile to ``{build_root}/dockerfiles/{user}/Dockerfile.{project}-{env}-{service}.tmp``,
-build with the Docker SDK and clean up.
+Flow: take the source (a local ``build_context``, or a checkout of ``git_repo`` in
+``{build_root}/git_repos/{user}/...``); make the :mod:`recipe <._image_recipe>`;
+hash the source (context files, Dockerfile, base images); if an image with that hash
+already carries the tag, stop (``changed=false``), if another tag has it, re-tag it;
+otherwise copy the source to ``{build_root}/build_contexts/{user}/{project}-{env}-{service}/``
+(under ``app/`` for generated Dockerfiles), put the wheels of a Python service beside
+it in ``.fleet-wheels/``, write the Dockerfile to
+``{build_root}/dockerfiles/{user}/Dockerfile.{project}-{env}-{service}.tmp``, build
+with BuildKit (``_buildkit.py``) with the build secrets, run the scan command, and
+clean up (Dockerfile, copied context and checkout).
 """
 
 from __future__ import annotations
@@ -19,30 +22,33 @@ import fcntl
 import fnmatch
 import hashlib
 import os
+import shlex
 import shutil
 import stat
 import time
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils import _buildkit as buildkit
+from ansible_collections.projectdeployer.fleet.plugins.module_utils import _git_source as git_source
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _wheels as wheels
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._dockerfile import (
-    DEFAULT_SOURCE_DIR, DEFAULT_WHEELS_DIR, SOURCE_HASH_ARG, SOURCE_HASH_LABEL, DockerfileError, python_dockerfile)
+    DEFAULT_WHEELS_DIR, SOURCE_HASH_ARG, SOURCE_HASH_LABEL)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._image_recipe import RecipeError, recipe_for
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import split_git_repo
 
 try:
-    from docker.errors import APIError, BuildError, DockerException, ImageNotFound
+    from docker.errors import APIError, DockerException, ImageNotFound
 except ImportError:  # pragma: no cover - the module reports the missing library first
     class DockerException(Exception):
         pass
 
-    APIError = BuildError = ImageNotFound = DockerException
+    APIError = ImageNotFound = DockerException
 
-HASH_SCHEME = 'fleet-image-build-v1'
+HASH_SCHEME = 'fleet-image-build-v2'
 HASH_LABEL = SOURCE_HASH_LABEL
-SUPPORTED_TYPES = ('python',)
 # Never part of an image: VCS data, caches, local virtualenvs, our own wheel dir.
 DEFAULT_IGNORE = ('.git', '.hg', '.svn', '**/__pycache__', '**/*.pyc', '**/*.pyo', '.venv',
                   '.pytest_cache', '.mypy_cache', '.tox', DEFAULT_WHEELS_DIR)
-LOG_TAIL_LINES = 20
 
 
 class ImageBuildError(Exception):
@@ -195,35 +201,61 @@ def ensure_private_dir(path):
     return path
 
 
-def build_log_tail(log, lines=LOG_TAIL_LINES):
-    """The last meaningful lines of a Docker build log (a list of the engine's JSON chunks)."""
-    text = []
-    for chunk in log or ():
-        if not isinstance(chunk, dict):
-            continue
-        for key in ('stream', 'error'):
-            if chunk.get(key):
-                text.extend(chunk[key].splitlines())
-        detail = chunk.get('errorDetail') or {}
-        if detail.get('message') and detail.get('message') != chunk.get('error'):
-            text.extend(detail['message'].splitlines())
-    kept = [line.rstrip() for line in text if line.strip()]
-    return kept[-lines:]
-
-
 # ---------------------------------------------------------------- the builder
 
-class PythonImageBuild(object):
-    """One build of one Python service; ``run()`` returns the module result."""
+SECRET_OPTIONS = (('ca_bundle', 'fleet_ca'), ('npmrc', 'fleet_npmrc'), ('pip_conf', 'fleet_pipconf'))
 
-    def __init__(self, client, params, run_command, pip_python, check_mode=False, clock=time.time):
+
+def build_secrets(p):
+    """BuildKit secret id -> file path, from ca_bundle/npmrc/pip_conf and build_secrets; each must be readable."""
+    secrets = dict((name, p[option]) for option, name in SECRET_OPTIONS if p.get(option))
+    for name, path in sorted((p.get('build_secrets') or {}).items()):
+        secrets[str(name)] = path
+    for name, path in sorted(secrets.items()):
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            option = next((o for o, n in SECRET_OPTIONS if n == name), 'build_secrets.%s' % name)
+            raise ImageBuildError('%s: %s is not a readable file; fix: give the path of the file on the controller'
+                                  % (option, path))
+    return secrets
+
+
+def pip_environment(p):
+    """The controller pip's environment for the build's index settings (the CA bundle, a pip.conf)."""
+    env = {'PIP_DISABLE_PIP_VERSION_CHECK': '1'}
+    if p.get('ca_bundle'):
+        env['PIP_CERT'] = p['ca_bundle']
+    if p.get('pip_conf'):
+        env['PIP_CONFIG_FILE'] = p['pip_conf']
+    return env
+
+
+def scan_argv(command, image):
+    """``scan_command`` as argv with ``{image}`` replaced (no shell); the image is appended when absent."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise ImageBuildError('scan_command %r cannot be split into arguments: %s' % (command, exc))
+    if not argv:
+        raise ImageBuildError('scan_command is empty; fix: give a command such as "trivy image --exit-code 1 {image}"')
+    if not any('{image}' in arg for arg in argv):
+        argv.append('{image}')
+    return [arg.replace('{image}', image) for arg in argv]
+
+
+class ImageBuild(object):
+    """One build of one service's image; ``run()`` returns the module result."""
+
+    def __init__(self, client, params, run_command, pip_python, check_mode=False, clock=time.time, images=None):
         self.client = client
         self.p = params
         self.run_command = run_command
         self.pip_python = pip_python
         self.check_mode = check_mode
         self.clock = clock
+        self.images = images or {}
         self.started = clock()
+        self.checkout = None
+        self.commit = None
 
     # -- inputs
     def _validate(self):
@@ -232,37 +264,54 @@ class PythonImageBuild(object):
             naming.check_ids(user=p['user'], project=p['project'], env=p['env'], service=p['service'])
         except ValueError as exc:
             raise ImageBuildError(str(exc))
-        if p.get('type', 'python') not in SUPPORTED_TYPES:
-            raise ImageBuildError('type %r cannot be built yet: only %s' % (p['type'], ', '.join(SUPPORTED_TYPES)))
-        ctx = p['build_context']
-        if not ctx or not os.path.isdir(ctx):
-            raise ImageBuildError('build_context %s does not exist or is not a directory: give the path of the '
-                                  "service's code on the controller" % ctx, build_context=ctx)
-        self.src = os.path.abspath(ctx)
-        reqs = p.get('requirements_files')
-        if reqs is None:
-            reqs = ['requirements.txt'] if os.path.isfile(os.path.join(self.src, 'requirements.txt')) else []
-        try:
-            self.requirements, self.includes = wheels.requirement_closure(self.src, reqs)
-        except wheels.WheelError as exc:
-            raise ImageBuildError(str(exc))
-        self.base_image = p.get('base_image') or 'python:%s-slim' % p.get('python_version', '3.11')
-        try:
-            self.dockerfile = python_dockerfile(self.base_image, self.requirements, p['command'], p.get('port'),
-                                                wheels_dir=DEFAULT_WHEELS_DIR, health_path=p.get('health_path'),
-                                                source_dir=DEFAULT_SOURCE_DIR, requirement_includes=self.includes,
-                                                labels=self._labels())
-        except DockerfileError as exc:
-            raise ImageBuildError('%s: %s' % (p['service'], exc))
-        self.image = naming.image_name(p.get('docker_hub_user'), p['user'], p['project'], p['env'], p['service'],
-                                       p.get('version') or 'latest')
-        self.paths = naming.build_paths(p['user'], p['project'], p['env'], p['service'], p.get('build_root'))
+        if bool(p.get('build_context')) == bool(p.get('git_repo')):
+            raise ImageBuildError('%s: set exactly one of build_context (a directory on the controller) and git_repo '
+                                  '(URL@ref)' % p['service'])
+        if p.get('build_context'):
+            ctx = p['build_context']
+            if not os.path.isdir(ctx):
+                raise ImageBuildError('build_context %s does not exist or is not a directory: give the path of the '
+                                      "service's code on the controller" % ctx, build_context=ctx)
+            self.src = os.path.abspath(ctx)
+        self.secrets = build_secrets(p)
         self.build_root = p.get('build_root') or naming.DEFAULT_BUILD_ROOT
+        self.paths = naming.build_paths(p['user'], p['project'], p['env'], p['service'], self.build_root,
+                                        git_url=self._git_url())
 
-    def _labels(self):
+    def _git_url(self):
+        if not self.p.get('git_repo'):
+            return None
+        try:
+            return split_git_repo(self.p['git_repo'])[0]
+        except ValueError as exc:
+            raise ImageBuildError('git_repo: %s; fix: write URL@ref, e.g. https://github.com/user/api.git@main' % exc)
+
+    def _checkout(self):
+        """Clone ``git_repo`` into the temp layout (0700 parents); removed after the build."""
         p = self.p
-        return {'fleet.user': p['user'], 'fleet.project': p['project'], 'fleet.env': p['env'],
-                'fleet.service': p['service'], 'fleet.build_type': 'python'}
+        for sub in ('', 'git_repos', os.path.join('git_repos', p['user'])):
+            ensure_private_dir(os.path.join(self.build_root, sub) if sub else self.build_root)
+        dest = self.paths['git_repo']
+        shutil.rmtree(dest, ignore_errors=True)
+        self.checkout = dest
+        try:
+            found = git_source.checkout(self.run_command, p['git_repo'], p.get('git_token'), dest,
+                                        timeout=p.get('git_timeout') or 300)
+        except git_source.GitSourceError as exc:
+            raise ImageBuildError('%s: git_repo: %s' % (p['service'], exc))
+        self.src = dest
+        self.commit = found['commit']
+
+    def _remove_checkout(self):
+        if self.checkout:
+            git_source.remove_checkout(self.checkout)
+
+    def _version(self):
+        if self.p.get('version'):
+            return self.p['version']
+        if self.commit:
+            return git_source.version_from_commit(self.commit)
+        return 'latest'
 
     # -- engine lookups
     def _image(self, ref):
@@ -273,15 +322,15 @@ class PythonImageBuild(object):
                 return None
             raise ImageBuildError('cannot inspect image %s: %s' % (ref, exc))
 
-    def _base_image_id(self):
-        """The base image's id, pulled first when missing (not in check mode: then None)."""
-        found = self._image(self.base_image)
+    def _base_image_id(self, ref):
+        """A base image's id, pulled first when missing (not in check mode: then None)."""
+        found = self._image(ref)
         if found is None and not self.check_mode:
             try:
-                found = self.client.images.pull(self.base_image)
+                found = self.client.images.pull(ref)
             except DockerException as exc:
                 raise ImageBuildError('base image %s is not on the Docker engine and cannot be pulled (%s): '
-                                      'pull or load it, or set base_image' % (self.base_image, exc))
+                                      'pull or load it, or set base_image' % (ref, exc))
         return found.id if found is not None else None
 
     def _same_source_elsewhere(self, source_hash):
@@ -299,18 +348,24 @@ class PythonImageBuild(object):
     def _wheels(self, ctx_root, base_id):
         """Fill ``ctx_root/.fleet-wheels`` from the cache (downloading on a miss)."""
         dest = os.path.join(ctx_root, DEFAULT_WHEELS_DIR)
-        if not self.requirements:
-            os.makedirs(dest, 0o755)
+        recipe = self.recipe
+        if not recipe.needs_wheels:
+            if recipe.build_type == 'python':
+                os.makedirs(dest, 0o755)
             return 'none', []
-        req_sha = wheels.requirements_digest(self.src, self.requirements + self.includes)
+        req_sha = wheels.requirements_digest(self.src, recipe.requirements + recipe.includes)
         cache = wheels.WheelCache(ensure_private_dir(os.path.join(self.build_root, 'wheel_cache')))
+        pip_env = pip_environment(self.p)
+
+        def run_pip(argv):
+            return self.run_command(argv, environ_update=pip_env)
 
         def fill(tmp_dir):
-            probe = self._probe()
-            files = wheels.download(self.run_command, self.pip_python, probe,
-                                    [os.path.join(self.src, r) for r in self.requirements], tmp_dir)
-            return {'requirements': self.requirements + self.includes, 'requirements_sha256': req_sha,
-                    'base_image': self.base_image, 'base_image_id': base_id, 'probe': probe, 'wheels': files}
+            probe = self._probe(recipe.base_images[0])
+            files = wheels.download(run_pip, self.pip_python, probe,
+                                    [os.path.join(self.src, r) for r in recipe.requirements], tmp_dir)
+            return {'requirements': recipe.requirements + recipe.includes, 'requirements_sha256': req_sha,
+                    'base_image': recipe.base_images[0], 'base_image_id': base_id, 'probe': probe, 'wheels': files}
 
         try:
             cached, hit = cache.ensure(wheels.cache_key(req_sha, base_id), fill)
@@ -319,54 +374,91 @@ class PythonImageBuild(object):
         wheels.link_tree(cached, dest)
         return ('hit' if hit else 'miss'), sorted(os.listdir(dest))
 
-    def _probe(self):
+    def _probe(self, base_image):
         """The base image's Python environment (markers, glibc), from a throwaway container."""
         try:
-            out = self.client.containers.run(self.base_image, entrypoint=['python', '-c', wheels.PROBE_SCRIPT],
+            out = self.client.containers.run(base_image, entrypoint=['python', '-c', wheels.PROBE_SCRIPT],
                                              command=[], remove=True, network_disabled=True, user='65534:65534',
                                              stdout=True, stderr=True)
         except DockerException as exc:
             raise wheels.WheelError('cannot run python in the base image %s to learn its platform: %s'
-                                    % (self.base_image, exc))
+                                    % (base_image, exc))
         if isinstance(out, bytes):
             out = out.decode('utf-8', 'replace')
         return wheels.parse_probe(out)
 
-    def _build(self, ctx_root, dockerfile_path, source_hash):
+    def _build(self, ctx_root, dockerfile_path, source_hash, workdir):
         try:
-            image, log = self.client.images.build(
-                path=ctx_root, dockerfile=dockerfile_path, tag=self.image, buildargs={SOURCE_HASH_ARG: source_hash},
-                rm=True, forcerm=True, pull=False, nocache=bool(self.p.get('no_cache')),
+            cli = buildkit.find_cli(self.run_command, self.p.get('docker_cli'))
+            image_id, output = buildkit.run_build(
+                self.run_command, cli, ctx_root, dockerfile_path, self.image, workdir,
+                docker_host=self.p.get('docker_host'), buildargs={SOURCE_HASH_ARG: source_hash},
+                secrets=self.secrets, no_cache=bool(self.p.get('no_cache')), network=self.p.get('build_network'),
                 timeout=self.p.get('build_timeout') or 1800)
-        except DockerException as exc:
-            if isinstance(exc, BuildError):
-                tail = build_log_tail(getattr(exc, 'build_log', None))
-                raise ImageBuildError('building %s for %s failed: %s\nlast lines of the build output:\n%s'
-                                      % (self.image, self.p['service'], getattr(exc, 'msg', exc), '\n'.join(tail)),
-                                      build_log=tail)
-            raise ImageBuildError('building %s for %s failed: the Docker engine said: %s'
-                                  % (self.image, self.p['service'], exc))
-        return image, build_log_tail(log)
+        except buildkit.BuildKitError as exc:
+            raise ImageBuildError('building %s for %s failed: %s\nlast lines of the build output:\n%s'
+                                  % (self.image, self.p['service'], exc, '\n'.join(exc.log_tail)),
+                                  build_log=exc.log_tail)
+        return image_id, output
+
+    def _scan(self, result):
+        """Run ``scan_command``; on failure the tag is removed (so the next run scans again) and the build fails."""
+        command = self.p.get('scan_command')
+        if not command:
+            return
+        argv = scan_argv(command, self.image)
+        started = self.clock()
+        rc, out, err = self.run_command(argv)
+        output = [line for line in ('%s\n%s' % (out or '', err or '')).splitlines() if line.strip()][-20:]
+        result['scan'] = {'command': argv, 'rc': rc, 'seconds': round(self.clock() - started, 3), 'output': output}
+        if rc != 0:
+            try:
+                self.client.images.remove(self.image, noprune=True)
+            except DockerException:
+                pass
+            raise ImageBuildError('%s: the scan of %s failed (scan_command exit code %d); the image was untagged so '
+                                  'it is not deployed; fix what the scan reports, or change scan_command:\n%s'
+                                  % (self.p['service'], self.image, rc, '\n'.join(output)), scan=result['scan'])
 
     def run(self):
         self._validate()
-        base_id = self._base_image_id()
+        try:
+            if self.p.get('git_repo'):
+                self._checkout()
+            return self._run()
+        finally:
+            self._remove_checkout()
+
+    def _run(self):
+        p = self.p
+        try:
+            self.recipe = recipe_for(p, self.src, self.images)
+        except RecipeError as exc:
+            raise ImageBuildError(str(exc))
+        self.image = naming.image_name(p.get('docker_hub_user'), p['user'], p['project'], p['env'], p['service'],
+                                       self._version())
+        base_ids = [self._base_image_id(ref) for ref in self.recipe.base_images]
+        known = all(base_ids)
         files = source_files(self.src)
-        src_hash = source_hash(self.src, files, self.dockerfile, base_id)
+        src_hash = source_hash(self.src, files, self.recipe.dockerfile, '+'.join(i or '?' for i in base_ids))
         result = dict(changed=False, built=False, image=self.image, image_id=None, source_hash=src_hash,
-                      dockerfile=self.dockerfile, base_image=self.base_image, wheel_cache='none', wheels=[],
-                      build_context=None, image_size=None)
+                      dockerfile=self.recipe.dockerfile, build_type=self.recipe.build_type,
+                      base_image=self.recipe.base_images[0] if self.recipe.base_images else None,
+                      base_images=self.recipe.base_images, wheel_cache='none', wheels=[], build_context=None,
+                      image_size=None, version=self._version(), commit=self.commit)
 
         current = self._image(self.image)
         if current is not None and (current.labels or {}).get(HASH_LABEL) == src_hash:
             result.update(image_id=current.id, image_size=current.attrs.get('Size'))
             return self._done(result)
-        same = self._same_source_elsewhere(src_hash) if base_id else None
+        same = self._same_source_elsewhere(src_hash) if known else None
         if same is not None:
             if not self.check_mode:
                 repo, tag = self.image.rsplit(':', 1)
                 same.tag(repo, tag)
             result.update(changed=True, image_id=same.id, image_size=same.attrs.get('Size'), retagged=True)
+            if not self.check_mode:
+                self._scan(result)
             return self._done(result)
         result['changed'] = True
         if self.check_mode:
@@ -375,28 +467,33 @@ class PythonImageBuild(object):
         ensure_private_dir(self.build_root)
         for sub in ('dockerfiles', 'build_contexts'):
             ensure_private_dir(os.path.join(self.build_root, sub))
-            ensure_private_dir(os.path.join(self.build_root, sub, self.p['user']))
+            ensure_private_dir(os.path.join(self.build_root, sub, p['user']))
         ctx_root = self.paths['build_context']
         dockerfile_path = self.paths['dockerfile']
+        workdir = os.path.dirname(dockerfile_path)
         with open(ctx_root + '.lock', 'w') as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             shutil.rmtree(ctx_root, ignore_errors=True)
             try:
-                copy_source(self.src, files, os.path.join(ctx_root, DEFAULT_SOURCE_DIR))
-                result['wheel_cache'], result['wheels'] = self._wheels(ctx_root, base_id)
+                code = os.path.join(ctx_root, self.recipe.code_dir) if self.recipe.code_dir else ctx_root
+                copy_source(self.src, files, code)
+                result['wheel_cache'], result['wheels'] = self._wheels(ctx_root, base_ids[0] if base_ids else None)
                 with open(dockerfile_path, 'w') as handle:
-                    handle.write(self.dockerfile)
+                    handle.write(self.recipe.dockerfile)
                 build_started = self.clock()
-                image, tail = self._build(ctx_root, dockerfile_path, src_hash)
+                image_id, output = self._build(ctx_root, dockerfile_path, src_hash, workdir)
                 result['build_seconds'] = round(self.clock() - build_started, 3)
+                result['cached_steps'] = buildkit.cached_steps(output)
             finally:
                 if os.path.exists(dockerfile_path):
                     os.remove(dockerfile_path)
-                if not self.p.get('keep_context'):
+                if not p.get('keep_context'):
                     shutil.rmtree(ctx_root, ignore_errors=True)
-        image.reload()
-        result.update(built=True, image_id=image.id, image_size=image.attrs.get('Size'), build_log=tail,
-                      build_context=ctx_root if self.p.get('keep_context') else None)
+        image = self._image(image_id) or self._image(self.image)
+        result.update(built=True, image_id=image.id if image else image_id,
+                      image_size=image.attrs.get('Size') if image else None, build_log=buildkit.log_tail(output),
+                      build_context=ctx_root if p.get('keep_context') else None)
+        self._scan(result)
         return self._done(result)
 
     def _done(self, result):

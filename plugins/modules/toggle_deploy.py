@@ -270,6 +270,16 @@ image:
   description: The image of the active container.
   returned: success
   type: str
+image_id:
+  description: The id (content digest) of the image the active container runs; a rollback to this deploy runs it again.
+  returned: success
+  type: str
+  sample: sha256:5fbc482abdf6c4a4...
+repo_digests:
+  description: The registry digests of that image, when it was pulled from or pushed to a registry.
+  returned: success
+  type: list
+  elements: str
 health:
   description: What each health try found.
   returned: always
@@ -584,8 +594,19 @@ class ToggleDeployer(object):
             'container_id': container.id if container is not None else None,
             'version': container.labels.get('fleet.version') if container is not None else self.p['version'],
             'image': self.p['image'] or (container.attrs.get('Config', {}).get('Image') if container is not None else None),
+            'image_id': container.attrs.get('Image') if container is not None else None,
+            'repo_digests': self.repo_digests(container),
             'health': self.health,
         }
+
+    def repo_digests(self, container):
+        """The registry digests (``repo@sha256:...``) of the image the container runs, when it came from one."""
+        if container is None or not container.attrs.get('Image'):
+            return []
+        try:
+            return list(self.client.images.get(container.attrs['Image']).attrs.get('RepoDigests') or [])
+        except DockerException:
+            return []
 
 
 def main():

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _image_build as ib
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._image_build import (
-    ImageBuildError, PythonImageBuild)
+    ImageBuildError, ImageBuild)
 
 
 class NotFound(Exception):
@@ -49,17 +49,29 @@ class FakeImages(object):
         wanted = dict(f.split('=', 1) for f in filters['label'])
         return [i for i in set(self.by_ref.values()) if all(i.labels.get(k) == v for k, v in wanted.items())]
 
-    def build(self, **kwargs):
-        ctx = kwargs['path']
-        self.builds.append(dict(kwargs, files=sorted(_walk(ctx)),
-                                dockerfile_text=open(kwargs['dockerfile']).read()))
+    def build(self, argv):
+        """What `docker build` does, from its argv (the fake CLI below calls it)."""
+        ctx = argv[-1]
+        opt = dict((argv[i], argv[i + 1]) for i in range(len(argv) - 1) if argv[i].startswith('--')
+                   and argv[i] not in ('--no-cache',))
+        buildargs = dict(argv[i + 1].split('=', 1) for i, a in enumerate(argv) if a == '--build-arg')
+        self.builds.append(dict(path=ctx, dockerfile=opt['--file'], tag=opt['--tag'], buildargs=buildargs,
+                                nocache='--no-cache' in argv, argv=list(argv), files=sorted(_walk(ctx)),
+                                dockerfile_text=open(opt['--file']).read()))
         if self.fail_with:
-            raise self.fail_with
+            return 1, '', self.fail_with
         labels = {'fleet.service': 'api', 'fleet.user': 'u1', 'fleet.project': 'myapp', 'fleet.env': 'prod',
-                  'fleet.source_hash': kwargs['buildargs']['FLEET_SOURCE_HASH']}
-        image = FakeImage('sha256:built%d' % len(self.builds), labels, [kwargs['tag']])
-        self.by_ref[kwargs['tag']] = image
-        return image, [{'stream': 'Step 1/2 : FROM x\n'}, {'stream': 'Successfully built\n'}]
+                  'fleet.source_hash': buildargs['FLEET_SOURCE_HASH']}
+        image = FakeImage('sha256:built%d' % len(self.builds), labels, [opt['--tag']])
+        self.by_ref[opt['--tag']] = image
+        with open(opt['--iidfile'], 'w') as handle:
+            handle.write(image.id)
+        return 0, '', '#1 [1/2] FROM x\n#2 CACHED\n#3 DONE 0.1s\n'
+
+    def remove(self, ref, noprune=False):
+        image = self.get(ref)
+        image.tags.remove(ref)
+        self.by_ref.pop(ref, None)
 
 
 class FakeContainers(object):
@@ -76,6 +88,7 @@ class FakeClient(object):
     def __init__(self):
         self.images = FakeImages()
         self.containers = FakeContainers()
+        self.scans = []
 
 
 def _walk(root):
@@ -109,13 +122,26 @@ def _builder(code, tmp_path, pip_calls, client=None, check_mode=False, **over):
                   build_root=str(tmp_path / 'root'), keep_context=False, build_timeout=60)
     params.update(over)
 
-    def run(argv):
+    client = client or FakeClient()
+
+    def run(argv, environ_update=None, **kwargs):
+        if argv[:2] == ['/usr/bin/docker', 'buildx']:
+            return 1, '', 'unknown command buildx'
+        if argv[:2] == ['/usr/bin/docker', '--version']:
+            return 0, 'Docker version 20.10.24+dfsg1, build 297e128\n', ''
+        if 'build' in argv and '/usr/bin/docker' in argv:
+            assert environ_update['DOCKER_BUILDKIT'] == '1'
+            return client.images.build(argv)
+        if argv[:1] == ['scan']:
+            client.scans.append(argv)
+            return (0, 'clean', '') if 'ok' in argv else (3, '', 'CRITICAL: CVE-2099-1')
         pip_calls.append(argv)
         dest = argv[argv.index('--dest') + 1]
         open(os.path.join(dest, 'redis-5.2.1-py3-none-any.whl'), 'w').close()
         return 0, '', ''
 
-    return PythonImageBuild(client or FakeClient(), params, run, '/usr/bin/python3', check_mode=check_mode)
+    params.setdefault('docker_cli', '/usr/bin/docker')
+    return ImageBuild(client, params, run, '/usr/bin/python3', check_mode=check_mode)
 
 
 def test_first_build_then_unchanged(code, tmp_path, pip_calls):
@@ -128,7 +154,7 @@ def test_first_build_then_unchanged(code, tmp_path, pip_calls):
     assert build['dockerfile'] == str(tmp_path / 'root' / 'dockerfiles' / 'u1' / 'Dockerfile.myapp-prod-api.tmp')
     assert build['files'] == ['.fleet-wheels/redis-5.2.1-py3-none-any.whl', 'app/app.py', 'app/requirements.txt']
     assert build['buildargs'] == {'FLEET_SOURCE_HASH': first['source_hash']}
-    assert build['nocache'] is False and build['pull'] is False
+    assert build['nocache'] is False
     assert 'fleet.service="api"' in build['dockerfile_text']
     # temp Dockerfile and copied context are gone
     assert not os.path.exists(build['dockerfile']) and not os.path.exists(build['path'])
@@ -211,18 +237,16 @@ def test_bad_id_and_bad_command(code, tmp_path, pip_calls):
 
 def test_build_failure_names_the_image_and_shows_the_last_lines(code, tmp_path, pip_calls):
     client = FakeClient()
-    log = [{'stream': 'Step %d/9 : RUN something\n' % i} for i in range(40)]
-    log.append({'error': "The command '/bin/sh -c pip install' returned a non-zero code: 1",
-                'errorDetail': {'message': "The command '/bin/sh -c pip install' returned a non-zero code: 1"}})
-    err = ib.BuildError('returned a non-zero code: 1', log) if ib.BuildError is not ib.DockerException \
-        else ib.BuildError('returned a non-zero code: 1')
-    client.images.fail_with = err
+    log = ['#%d 0.1%02d step %d of something' % (i, i, i) for i in range(40)]
+    log.append('ERROR: process "/bin/sh -c pip install" did not complete successfully: exit code: 1')
+    client.images.fail_with = '\n'.join(log)
     with pytest.raises(ImageBuildError) as exc:
         _builder(code, tmp_path, pip_calls, client, keep_context=True).run()
     msg = str(exc.value)
     assert msg.startswith('building u1_myapp_prod_api:1 for api failed')
-    assert 'returned a non-zero code: 1' in msg.splitlines()[-1]
-    assert len(exc.value.details['build_log']) == ib.LOG_TAIL_LINES
+    assert 'did not complete successfully: exit code: 1' in msg.splitlines()[-1]
+    assert 'step 39 of something' in msg and '#39' not in msg  # BuildKit's step prefix is dropped
+    assert len(exc.value.details['build_log']) == ib.buildkit.LOG_TAIL_LINES
     assert not os.path.exists(str(tmp_path / 'root' / 'dockerfiles' / 'u1' / 'Dockerfile.myapp-prod-api.tmp'))
     assert os.path.isdir(str(tmp_path / 'root' / 'build_contexts' / 'u1' / 'myapp-prod-api' / 'app'))
 
@@ -261,6 +285,29 @@ def test_hash_sees_exec_bit_and_base_image(code):
     assert ib.source_hash(str(code), files, 'FROM x', 'sha256:a') != one
 
 
-def test_build_log_tail():
-    log = [{'stream': 'a\nb\n'}, {'status': 'ignored'}, {'error': 'boom', 'errorDetail': {'message': 'boom'}}, 'junk']
-    assert ib.build_log_tail(log) == ['a', 'b', 'boom']
+def test_scan_failure_untags_and_fails_and_a_clean_scan_is_reported(code, tmp_path, pip_calls):
+    client = FakeClient()
+    with pytest.raises(ImageBuildError, match='the scan of u1_myapp_prod_api:1 failed .*exit code 3') as exc:
+        _builder(code, tmp_path, pip_calls, client, scan_command='scan {image} --bad').run()
+    assert 'CVE-2099-1' in str(exc.value)
+    assert client.scans == [['scan', 'u1_myapp_prod_api:1', '--bad']]
+    with pytest.raises(ib.ImageNotFound):
+        client.images.get('u1_myapp_prod_api:1')  # untagged: the next run builds and scans again
+    result = _builder(code, tmp_path, pip_calls, client, scan_command='scan ok').run()
+    assert result['scan']['rc'] == 0 and client.scans[-1] == ['scan', 'ok', 'u1_myapp_prod_api:1']
+
+
+def test_build_secrets_are_paths_and_must_exist(code, tmp_path, pip_calls):
+    ca = tmp_path / 'ca.pem'
+    ca.write_text('-----BEGIN CERTIFICATE-----\n')
+    client = FakeClient()
+    _builder(code, tmp_path, pip_calls, client, ca_bundle=str(ca)).run()
+    argv = client.images.builds[0]['argv']
+    assert 'id=fleet_ca,src=%s' % ca in argv and 'BEGIN' not in ' '.join(argv)
+    with pytest.raises(ImageBuildError, match=r'npmrc: .*/none is not a readable file'):
+        _builder(code, tmp_path, pip_calls, client, npmrc=str(tmp_path / 'none')).run()
+
+
+def test_pip_gets_the_ca_bundle_and_pip_conf():
+    env = ib.pip_environment({'ca_bundle': '/ca.pem', 'pip_conf': '/pip.conf'})
+    assert env['PIP_CERT'] == '/ca.pem' and env['PIP_CONFIG_FILE'] == '/pip.conf'

@@ -1,0 +1,636 @@
+#!/usr/bin/env bash
+# Simulated servers ("hosts") of the test world, e.g. the droplets of the DigitalOcean simulator.
+#
+#   host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authorized-key FILE]...
+#   host.sh down NAME [--keep-data]
+#   host.sh list                      -> one line per known host: NAME PUBLIC_IP STATUS
+#   host.sh load-images NAME IMAGE... -> copy images from this machine's engine to the host's
+#   host.sh bridge-down BRIDGE        -> delete a bridge without hosts (a VPC) and its firewall rules
+#
+# A host NAME is:
+# - the network namespace fleet-NAME: lo, eth0 = PUBLIC_IP/LEN (default /16) on a veth into the
+#   bridge fleetpub0 (10.250.0.1/16 on this machine, the default gateway), and eth1, eth2, ... on
+#   veths into the --private bridges (a region's VPC; no address on this machine's side). This
+#   machine neither forwards nor NATs for the hosts: a firewall chain (FLEET-HOSTS, FLEET-HOSTS-IN)
+#   lets hosts on one bridge talk to each other and answer this machine, and rejects anything
+#   else, so no host reaches the internet, the registry or any other service of this machine
+#   (FLEET_HOSTS_OPEN_PORTS="p1,p2" opens TCP ports of 10.250.0.1 to the hosts when a test needs
+#   one). The public IP must lie in the public bridge's subnet.
+# - one process tree started with `nsenter --net` + `unshare --mount --uts --pid`: a private
+#   mount namespace (/local = /var/lib/fleet-hosts/NAME/local, /run/docker.sock and
+#   /var/run/docker.sock = the host's own engine, sysfs of the netns), hostname NAME, and its own
+#   PID namespace whose init (this script, `__init`) runs
+#     dockerd: data-root /var/lib/fleet-hosts/NAME/docker, exec-root /run/fleet-hosts/NAME/exec,
+#              socket unix:///run/fleet-hosts/NAME/docker.sock, its own containerd, cgroup parent
+#              /fleet-host-NAME, the storage driver of this machine's engine at the first up
+#              (FLEET_HOSTS_STORAGE_DRIVER overrides; kept in NAME/storage-driver), and its
+#              own docker0 and iptables rules inside the netns (so the default 172.17.0.0/16
+#              clashes with nothing);
+#     sshd:    port 22 of every address of the netns, root login with keys only, keys from
+#              /var/lib/fleet-hosts/NAME/authorized_keys (--authorized-key FILE appends), host
+#              keys generated per host.
+#   Ending that init ends everything in the host, containers included.
+# The rest of the filesystem is this machine's (so /work/main/.venv/bin/python with the docker
+# SDK works as ansible_python_interpreter on every host; /root and /tmp are shared too).
+#
+# up is idempotent (a running host with the same public IP only gets the new keys; a broken one
+# is cleaned and started again) and waits, bounded, for the engine (60 s) and sshd (10 s).
+# down stops the tree (TERM, bounded waits, then KILL), deletes veths and netns, and removes
+# /var/lib/fleet-hosts/NAME unless --keep-data (then a later up is a reboot of the same host).
+# Logs: /var/log/fleet-world/host-NAME{,-dockerd,-sshd}.log.
+# SPDX-License-Identifier: GPL-3.0-or-later
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PATH="$PATH:/usr/sbin:/sbin"
+
+HOSTS_DATA="${FLEET_HOSTS_DATA_DIR:-/var/lib/fleet-hosts}"
+HOSTS_RUN="${FLEET_HOSTS_RUN_DIR:-/run/fleet-hosts}"
+PUB_BRIDGE="${FLEET_HOSTS_BRIDGE:-fleetpub0}"
+PUB_GATEWAY="${FLEET_HOSTS_GATEWAY:-10.250.0.1/16}"
+OPEN_PORTS="${FLEET_HOSTS_OPEN_PORTS:-}"
+DOCKER_WAIT=60
+SSHD_WAIT=10
+STOP_WAIT=35   # the init itself gives dockerd 25 s (containers: --shutdown-timeout 10)
+
+usage() {
+    cat >&2 <<'USAGE'
+usage: host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authorized-key FILE]...
+       host.sh down NAME [--keep-data]
+       host.sh list
+       host.sh load-images NAME IMAGE...
+       host.sh bridge-down BRIDGE
+USAGE
+    exit 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# names, paths, addresses
+
+check_name() {
+    [[ "$1" =~ ^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$ ]] \
+        || die "bad host name '$1' (lowercase letters, digits and '-', at most 32)"
+}
+
+# set_paths NAME: the variables of host NAME
+set_paths() {
+    H_NAME="$1"
+    H_NS="fleet-$1"
+    H_DATA="$HOSTS_DATA/$1"
+    H_RUN="$HOSTS_RUN/$1"
+    H_SOCK="$H_RUN/docker.sock"
+    H_INITPID="$H_RUN/init.pid"
+    H_ENV="$H_DATA/host.env"
+    H_LOG="$LOG_DIR/host-$1.log"
+    H_DOCKERD_LOG="$LOG_DIR/host-$1-dockerd.log"
+    H_SSHD_LOG="$LOG_DIR/host-$1-sshd.log"
+    H_CGROUP="fleet-host-$1"
+    # veth names have at most 15 characters: fh + 8 hex of the name + the index
+    H_IFPREFIX="fh$(printf '%s' "$1" | sha1sum | cut -c1-8)"
+}
+
+# env_get FILE KEY: the value of KEY in a host.env file (empty when missing)
+env_get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1 || true; }
+
+valid_ipv4() {
+    local IFS=. o
+    [[ "$1" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || return 1
+    for o in $1; do [ "$o" -le 255 ] || return 1; done
+}
+
+ip2int() {
+    local IFS=. a b c d
+    read -r a b c d <<<"$1"
+    echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+# cidr_of IP[/LEN] DEFAULT_LEN: IP/LEN, or die
+cidr_of() {
+    local ip="${1%/*}" len=$2
+    [[ "$1" == */* ]] && len="${1#*/}"
+    valid_ipv4 "$ip" || die "bad IPv4 address '$1'"
+    if ! [[ "$len" =~ ^[0-9]+$ ]] || [ "$len" -lt 8 ] || [ "$len" -gt 30 ]; then
+        die "bad prefix length in '$1'"
+    fi
+    echo "$ip/$len"
+}
+
+# in_subnet IP CIDR
+in_subnet() {
+    local net="${2%/*}" len="${2#*/}" mask
+    mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+    [ $(($(ip2int "$1") & mask)) -eq $(($(ip2int "$net") & mask)) ]
+}
+
+check_bridge_name() {
+    [[ "$1" =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "bad bridge name '$1' (at most 15 characters)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# processes
+
+# init_pid: the pid (in this machine's PID namespace) of the host's `unshare`, if it runs
+init_pid() {
+    local pid
+    [ -f "$H_INITPID" ] || return 1
+    pid="$(cat "$H_INITPID" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    # guard against a reused pid: it must be our unshare for this host
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "host.sh __init $H_NAME " || return 1
+    echo "$pid"
+}
+
+host_running() { init_pid >/dev/null; }
+
+docker_ping() {
+    [ -S "$H_SOCK" ] && [ "$(curl -s --max-time 3 --unix-socket "$H_SOCK" http://localhost/_ping 2>/dev/null || true)" = OK ]
+}
+
+ssh_ping() {
+    # shellcheck disable=SC2016  # expanded by the inner bash
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/22" && head -c 4 <&3' _ "$1" 2>/dev/null | grep -q '^SSH-'
+}
+
+netns_exists() { [ -e "/run/netns/$H_NS" ] && ip netns list | awk '{print $1}' | grep -qxF "$H_NS"; }
+
+# wait_gone SECONDS PID...: true when every PID is gone within SECONDS
+wait_gone() {
+    local deadline=$((SECONDS + $1)) p alive
+    shift
+    while :; do
+        alive=0
+        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && return 0
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+# stop_host: end the host's process tree (bounded), then any process left in its netns
+stop_host() {
+    local p c
+    if p="$(init_pid)"; then
+        c="$(pgrep -P "$p" 2>/dev/null | head -n 1 || true)"
+        if [ -n "$c" ]; then
+            kill -TERM "$c" 2>/dev/null || true
+        fi
+        if ! wait_gone "$STOP_WAIT" "$p"; then
+            say "host $H_NAME did not stop within $STOP_WAIT s: killing it"
+            # the child is the PID namespace's init: its death kills the whole namespace
+            if [ -n "$c" ]; then kill -KILL "$c" 2>/dev/null || true; fi
+            kill -KILL "$p" 2>/dev/null || true
+            wait_gone 10 "$p" || die "host $H_NAME: unshare pid $p survives SIGKILL"
+        fi
+    fi
+    if netns_exists; then
+        local pids
+        pids="$(ip netns pids "$H_NS" 2>/dev/null | tr '\n' ' ' || true)"
+        if [ -n "${pids// /}" ]; then
+            say "host $H_NAME: killing processes left in netns $H_NS: $pids"
+            # shellcheck disable=SC2086
+            kill -KILL $pids 2>/dev/null || true
+            # shellcheck disable=SC2086
+            wait_gone 10 $pids || die "host $H_NAME: processes $pids survive SIGKILL"
+        fi
+    fi
+    rm -f "$H_INITPID"
+}
+
+# ---------------------------------------------------------------------------------------------
+# network
+
+# firewall_for BRIDGE: accept within the bridge and answers to this machine, reject the rest
+# (REJECT rather than DROP so that a host trying the internet fails at once).
+ipt_ensure() {  # ipt_ensure CHAIN RULE...: append RULE unless present
+    local chain=$1
+    shift
+    iptables -w 10 -C "$chain" "$@" 2>/dev/null || iptables -w 10 -A "$chain" "$@"
+}
+
+firewall_for() {
+    local br=$1 chain p
+    for chain in FLEET-HOSTS FLEET-HOSTS-IN; do
+        iptables -w 10 -n -L "$chain" >/dev/null 2>&1 || iptables -w 10 -N "$chain"
+    done
+    iptables -w 10 -C FORWARD -j FLEET-HOSTS 2>/dev/null || iptables -w 10 -I FORWARD 1 -j FLEET-HOSTS
+    iptables -w 10 -C INPUT -j FLEET-HOSTS-IN 2>/dev/null || iptables -w 10 -I INPUT 1 -j FLEET-HOSTS-IN
+    # bridged frames go through FORWARD when br_netfilter is loaded (Docker loads it)
+    ipt_ensure FLEET-HOSTS -i "$br" -o "$br" -j ACCEPT
+    ipt_ensure FLEET-HOSTS -i "$br" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    ipt_ensure FLEET-HOSTS -i "$br" -p tcp -j REJECT --reject-with tcp-reset
+    ipt_ensure FLEET-HOSTS -i "$br" -j REJECT
+    if [ -n "$OPEN_PORTS" ]; then
+        for p in ${OPEN_PORTS//,/ }; do
+            [[ "$p" =~ ^[0-9]+$ ]] || die "bad port '$p' in FLEET_HOSTS_OPEN_PORTS"
+            iptables -w 10 -C FLEET-HOSTS-IN -i "$br" -p tcp --dport "$p" -j ACCEPT 2>/dev/null \
+                || iptables -w 10 -I FLEET-HOSTS-IN 1 -i "$br" -p tcp --dport "$p" -j ACCEPT
+        done
+    fi
+    ipt_ensure FLEET-HOSTS-IN -i "$br" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    ipt_ensure FLEET-HOSTS-IN -i "$br" -p icmp -j ACCEPT
+    ipt_ensure FLEET-HOSTS-IN -i "$br" -p tcp -j REJECT --reject-with tcp-reset
+    ipt_ensure FLEET-HOSTS-IN -i "$br" -j REJECT
+}
+
+# ensure_bridge BRIDGE [CIDR]: the bridge, up, with CIDR on this machine's side, and its firewall
+ensure_bridge() {
+    local br=$1 cidr=${2:-}
+    if ! ip link show dev "$br" >/dev/null 2>&1; then
+        ip link add "$br" type bridge 2>/dev/null || ip link show dev "$br" >/dev/null 2>&1 \
+            || die "cannot create bridge $br"
+    fi
+    # no IPv6 on this machine's side: the hosts would reach it by its link-local address
+    sysctl -q -w "net.ipv6.conf.$br.disable_ipv6=1" 2>/dev/null || true
+    ip link set dev "$br" up
+    if [ -n "$cidr" ] && ! ip -4 -o addr show dev "$br" | awk '{print $4}' | grep -qxF "$cidr"; then
+        ip addr add "$cidr" dev "$br"
+    fi
+    firewall_for "$br"
+}
+
+# host_links: this machine's ends of the host's veths
+host_links() {
+    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$H_IFPREFIX" || true
+}
+
+teardown_net() {
+    local l
+    for l in $(host_links); do
+        ip link del dev "$l" 2>/dev/null || true
+    done
+    if [ -e "/run/netns/$H_NS" ]; then
+        ip netns del "$H_NS" 2>/dev/null || rm -f "/run/netns/$H_NS"
+    fi
+}
+
+# setup_net: netns, lo, eth0 on the public bridge, eth1.. on the private ones, default route
+setup_net() {
+    local i=0 spec br cidr gw="${PUB_GATEWAY%/*}" hl
+    ip netns add "$H_NS"
+    ip -n "$H_NS" link set dev lo up
+    for spec in "$PUB_BRIDGE=$H_PUBLIC_CIDR" "${H_PRIVATE[@]}"; do
+        br="${spec%%=*}"
+        cidr="${spec#*=}"
+        hl="$H_IFPREFIX$i"
+        ip link add "$hl" type veth peer name "eth$i" netns "$H_NS"
+        sysctl -q -w "net.ipv6.conf.$hl.disable_ipv6=1" 2>/dev/null || true
+        ip link set dev "$hl" master "$br"
+        ip link set dev "$hl" up
+        ip -n "$H_NS" addr add "$cidr" dev "eth$i"
+        ip -n "$H_NS" link set dev "eth$i" up
+        i=$((i + 1))
+    done
+    ip -n "$H_NS" route add default via "$gw" dev eth0
+}
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+cmd_up() {
+    [ "$#" -ge 2 ] || usage
+    local name=$1 pub=$2 keys=() spec br ip k
+    shift 2
+    check_name "$name"
+    set_paths "$name"
+    H_PUBLIC_CIDR="$(cidr_of "$pub" "${PUB_GATEWAY#*/}")"
+    H_PUBLIC_IP="${H_PUBLIC_CIDR%/*}"
+    H_PRIVATE=()
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            --private)
+                [ "$#" -ge 2 ] || usage
+                spec=$2
+                [[ "$spec" == *:* ]] || die "--private wants BRIDGE:IP[/LEN], not '$spec'"
+                br="${spec%%:*}"
+                check_bridge_name "$br"
+                [ "$br" != "$PUB_BRIDGE" ] || die "--private bridge $br is the public bridge"
+                H_PRIVATE+=("$br=$(cidr_of "${spec#*:}" 16)")
+                shift 2 ;;
+            --authorized-key)
+                [ "$#" -ge 2 ] || usage
+                [ -r "$2" ] || die "cannot read authorized key file '$2'"
+                keys+=("$2")
+                shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    need_root
+    in_subnet "$H_PUBLIC_IP" "$PUB_GATEWAY" \
+        || die "public IP $H_PUBLIC_IP is outside the public bridge's subnet $PUB_GATEWAY"
+    [ "$H_PUBLIC_IP" != "${PUB_GATEWAY%/*}" ] || die "public IP $H_PUBLIC_IP is the gateway's"
+    for k in sshd ssh-keygen dockerd docker nsenter unshare curl iptables; do
+        command -v "$k" >/dev/null 2>&1 \
+            || die "$k is missing (apt-get install openssh-server docker.io util-linux curl iptables)"
+    done
+    local start
+    start="$(now)"
+
+    mkdir -p "$HOSTS_RUN/.locks"
+    exec 8>"$HOSTS_RUN/.locks/$name.lock"
+    flock -w 120 8 || die "another host.sh held the lock of host $name for 2 minutes"
+
+    if host_running; then
+        local was
+        was="$(env_get "$H_ENV" PUBLIC_CIDR)"
+        [ "$was" = "$H_PUBLIC_CIDR" ] || die "host $name is already up with public address $was"
+        if docker_ping && ssh_ping "$H_PUBLIC_IP"; then
+            add_keys "${keys[@]}"
+            say "host $name is already up at $H_PUBLIC_IP"
+            return 0
+        fi
+        say "host $name runs but its engine or sshd does not answer: restarting it"
+    fi
+    # a public IP in use by another running host would make both unreachable
+    local other
+    for other in "$HOSTS_DATA"/*/host.env; do
+        [ -f "$other" ] || continue
+        [ "$other" = "$H_ENV" ] && continue
+        if [ "$(env_get "$other" PUBLIC_IP)" = "$H_PUBLIC_IP" ]; then
+            ( set_paths "$(basename "$(dirname "$other")")" && host_running ) \
+                && die "public IP $H_PUBLIC_IP belongs to running host $(basename "$(dirname "$other")")"
+        fi
+    done
+
+    # leftovers of a crashed or half-started host
+    stop_host
+    teardown_net
+    rm -rf "$H_RUN"
+
+    mkdir -p "$H_RUN" "$H_DATA/docker" "$H_DATA/local" "$H_DATA/ssh" /run/sshd /local
+    chmod 0700 "$H_DATA" "$H_DATA/ssh"
+    chmod 0755 /run/sshd
+    [ -f "$H_DATA/authorized_keys" ] || install -m 0600 /dev/null "$H_DATA/authorized_keys"
+    add_keys "${keys[@]}"
+    for k in ed25519 ecdsa; do
+        [ -f "$H_DATA/ssh/ssh_host_${k}_key" ] \
+            || ssh-keygen -q -t "$k" -N '' -C "root@$name" -f "$H_DATA/ssh/ssh_host_${k}_key"
+    done
+    write_configs
+    # the storage driver of this machine's engine, fixed for the life of the data-root
+    if [ ! -s "$H_DATA/storage-driver" ]; then
+        k="${FLEET_HOSTS_STORAGE_DRIVER:-$(timeout 20 docker info -f '{{.Driver}}' 2>/dev/null || true)}"
+        echo "${k:-overlay2}" >"$H_DATA/storage-driver"
+    fi
+
+    (
+        flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+        ensure_bridge "$PUB_BRIDGE" "$PUB_GATEWAY"
+        for spec in "${H_PRIVATE[@]}"; do ensure_bridge "${spec%%=*}"; done
+    ) 9>"$HOSTS_RUN/.locks/network.lock"
+    setup_net || { teardown_net; die "network setup of host $name failed"; }
+
+    local pid
+    say "starting host $name at $H_PUBLIC_IP (log: $H_LOG)"
+    pid="$(start_daemon "$H_LOG" nsenter --net="/run/netns/$H_NS" \
+        unshare --mount --propagation private --uts --pid --fork --kill-child --mount-proc \
+        bash "$WORLD_DIR/host.sh" __init "$name")"
+    echo "$pid" >"$H_INITPID"
+
+    local deadline=$((SECONDS + DOCKER_WAIT))
+    until docker_ping; do
+        kill -0 "$pid" 2>/dev/null || fail_up "host $name ended during its start" "$H_DOCKERD_LOG"
+        [ "$SECONDS" -lt "$deadline" ] || fail_up "the engine of host $name did not answer within $DOCKER_WAIT s" "$H_DOCKERD_LOG"
+        sleep 0.3
+    done
+    deadline=$((SECONDS + SSHD_WAIT))
+    until ssh_ping "$H_PUBLIC_IP"; do
+        kill -0 "$pid" 2>/dev/null || fail_up "host $name ended during its start" "$H_LOG"
+        [ "$SECONDS" -lt "$deadline" ] || fail_up "sshd of host $name did not answer on $H_PUBLIC_IP:22 within $SSHD_WAIT s" "$H_SSHD_LOG"
+        sleep 0.2
+    done
+    say "host $name up at $H_PUBLIC_IP ($(elapsed "$start") s)"
+}
+
+# fail_up MESSAGE LOG: leave nothing half-started behind (data stays), then die
+fail_up() {
+    stop_host || true
+    teardown_net
+    die "$1" "$2"
+}
+
+add_keys() {
+    local f line
+    for f in "$@"; do
+        while IFS= read -r line || [ -n "$line" ]; do
+            [ -n "$line" ] || continue
+            grep -qxF -- "$line" "$H_DATA/authorized_keys" || printf '%s\n' "$line" >>"$H_DATA/authorized_keys"
+        done <"$f"
+    done
+}
+
+write_configs() {
+    local d
+    # KEY=VALUE lines (read with env_get; PRIVATE: BRIDGE=IP/LEN, space-separated)
+    printf 'NAME=%s\nPUBLIC_IP=%s\nPUBLIC_CIDR=%s\nPRIVATE=%s\n' \
+        "$H_NAME" "$H_PUBLIC_IP" "$H_PUBLIC_CIDR" "${H_PRIVATE[*]}" >"$H_ENV.tmp"
+    mv "$H_ENV.tmp" "$H_ENV"
+    # its own (empty) daemon.json: never this machine's /etc/docker/daemon.json
+    [ -f "$H_DATA/daemon.json" ] || echo '{}' >"$H_DATA/daemon.json"
+    d="$H_DATA/ssh"
+    cat >"$d/sshd_config.tmp" <<CONF
+# generated by tests/world/host.sh for host $H_NAME
+ListenAddress 0.0.0.0:22
+HostKey $d/ssh_host_ed25519_key
+HostKey $d/ssh_host_ecdsa_key
+PidFile $H_RUN/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+AuthorizedKeysFile $H_DATA/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+X11Forwarding no
+PrintMotd no
+AcceptEnv LANG LC_*
+MaxStartups 100:30:200
+MaxSessions 100
+Subsystem sftp internal-sftp
+CONF
+    mv "$d/sshd_config.tmp" "$d/sshd_config"
+}
+
+# __init NAME: pid 1 of the host's PID namespace, inside its netns, mount and UTS namespaces
+cmd_init() {
+    local name=$1 driver mp dpid spid deadline
+    set_paths "$name"
+    log() { echo "$(date '+%F %T') host $name: $*"; }
+    log "init starting"
+    hostname "$name"
+    # Drop this namespace's copies of other namespaces' mounts: they would pin other hosts'
+    # netns and this machine's containers (netns, overlays) for as long as this host lives.
+    awk '{print $5}' /proc/self/mountinfo \
+        | grep -E "^(/run/netns|/run/docker|/var/lib/docker|/run/containerd|$HOSTS_DATA|$HOSTS_RUN)/" \
+        | sort -r | while read -r mp; do umount -l "$mp" 2>/dev/null || true; done || true
+    # a sysfs of this netns (like `ip netns exec`), keeping the cgroup hierarchies
+    mkdir -p "$H_RUN/sys"
+    mount -t sysfs sysfs "$H_RUN/sys"
+    mount --rbind /sys/fs/cgroup "$H_RUN/sys/fs/cgroup"
+    umount -R -l /sys
+    mount --move "$H_RUN/sys" /sys
+    # dockerd must start its own containerd, never a system one at /run/containerd
+    if [ -d /run/containerd ]; then mount -t tmpfs -o mode=0711 tmpfs /run/containerd; fi
+    mount --bind "$H_DATA/local" /local
+
+    driver="$(cat "$H_DATA/storage-driver" 2>/dev/null || true)"
+    rm -f "$H_RUN/docker.pid" "$H_SOCK"
+    log "starting dockerd (storage driver ${driver:-default}; log: $H_DOCKERD_LOG)"
+    dockerd --config-file "$H_DATA/daemon.json" \
+        --data-root "$H_DATA/docker" --exec-root "$H_RUN/exec" --pidfile "$H_RUN/docker.pid" \
+        -H "unix://$H_SOCK" --cgroup-parent "/$H_CGROUP" --shutdown-timeout 10 \
+        ${driver:+--storage-driver "$driver"} >>"$H_DOCKERD_LOG" 2>&1 </dev/null &
+    dpid=$!
+    deadline=$((SECONDS + DOCKER_WAIT))
+    until [ -S "$H_SOCK" ]; do
+        kill -0 "$dpid" 2>/dev/null || { log "dockerd exited"; exit 1; }
+        [ "$SECONDS" -lt "$deadline" ] || { log "no $H_SOCK within $DOCKER_WAIT s"; exit 1; }
+        sleep 0.2
+    done
+    # the standard socket path is the host's own engine
+    [ -e /run/docker.sock ] || : >/run/docker.sock
+    mount --bind "$H_SOCK" /run/docker.sock
+    if [ "$(readlink -f /var/run)" != /run ]; then
+        [ -e /var/run/docker.sock ] || : >/var/run/docker.sock
+        mount --bind "$H_SOCK" /var/run/docker.sock
+    fi
+    log "starting sshd (log: $H_SSHD_LOG)"
+    /usr/sbin/sshd -D -e -f "$H_DATA/ssh/sshd_config" >>"$H_SSHD_LOG" 2>&1 </dev/null &
+    spid=$!
+
+    stop() {
+        trap - TERM INT HUP
+        log "stopping"
+        kill -TERM "$spid" "$dpid" 2>/dev/null || true
+        local deadline=$((SECONDS + 25))
+        while kill -0 "$dpid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+        kill -0 "$dpid" 2>/dev/null && log "dockerd did not stop within 25 s"
+        log "init exits (the kernel kills whatever is left in the host)"
+        exit 0
+    }
+    trap stop TERM INT HUP
+    # as PID 1 bash also reaps the orphans of the namespace
+    local live=("$dpid" "$spid") p still
+    while [ "${#live[@]}" -gt 0 ]; do
+        wait -n "${live[@]}" || true
+        still=()
+        for p in "${live[@]}"; do
+            if kill -0 "$p" 2>/dev/null; then still+=("$p"); else log "$([ "$p" = "$dpid" ] && echo dockerd || echo sshd) exited"; fi
+        done
+        live=("${still[@]}")
+    done
+    log "dockerd and sshd are gone: init exits"
+}
+
+cmd_down() {
+    [ "$#" -ge 1 ] || usage
+    local name=$1 keep=0 start
+    shift
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            --keep-data) keep=1; shift ;;
+            *) usage ;;
+        esac
+    done
+    check_name "$name"
+    set_paths "$name"
+    need_root
+    start="$(now)"
+    mkdir -p "$HOSTS_RUN/.locks"
+    exec 8>"$HOSTS_RUN/.locks/$name.lock"
+    flock -w 120 8 || die "another host.sh held the lock of host $name for 2 minutes"
+
+    stop_host
+    teardown_net
+    # the cgroups the host's engine made for its containers
+    local c
+    for c in /sys/fs/cgroup/*/"$H_CGROUP"; do
+        if [ -d "$c" ]; then find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
+    done
+    rm -rf "$H_RUN"
+    if [ "$keep" = 0 ] && [ -d "$H_DATA" ]; then
+        # the host's mounts lived in its own (now gone) mount namespace; refuse to delete
+        # through a mount that is visible here
+        if awk '{print $5}' /proc/self/mountinfo | grep -q "^$H_DATA/"; then
+            die "mounts under $H_DATA are still visible; not deleting it"
+        fi
+        rm -rf --one-file-system "$H_DATA"
+    fi
+    say "host $name down ($(elapsed "$start") s)"
+}
+
+cmd_list() {
+    local d name status ip
+    declare -A seen=()
+    for d in "$HOSTS_DATA"/*/ "$HOSTS_RUN"/*/; do
+        [ -d "$d" ] || continue
+        name="$(basename "$d")"
+        [ -n "${seen[$name]:-}" ] && continue
+        seen[$name]=1
+        set_paths "$name"
+        ip="$(env_get "$H_ENV" PUBLIC_IP)"
+        ip="${ip:--}"
+        if host_running; then
+            if docker_ping && ssh_ping "$ip"; then status=up; else status=degraded; fi
+        else
+            status=down
+        fi
+        printf '%s %s %s\n' "$name" "$ip" "$status"
+    done
+}
+
+cmd_load_images() {
+    [ "$#" -ge 2 ] || usage
+    local name=$1 img want=() id start
+    shift
+    check_name "$name"
+    set_paths "$name"
+    if ! host_running || ! docker_ping; then die "host $name is not up"; fi
+    start="$(now)"
+    for img in "$@"; do
+        id="$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null)" || die "image $img is not in this machine's engine"
+        if [ "$(docker -H "unix://$H_SOCK" image inspect -f '{{.Id}}' "$img" 2>/dev/null || true)" != "$id" ]; then
+            want+=("$img")
+        fi
+    done
+    [ "${#want[@]}" -gt 0 ] || return 0
+    local log="$LOG_DIR/host-$name-load.log"
+    if ! timeout 900 docker save "${want[@]}" | timeout 900 docker -H "unix://$H_SOCK" load >>"$log" 2>&1; then
+        die "loading ${want[*]} into host $name failed" "$log"
+    fi
+    say "loaded ${want[*]} into host $name ($(elapsed "$start") s)"
+}
+
+cmd_bridge_down() {
+    [ "$#" -eq 1 ] || usage
+    local br=$1 chain rule ports
+    check_bridge_name "$br"
+    need_root
+    mkdir -p "$HOSTS_RUN/.locks"
+    exec 9>"$HOSTS_RUN/.locks/network.lock"
+    flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+    if ip link show dev "$br" >/dev/null 2>&1; then
+        ports="$(ip -o link show master "$br" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ')"
+        [ -z "${ports// /}" ] || die "bridge $br still has hosts (ports: $ports)"
+        ip link del dev "$br"
+    fi
+    for chain in FLEET-HOSTS FLEET-HOSTS-IN; do
+        iptables -w 10 -S "$chain" 2>/dev/null | awk -v c="$chain" -v b="$br" '$1 == "-A" && $2 == c && $3 == "-i" && $4 == b' | while read -r rule; do
+            # shellcheck disable=SC2086  # the rule as iptables -S prints it, word-split again
+            iptables -w 10 -D ${rule#-A } || true
+        done || true
+    done
+    say "bridge $br down"
+}
+
+[ "$#" -ge 1 ] || usage
+cmd=$1
+shift
+case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    list) cmd_list "$@" ;;
+    load-images) cmd_load_images "$@" ;;
+    bridge-down) cmd_bridge_down "$@" ;;
+    __init) cmd_init "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage ;;
+esac
