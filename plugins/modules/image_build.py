@@ -19,7 +19,7 @@ description:
     (see the C(deploy) role). The source is read there, and Python dependencies are downloaded there.
   - The source is O(build_context), a directory on the controller, or O(git_repo), C(URL@ref) (a branch, tag or
     commit), cloned with O(git_token) into C({build_root}/git_repos/{user}/) and removed after the build. The
-    token reaches git through its environment only: never a command line, the clone's C(.git/config), the build
+    token reaches git through its environment only, never a command line, the clone's C(.git/config), the build
     context, the image or the module's output.
   - Builds use BuildKit through the docker CLI (C(docker buildx build), or C(DOCKER_BUILDKIT=1 docker build) with a
     20.10-22.x client), so that build secrets (O(ca_bundle), O(npmrc), O(pip_conf), O(build_secrets)) are visible to
@@ -124,7 +124,7 @@ options:
     description: For V(custom), the Dockerfile's path, relative to the source; it must be inside it.
     type: str
   dockerfile_content:
-    description: For V(custom), the Dockerfile as the seed's numbered lines, C({"1": "FROM ...", "2": "..."}).
+    description: 'For V(custom), the Dockerfile as the seed''s numbered lines, C({"1": "FROM ...", "2": "..."}).'
     type: dict
   requirements_files:
     description:
@@ -391,7 +391,7 @@ def main():
             ca_bundle=dict(type='path'),
             npmrc=dict(type='path'),
             pip_conf=dict(type='path'),
-            build_secrets=dict(type='dict'),
+            build_secrets=dict(type='dict', no_log=False),  # secret id -> file path, no values
             build_network=dict(type='str'),
             scan_command=dict(type='str'),
             docker_cli=dict(type='path'),
