@@ -102,8 +102,17 @@ def log_tail(text, lines=LOG_TAIL_LINES):
 
 
 def cached_steps(text):
-    """How many build steps were served from the cache."""
-    return sum(1 for line in (text or '').splitlines() if re.match(r'^#\d+\s+CACHED\s*$', line.strip()))
+    """The build steps BuildKit served from its cache, as ``[stage n/m] INSTRUCTION`` (spaces squeezed)."""
+    names, cached = {}, []
+    for line in (text or '').splitlines():
+        match = re.match(r'^#(\d+)\s+(\[.*)$', line.strip())
+        if match and match.group(1) not in names:
+            names[match.group(1)] = ' '.join(match.group(2).split())
+            continue
+        match = re.match(r'^#(\d+)\s+CACHED\s*$', line.strip())
+        if match and match.group(1) in names and names[match.group(1)] not in cached:
+            cached.append(names[match.group(1)])
+    return cached
 
 
 def run_build(run_command, cli, context, dockerfile, tag, workdir, docker_host=None, buildargs=None,

@@ -324,10 +324,11 @@ commit:
   type: str
   sample: 3f2a9c1d0b7e5a...
 cached_steps:
-  description: How many build steps BuildKit served from its cache.
+  description: The build steps BuildKit served from its cache (a code-only change lists the dependency steps).
   returned: when built
-  type: int
-  sample: 7
+  type: list
+  elements: str
+  sample: ['[builder 3/6] COPY [app/package.json, app/package-lock.json, /app/]']
 scan:
   description: The scan's command, exit code, seconds and last output lines.
   returned: when O(scan_command) ran

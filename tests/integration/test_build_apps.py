@@ -225,34 +225,39 @@ def test_second_identical_deploy_changes_nothing(apps):
 
 
 def _build(apps, service, *args):
-    proc = apps.playbook('build', '-e', 'fleet_service=%s' % service, *args)
-    assert proc.returncode == 0, output(proc)[-6000:]
-    found = re.findall(r'built in ([0-9.]+) s', proc.stdout)
-    assert len(found) == 1, proc.stdout[-3000:]
-    return float(found[0])
+    proc = apps.playbook('build', '-e', 'fleet_service=%s' % service, *args, json_output=True)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    for play in json.loads(proc.stdout)['plays']:
+        for task in play['tasks']:
+            if task['task']['name'].endswith("Build each service's image on the controller"):
+                return task['hosts']['localhost']['results'][0]
+    raise AssertionError('no build task in the run')
 
 
 def test_code_only_change_reuses_the_dependency_layers(apps):
     repo = apps.repos['express_api']
     running = apps.image_of('node')
-    cold_commit = repo.commit('server.js', '\n// a change built without the layer cache\n')
+    nonce = random.random()  # content never built before on this engine
+    repo.commit('server.js', '\n// a change built without the layer cache %s\n' % nonce)
     cold = _build(apps, 'node', '-e', 'fleet_build_no_cache=true')
-    warm_commit = repo.commit('server.js', '\n// a code-only change\n')
+    repo.commit('server.js', '\n// a code-only change %s\n' % nonce)
     warm = _build(apps, 'node')
-    print('express build: no cache %.1f s, code-only change %.1f s' % (cold, warm))
-    assert warm < cold / 2
-    cold_layers = docker_json('image', 'inspect', '%s_apps_prod_node:%s' % (apps.user, cold_commit[:12]))['RootFS']
-    warm_layers = docker_json('image', 'inspect', '%s_apps_prod_node:%s' % (apps.user, warm_commit[:12]))['RootFS']
-    cold_layers, warm_layers = cold_layers['Layers'], warm_layers['Layers']
-    assert len(cold_layers) == len(warm_layers)
-    # only the code layer differs: the base and the dependency layers are reused
-    assert cold_layers[:-1] == warm_layers[:-1] and cold_layers[-1] != warm_layers[-1]
+    assert cold['built'] and warm['built']
+    print('express build: no cache %.1f s, code-only change %.1f s' % (cold['build_seconds'], warm['build_seconds']))
+    # (the times are printed, not asserted: bench/build measures them and fails when warm is not clearly shorter)
+    # every dependency install and the node_modules layer came from the cache
+    cached = warm['cached_steps']
+    assert len([step for step in cached if 'npm ci' in step]) == warm['dockerfile'].count('npm ci') >= 1, cached
+    assert any('COPY --from=prod-deps /app/node_modules' in step for step in cached), cached
+    assert not any('COPY --from=builder' in step for step in cached), cached  # the code layer is new
+    layers = [docker_json('image', 'inspect', image['image_id'])['RootFS']['Layers'] for image in (cold, warm)]
+    assert len(layers[0]) == len(layers[1]) and layers[0][-1] != layers[1][-1]
     assert apps.image_of('node') == running  # building alone deploys nothing
 
 
 def test_failing_scan_stops_the_deploy_and_the_old_version_serves(apps):
     before = apps.image_of('node')
-    commit = apps.repos['express_api'].commit('server.js', '\n// another change, scanned\n')
+    commit = apps.repos['express_api'].commit('server.js', '\n// another change, scanned %s\n' % random.random())
     apps.write(node={'scan_command': 'false'})
     proc = apps.playbook('deploy')
     apps.write()

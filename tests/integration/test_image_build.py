@@ -153,19 +153,22 @@ def test_build_check_run_idempotent_and_code_only_rebuild(tmp_path, unique_prefi
     assert again['changed'] is False and again['built'] is False and again['image_id'] == cold['image_id']
 
     with open(str(tmp_path / 'api' / 'app.py'), 'a') as handle:
-        handle.write('\n# a code-only change\n')
+        handle.write('\n# a code-only change %s\n' % unique_prefix)  # content never built before on this engine
     warm = _build(tmp_path, opts)
     assert warm['changed'] is True and warm['built'] is True and warm['image_id'] != cold['image_id']
     assert warm['wheel_cache'] == 'hit', 'a code change downloads nothing'
+    # the dependency steps came from the cache: only the code layer is new. (BuildKit may serve a step
+    # from any earlier build with the same inputs, not necessarily the --no-cache one above, so the
+    # layers are compared by count, and the reuse is read from the build's CACHED steps.)
+    assert any('pip install' in step for step in warm['cached_steps']), warm['cached_steps']
+    assert any('COPY --from=builder /opt/venv' in step for step in warm['cached_steps']), warm['cached_steps']
     old, new = _layers(docker_client, cold['image_id']), _layers(docker_client, warm['image_id'])
     base = _layers(docker_client, PYTHON)
-    # base, useradd, the venv and the workdir are reused; only the code layer is new
-    assert len(old) == len(new) == len(base) + 4
-    assert new[:-1] == old[:-1] and new[-1] != old[-1]
+    assert len(old) == len(new) == len(base) + 4 and new[:len(base)] == old[:len(base)] == base
+    assert new[-1] != old[-1]
     print('\nimage %s: %.0f MB; cold build %.1f s (task %.1f s), code-only rebuild %.1f s (task %.1f s), '
           'unchanged %.2f s' % (image, built.attrs['Size'] / 1e6, cold['build_seconds'], cold['duration'],
                                 warm['build_seconds'], warm['duration'], again['duration']))
-    assert warm['build_seconds'] < cold['build_seconds']
 
 
 def test_missing_build_context_is_one_clear_error(tmp_path, unique_prefix):

@@ -66,7 +66,7 @@ class FakeImages(object):
         self.by_ref[opt['--tag']] = image
         with open(opt['--iidfile'], 'w') as handle:
             handle.write(image.id)
-        return 0, '', '#1 [1/2] FROM x\n#2 CACHED\n#3 DONE 0.1s\n'
+        return 0, '', '#1 [1/2] FROM x\n#2 [2/2] RUN pip install\n#2 CACHED\n#3 DONE 0.1s\n'
 
     def remove(self, ref, noprune=False):
         image = self.get(ref)
@@ -154,7 +154,7 @@ def test_first_build_then_unchanged(code, tmp_path, pip_calls):
     assert build['dockerfile'] == str(tmp_path / 'root' / 'dockerfiles' / 'u1' / 'Dockerfile.myapp-prod-api.tmp')
     assert build['files'] == ['.fleet-wheels/redis-5.2.1-py3-none-any.whl', 'app/app.py', 'app/requirements.txt']
     assert build['buildargs'] == {'FLEET_SOURCE_HASH': first['source_hash']}
-    assert build['nocache'] is False
+    assert build['nocache'] is False and first['cached_steps'] == ['[2/2] RUN pip install']
     assert 'fleet.service="api"' in build['dockerfile_text']
     # temp Dockerfile and copied context are gone
     assert not os.path.exists(build['dockerfile']) and not os.path.exists(build['path'])
