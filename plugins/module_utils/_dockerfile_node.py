@@ -230,8 +230,9 @@ def nodejs_dockerfile(node_image, package_manager, command, port, build_command=
     lockfile names present beside ``package.json`` (see :func:`chosen_lockfile`):
     with one the install is frozen (``npm ci``, ``--frozen-lockfile``). ``command``
     is a shell-like string or a list, run in exec form from ``/app``;
-    ``build_command`` (a shell command, for example ``npm run build``) runs in the
-    builder after the code is copied. ``port`` may be None (workers): then no
+    ``build_command`` (a shell command, for example ``npm run build``) runs in a
+    builder stage after the code is copied; without it the runtime copies the code
+    straight from the context (the caller keeps ``node_modules`` out of it). ``port`` may be None (workers): then no
     EXPOSE and no HEALTHCHECK; with a port, ``PORT`` is set in the environment and
     the health check GETs ``health_path`` (default ``/``). ``labels`` go into the
     final LABEL step with ``fleet.source_hash`` (build argument ``FLEET_SOURCE_HASH``).
@@ -258,19 +259,10 @@ def nodejs_dockerfile(node_image, package_manager, command, port, build_command=
         lines += [
             'COPY %s' % json.dumps(['%s/' % source_dir, '%s/' % APP_DIR]),
             'RUN %s' % build_command,
+            'RUN rm -rf %s/node_modules' % APP_DIR,
+            '',
         ]
-    else:
-        lines += [
-            '# Stage: the code (no build step).',
-            'FROM %s AS builder' % node_image,
-            'WORKDIR %s' % APP_DIR,
-            'COPY %s' % json.dumps(['%s/' % source_dir, '%s/' % APP_DIR]),
-        ]
-    lines += [
-        'RUN rm -rf %s/node_modules' % APP_DIR,
-        '',
-        '# Stage: production dependencies only.',
-    ]
+    lines.append('# Stage: production dependencies only.')
     lines += _install_stage('prod-deps', tools, package_manager, lockfile, source_dir, production=True)
     runtime_base = 'pnpm' if package_manager == 'pnpm' and argv[0] == 'pnpm' else node_image
     env = ['NODE_ENV=production', 'NPM_CONFIG_UPDATE_NOTIFIER=false']
@@ -283,7 +275,9 @@ def nodejs_dockerfile(node_image, package_manager, command, port, build_command=
         'ENV %s' % ' '.join(env),
         'WORKDIR %s' % APP_DIR,
         'COPY --from=prod-deps %s/node_modules %s/node_modules' % (APP_DIR, APP_DIR),
-        'COPY --from=builder --chown=%d:%d %s/ %s/' % (NODE_UID, NODE_UID, APP_DIR, APP_DIR),
+        # the code: built in the builder, or straight from the context (which never holds node_modules)
+        ('COPY --from=builder --chown=%d:%d %s/ %s/' % (NODE_UID, NODE_UID, APP_DIR, APP_DIR) if build_command else
+         'COPY --chown=%d:%d %s' % (NODE_UID, NODE_UID, json.dumps(['%s/' % source_dir, '%s/' % APP_DIR]))),
     ]
     if port is not None:
         lines.append('EXPOSE %d' % port)

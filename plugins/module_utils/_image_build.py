@@ -46,9 +46,10 @@ except ImportError:  # pragma: no cover - the module reports the missing library
 
 HASH_SCHEME = 'fleet-image-build-v2'
 HASH_LABEL = SOURCE_HASH_LABEL
-# Never part of an image: VCS data, caches, local virtualenvs, our own wheel dir.
+# Never part of an image: VCS data, caches, local virtualenvs and node_modules (dependencies are
+# installed in the build), our own wheel dir.
 DEFAULT_IGNORE = ('.git', '.hg', '.svn', '**/__pycache__', '**/*.pyc', '**/*.pyo', '.venv',
-                  '.pytest_cache', '.mypy_cache', '.tox', DEFAULT_WHEELS_DIR)
+                  '.pytest_cache', '.mypy_cache', '.tox', '**/node_modules', DEFAULT_WHEELS_DIR)
 
 
 class ImageBuildError(Exception):

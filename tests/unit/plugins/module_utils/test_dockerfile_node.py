@@ -75,9 +75,9 @@ def site():
 # --- nodejs --------------------------------------------------------------------------------------
 
 def test_nodejs_stages(api, built_api):
-    assert list(_stages(api)) == ['builder', 'prod-deps', 'runtime']
+    assert list(_stages(api)) == ['prod-deps', 'runtime']
     assert list(_stages(built_api)) == ['builder', 'prod-deps', 'runtime']
-    for name, stage in _stages(api).items():
+    for name, stage in _stages(built_api).items():
         assert stage[0] == 'FROM node:18-slim AS %s' % name
 
 
@@ -92,9 +92,10 @@ def test_builder_installs_before_the_code_then_builds(built_api):
     assert builder[install].rstrip().endswith('npm ci --no-audit --no-fund'), 'the builder has the dev dependencies'
 
 
-def test_builder_without_build_command_only_copies_the_code(api):
-    builder = _stages(api)['builder']
-    assert builder[1:] == ['WORKDIR /app', 'COPY ["app/", "/app/"]', 'RUN rm -rf /app/node_modules']
+def test_without_build_command_the_runtime_copies_the_code_from_the_context(api):
+    runtime = _stages(api)['runtime']
+    assert 'COPY --chown=1000:1000 ["app/", "/app/"]' in runtime
+    assert not any('--from=builder' in line for line in runtime)
 
 
 def test_prod_deps_has_only_the_manifests_and_production_install(api):
@@ -108,7 +109,7 @@ def test_prod_deps_has_only_the_manifests_and_production_install(api):
 def test_runtime_layers_deps_then_code_as_non_root(api):
     runtime = _stages(api)['runtime']
     deps = _index(runtime, 'COPY --from=prod-deps /app/node_modules /app/node_modules')
-    code = _index(runtime, 'COPY --from=builder --chown=1000:1000 /app/ /app/')
+    code = _index(runtime, 'COPY --chown=1000:1000 ["app/", "/app/"]')
     user = _index(runtime, 'USER ')
     cmd = _index(runtime, 'CMD ')
     assert deps < code < user < cmd
