@@ -13,7 +13,6 @@ import glob
 import json
 import os
 import random
-import re
 import shutil
 import string
 import subprocess

@@ -81,14 +81,14 @@ def test_run_build_reads_the_image_id_and_reports_failures(tmp_path):
         with open(argv[argv.index('--iidfile') + 1], 'w') as handle:
             handle.write('sha256:abc\n')
         return 0, '', '#1 [1/2] FROM x\n#1 DONE 0.1s\n'
-    ok = runner([(['docker', 'build'], build), (['timeout'], lambda argv: build(argv))])
+    ok = runner([(['timeout'], build)])
     image_id, out = bk.run_build(ok, (['docker', 'build'], {'DOCKER_BUILDKIT': '1'}), '/ctx', '/df', 't:1',
                                  str(tmp_path), docker_host='unix:///x.sock', timeout=30)
     assert image_id == 'sha256:abc'
     env = ok.calls[0][1]
     assert env['DOCKER_BUILDKIT'] == '1' and env['DOCKER_HOST'] == 'unix:///x.sock'
-    failing = runner([(['timeout'], (1, '', '#5 [2/2] RUN false\n#5 ERROR: process "/bin/sh -c false" did not '
-                                               'complete successfully: exit code: 1\n'))])
+    error = '#5 [2/2] RUN false\n#5 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1\n'
+    failing = runner([(['timeout'], (1, '', error))])
     with pytest.raises(bk.BuildKitError, match='exit code 1') as exc:
         bk.run_build(failing, (['docker', 'build'], {}), '/ctx', '/df', 't:1', str(tmp_path), timeout=30)
     assert exc.value.log_tail[-1].startswith('#5 ERROR: process')
