@@ -1,0 +1,483 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: droplet
+short_description: Ensure a fleet service has exactly its number of DigitalOcean droplets in a zone
+version_added: 0.2.0
+description:
+  - Ensures that one service of a user's project environment has exactly O(count) droplets in O(zone).
+  - The droplets are named C({user}-{project}-{env}-{service}-{zone}-{index}) (index from 1) and tagged
+    C(fleet), C(fleet-user:{user}), C(fleet-project:{user}_{project}), C(fleet-env:{user}_{project}_{env}) and
+    C(fleet-service:{user}_{project}_{env}_{service}). They are found by the service tag and the zone, so
+    droplets of the service in other zones are left alone.
+  - Existing droplets are reused (the lowest indexes first). Missing ones are created under the lowest free indexes,
+    all in one multi-create request (ten names per request), and the module waits, at most O(wait_timeout) seconds,
+    until they are active and have their addresses.
+  - Droplets beyond O(count) are surplus, highest index first. They are destroyed only with O(remove_surplus=true);
+    otherwise they are reported in RV(surplus), so that a deploy can move services off them first.
+  - An existing droplet is never resized, rebuilt or moved; a different size is reported as a warning.
+  - With O(state=absent), every droplet of the service (or, without O(service), of the whole project
+    environment) is destroyed, in O(zone) or, without it, in every zone.
+author:
+  - Fleet Developers (@projectdeployer)
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._digitalocean
+attributes:
+  check_mode:
+    support: full
+    details: Reports the plan (names to create, keep and destroy) and touches nothing.
+  diff_mode:
+    support: full
+    details: The names of the service's droplets in the zone before and after.
+  idempotent:
+    support: full
+options:
+  service:
+    description:
+      - The service name, for example V(api).
+      - Required with O(state=present). With O(state=absent) and no service, the droplets of the whole project
+        environment are destroyed.
+    type: str
+  state:
+    description: Whether the droplets should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  zone:
+    description:
+      - The DigitalOcean region slug, for example V(lon1). Required with O(state=present).
+    type: str
+  count:
+    description: How many droplets the service has in O(zone). V(0) with O(remove_surplus=true) removes them all.
+    type: int
+    default: 1
+  cpu:
+    description:
+      - vCPUs of a new droplet; with O(memory), picks the Basic size (V(1) and V(1024) give V(s-1vcpu-1gb)).
+      - Defaults to V(1). Cannot be combined with O(size).
+    type: int
+  memory:
+    description:
+      - Memory of a new droplet in MB; defaults to V(1024). Cannot be combined with O(size).
+    type: int
+  size:
+    description: An explicit size slug, for example V(s-2vcpu-4gb), instead of O(cpu) and O(memory).
+    type: str
+  image:
+    description: The image slug or id of a new droplet.
+    type: str
+    default: debian-12-x64
+  ssh_keys:
+    description:
+      - Ids or MD5 fingerprints of account SSH keys put into C(root)'s authorized keys of a new droplet
+        (see M(projectdeployer.fleet.ssh_key)).
+    type: list
+    elements: str
+    default: []
+  vpc_uuid:
+    description: The VPC of a new droplet (see M(projectdeployer.fleet.vpc)); without it, the region's default VPC.
+    type: str
+  user_data:
+    description: Cloud-init user data of a new droplet.
+    type: str
+  ipv6:
+    description: Give a new droplet a public IPv6 address.
+    type: bool
+    default: false
+  monitoring:
+    description: Install the DigitalOcean metrics agent on a new droplet.
+    type: bool
+    default: false
+  tags:
+    description: Extra tags of a new droplet, besides the fleet's own.
+    type: list
+    elements: str
+    default: []
+  remove_surplus:
+    description: Destroy the droplets beyond O(count) (highest index first) instead of only reporting them.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until new droplets are active with their addresses, and until destroyed droplets are gone.
+    type: bool
+    default: true
+  wait_timeout:
+    description: The most seconds to wait.
+    type: int
+    default: 300
+seealso:
+  - module: projectdeployer.fleet.vpc
+  - module: projectdeployer.fleet.firewall
+  - module: projectdeployer.fleet.ssh_key
+'''
+
+EXAMPLES = r'''
+- name: Three api servers in London
+  projectdeployer.fleet.droplet:
+    user: u1
+    project: myapp
+    env: prod
+    service: api
+    zone: lon1
+    count: 3
+    cpu: 1
+    memory: 2048
+    ssh_keys: ["{{ fleet_key.fingerprint }}"]
+    vpc_uuid: "{{ fleet_vpc.vpc.id }}"
+  register: api_servers
+
+- name: Scale down to one, once the deploy has moved the service off the others
+  projectdeployer.fleet.droplet:
+    user: u1
+    project: myapp
+    env: prod
+    service: api
+    zone: lon1
+    count: 1
+    remove_surplus: true
+
+- name: Set the token once for every fleet module
+  module_defaults:
+    group/projectdeployer.fleet.fleet:
+      api_token: "{{ vault_do_token }}"
+  block:
+    - name: Tear down the whole uat environment
+      projectdeployer.fleet.droplet:
+        user: u1
+        project: myapp
+        env: uat
+        state: absent
+'''
+
+RETURN = r'''
+droplets:
+  description: The service's droplets in the zone after the run, by index (in check mode, the existing ones kept).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The droplet id.
+      type: int
+      sample: 3164444
+    name:
+      description: The droplet name.
+      type: str
+      sample: u1-myapp-prod-api-lon1-1
+    index:
+      description: The index at the end of the name.
+      type: int
+      sample: 1
+    public_ip:
+      description: The public IPv4 address (null until the droplet has its networks).
+      type: str
+      sample: 203.0.113.10
+    private_ip:
+      description: The VPC (private) IPv4 address.
+      type: str
+      sample: 10.110.0.2
+    public_ipv6:
+      description: The public IPv6 address, with O(ipv6=true).
+      type: str
+    zone:
+      description: The region slug.
+      type: str
+      sample: lon1
+    size:
+      description: The size slug.
+      type: str
+      sample: s-1vcpu-2gb
+    status:
+      description: V(new), V(active), V(off) or V(archive).
+      type: str
+      sample: active
+    tags:
+      description: The droplet's tags.
+      type: list
+      elements: str
+    vpc_uuid:
+      description: The droplet's VPC.
+      type: str
+    created_at:
+      description: When the droplet was created.
+      type: str
+plan:
+  description: What the run does (or would do, in check mode), by droplet name.
+  returned: always
+  type: dict
+  contains:
+    create:
+      description: Names of the droplets created.
+      type: list
+      elements: str
+      sample: [u1-myapp-prod-api-lon1-2]
+    keep:
+      description: Names of the existing droplets kept.
+      type: list
+      elements: str
+      sample: [u1-myapp-prod-api-lon1-1]
+    destroy:
+      description: Names of the droplets destroyed.
+      type: list
+      elements: str
+      sample: []
+surplus:
+  description: Droplets beyond O(count) that were left running (O(remove_surplus=false)), highest index first.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+other_zones:
+  description: Names of the service's droplets in other zones, left alone.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+size:
+  description: The size slug of new droplets.
+  returned: when O(state=present)
+  type: str
+  sample: s-1vcpu-2gb
+'''
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, module_api
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import (
+    batches, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag, has_networks,
+    name_prefix, plan_droplets, service_tag)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (
+    check_ids, droplet_tags, tenant_argument_spec)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._sizes import size_error, size_for, zone_error
+
+POLL_INTERVAL = 5.0
+TAG_RE = re.compile(r'^[a-zA-Z0-9_:\-]{1,255}$')
+
+
+class DropletManager(object):
+    """Look the droplets up once, plan, act unless in check mode, report."""
+
+    def __init__(self, api, params, check_mode=False, warn=None, poll_interval=POLL_INTERVAL):
+        self.api = api
+        self.client = api.client
+        self.p = params
+        self.check_mode = check_mode
+        self.warn = warn or (lambda msg: None)
+        self.poll_interval = poll_interval
+
+    # -- lookups
+    def by_tag(self, tag):
+        return self.api.list_all(self.client.droplets.list, 'droplets', tag_name=tag,
+                                 what='list droplets tagged %s' % tag)
+
+    def _prefix(self):
+        p = self.p
+        return name_prefix(p['user'], p['project'], p['env'], p['service'], p['zone'])
+
+    def _views(self, droplets, by_index=True):
+        prefix = self._prefix() if self.p.get('service') and self.p.get('zone') else None
+        views = [droplet_view(d, prefix) for d in droplets]
+        if not by_index:
+            return views
+        return sorted(views, key=lambda v: (v.get('index') or 0, v['name'] or ''))
+
+    # -- present
+    def size(self):
+        p = self.p
+        if p['size']:
+            return p['size']
+        cpu = 1 if p['cpu'] is None else p['cpu']
+        memory = 1024 if p['memory'] is None else p['memory']
+        size = size_for(cpu, memory)
+        if size is None:
+            raise ValueError(size_error(cpu, memory))
+        return size['slug']
+
+    def present(self):
+        p = self.p
+        size = self.size()
+        tag = service_tag(p['user'], p['project'], p['env'], p['service'])
+        found = self.by_tag(tag)
+        in_zone = [d for d in found if droplet_zone(d) == p['zone']]
+        other = sorted(d.get('name') for d in found if droplet_zone(d) != p['zone'])
+        plan = plan_droplets(in_zone, p['user'], p['project'], p['env'], p['service'], p['zone'], p['count'])
+        destroy = plan['surplus'] if p['remove_surplus'] else []
+        for droplet in plan['keep']:
+            if droplet_size(droplet) and droplet_size(droplet) != size:
+                self.warn('droplet %s has size %s, not %s: it is kept as it is (resize it yourself, powered off)'
+                          % (droplet.get('name'), droplet_size(droplet), size))
+        result = dict(
+            changed=bool(plan['create'] or destroy),
+            size=size,
+            other_zones=other,
+            plan=dict(create=plan['create'], keep=[d.get('name') for d in plan['keep']],
+                      destroy=[d.get('name') for d in destroy]),
+            surplus=[] if p['remove_surplus'] else self._views(plan['surplus'], by_index=False),
+            diff=dict(before=dict(droplets=sorted(d.get('name') for d in in_zone)),
+                      after=dict(droplets=sorted([d.get('name') for d in plan['keep'] + plan['surplus']
+                                                  if d not in destroy] + plan['create']))),
+        )
+        if self.check_mode:
+            result['droplets'] = self._views(plan['keep'])
+            return result
+        created = self.create(plan['create'], size)
+        wanted = plan['keep'] + created
+        if self.p['wait'] and wanted:
+            wanted = self.wait_ready(tag, [d['id'] for d in wanted])
+        self.destroy(destroy, tag)
+        result['droplets'] = self._views(wanted)
+        return result
+
+    def create(self, names, size):
+        p = self.p
+        tags = droplet_tags(p['user'], p['project'], p['env'], p['service'])
+        tags += [t for t in p['tags'] if t not in tags]
+        created = []
+        for chunk in batches(names):
+            body = droplet_create_body(chunk, p['zone'], size, p['image'], tags, ssh_keys=p['ssh_keys'],
+                                       vpc_uuid=p['vpc_uuid'], user_data=p['user_data'], ipv6=p['ipv6'],
+                                       monitoring=p['monitoring'])
+            answer = self.api.call(self.client.droplets.create, body=body, idempotent=False,
+                                   what='create droplets %s' % ', '.join(chunk)) or {}
+            got = answer.get('droplets') or ([answer['droplet']] if answer.get('droplet') else [])
+            if len(got) != len(chunk):
+                raise DOError('DigitalOcean API: create droplets %s answered with %d droplets instead of %d; '
+                              'fix: run again (existing droplets are reused)' % (', '.join(chunk), len(got), len(chunk)))
+            created.extend(got)
+        return created
+
+    def wait_ready(self, tag, ids):
+        """Poll the tag's droplets until all ``ids`` are past ``new`` and have addresses."""
+        state = {'last': {}}
+
+        def probe():
+            current = dict((d.get('id'), d) for d in self.by_tag(tag))
+            state['last'] = current
+            if all(i in current and current[i].get('status') != 'new' and has_networks(current[i]) for i in ids):
+                return [current[i] for i in ids]
+            return None
+
+        def pending():
+            waiting = []
+            for i in ids:
+                d = state['last'].get(i)
+                if d is None:
+                    waiting.append('%s (not listed)' % i)
+                elif d.get('status') == 'new' or not has_networks(d):
+                    waiting.append('%s (%s%s)' % (d.get('name'), d.get('status'),
+                                                  '' if has_networks(d) else ', no address yet'))
+            return ', '.join(waiting)
+
+        probe.pending = pending
+        return self.api.poll(probe, self.p['wait_timeout'], self.poll_interval,
+                             what='waiting for droplets to become active')
+
+    def destroy(self, droplets, tag):
+        for droplet in droplets:
+            self.api.call(self.client.droplets.destroy, droplet_id=droplet['id'], missing_ok=True,
+                          what='destroy droplet %s (%s)' % (droplet.get('name'), droplet['id']))
+        if droplets and self.p['wait']:
+            self.wait_gone(tag, [d['id'] for d in droplets])
+
+    def wait_gone(self, tag, ids):
+        gone = set(ids)
+
+        def probe():
+            left = [d for d in self.by_tag(tag) if d.get('id') in gone]
+            probe.left = left
+            return True if not left else None
+
+        probe.left = []
+        probe.pending = lambda: 'still listed: %s' % ', '.join(str(d.get('name')) for d in probe.left)
+        self.api.poll(probe, self.p['wait_timeout'], self.poll_interval, what='waiting for droplets to be destroyed')
+
+    # -- absent
+    def absent(self):
+        p = self.p
+        if p['service']:
+            tag = service_tag(p['user'], p['project'], p['env'], p['service'])
+        else:
+            tag = env_tag(p['user'], p['project'], p['env'])
+        found = self.by_tag(tag)
+        doomed = [d for d in found if not p['zone'] or droplet_zone(d) == p['zone']]
+        other = sorted(d.get('name') for d in found if d not in doomed)
+        names = sorted(d.get('name') for d in doomed)
+        result = dict(changed=bool(doomed), droplets=[], surplus=[], other_zones=other,
+                      plan=dict(create=[], keep=[], destroy=names),
+                      diff=dict(before=dict(droplets=names), after=dict(droplets=[])))
+        if self.check_mode or not doomed:
+            return result
+        if p['zone']:
+            self.destroy(doomed, tag)
+        else:
+            self.api.call(self.client.droplets.destroy_by_tag, tag_name=tag, what='destroy droplets tagged %s' % tag)
+            if p['wait']:
+                self.wait_gone(tag, [d['id'] for d in doomed])
+        return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            tenant_argument_spec('optional'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            zone=dict(type='str'),
+            count=dict(type='int', default=1),
+            cpu=dict(type='int'),
+            memory=dict(type='int'),
+            size=dict(type='str'),
+            image=dict(type='str', default='debian-12-x64'),
+            ssh_keys=dict(type='list', elements='str', default=[], no_log=False),
+            vpc_uuid=dict(type='str'),
+            user_data=dict(type='str'),
+            ipv6=dict(type='bool', default=False),
+            monitoring=dict(type='bool', default=False),
+            tags=dict(type='list', elements='str', default=[]),
+            remove_surplus=dict(type='bool', default=False),
+            wait=dict(type='bool', default=True),
+            wait_timeout=dict(type='int', default=300),
+            **do_argument_spec()
+        ),
+        required_if=[('state', 'present', ['service', 'zone'])],
+        mutually_exclusive=[('size', 'cpu'), ('size', 'memory')],
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        check_ids(user=p['user'], project=p['project'], env=p['env'], service=p['service'])
+        if p['zone'] is not None and zone_error(p['zone']):
+            raise ValueError(zone_error(p['zone']))
+        if p['count'] < 0:
+            raise ValueError('count must be >= 0, got %d' % p['count'])
+        for tag in p['tags']:
+            if not TAG_RE.match(tag):
+                raise ValueError('tag %r is not a DigitalOcean tag: use letters, digits, ":", "-" and "_"' % tag)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    api = module_api(module)
+    manager = DropletManager(api, p, check_mode=module.check_mode, warn=module.warn)
+    try:
+        result = manager.present() if p['state'] == 'present' else manager.absent()
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    except DOError as exc:
+        module.fail_json(msg=str(exc), **exc.details())
+    if not module._diff:
+        result.pop('diff')
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

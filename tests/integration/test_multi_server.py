@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""deploy.yml across two servers: the databases on one, the API and the worker on the other.
+
+Both servers are simulated hosts (tests/world/host.sh: own network namespace, dockerd and sshd)
+on one bridge. The API's image is built on this machine and sent over SSH; the API reaches
+postgres and redis through its own server's sidecar, which routes to the other server's host
+ports. A second identical run changes nothing; the docker_host role is a no-op where Docker runs.
+"""
+import json
+import os
+import random
+import re
+import string
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+import yaml
+
+from helpers import REPO, run_playbook
+from sim_hosts import sim_host
+
+pytestmark = pytest.mark.usefixtures('world')
+
+STAND_INS = {'a': ['fleet-world/nginx:1.22', 'fleet-world/postgres:15', 'fleet-world/redis:7'],
+             'b': ['fleet-world/nginx:1.22']}
+
+
+def _keypair(tmp_path):
+    key = tmp_path / 'id_ed25519'
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-test', '-f', str(key)], check=True)
+    os.chmod(str(key), 0o600)
+    return key
+
+
+def _changed(out):
+    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
+
+
+def test_project_across_two_servers(tmp_path):
+    key = _keypair(tmp_path)
+    user = 'm' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
+    net = random.randint(40, 200)
+    ips = {'a': '10.250.%d.%d' % (net, random.randint(2, 120)), 'b': '10.250.%d.%d' % (net, random.randint(121, 250))}
+    with open(os.path.join(REPO, 'examples', 'myapp.yml')) as handle:
+        spec = yaml.safe_load(handle)
+    spec['fleet_user'] = user
+    spec['services'].pop('report')  # scheduled jobs use the server's cron, which the simulated hosts share
+    spec['services']['api']['domain'] = 'api.%s.localhost' % user
+    spec['services']['api']['build_context'] = os.path.join(REPO, 'examples', 'apps', 'api')
+    spec['services']['worker']['build_context'] = os.path.join(REPO, 'examples', 'apps', 'api')
+    spec_path = tmp_path / 'spec.yml'
+    spec_path.write_text(yaml.safe_dump(spec))
+    with sim_host('fm-%s-a' % user, ips['a'], '%s.pub' % key) as host_a, \
+            sim_host('fm-%s-b' % user, ips['b'], '%s.pub' % key) as host_b:
+        host_a.load_images(*STAND_INS['a'])
+        host_b.load_images(*STAND_INS['b'])
+        common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': str(key),
+                  'ansible_python_interpreter': sys.executable,
+                  'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}
+        inventory = tmp_path / 'hosts.yml'
+        inventory.write_text(yaml.safe_dump({'fleet_servers': {'hosts': {
+            'db': dict(common, ansible_host=ips['a'], fleet_host_services=['postgres', 'redis']),
+            'app': dict(common, ansible_host=ips['b'], fleet_host_services=['api', 'worker'])}}}))
+        args = ['-i', str(inventory), '-e', '@%s' % spec_path, '-e', '@tests/world/images.yml', '-e', 'fleet_env=prod',
+                '-e', 'fleet_controller_root=%s' % (tmp_path / 'controller'),
+                '-e', 'fleet_build_root=%s' % (tmp_path / 'build'),
+                '-e', json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 60}}),
+                '-e', 'fleet_drain_seconds=1']
+        ready = run_playbook('playbooks/docker_ready.yml', *args, timeout=300)
+        assert ready.returncode == 0 and _changed(ready.stdout) == 0, (ready.stdout + ready.stderr)[-4000:]
+        proc = run_playbook('playbooks/deploy.yml', *args, timeout=1500)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-8000:]
+
+        def names(host):
+            return host.ssh("docker ps --format '{{.Names}}'", check=True).stdout.split()
+        prefix = '%s_myapp_prod' % user
+        assert sorted(n for n in names(host_a) if n.startswith(prefix)) == sorted(
+            [prefix + '_postgres', prefix + '_redis', prefix + '_nginx'])
+        assert sorted(n for n in names(host_b) if n.startswith(prefix)) == sorted(
+            [prefix + '_api', prefix + '_worker', prefix + '_nginx'])
+
+        # the API on server b writes to postgres and redis on server a, through the mesh
+        req = urllib.request.Request('http://%s/items' % ips['b'], data=json.dumps({'name': 'across'}).encode(),
+                                     method='POST', headers={'Host': 'api.%s.localhost' % user,
+                                                             'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            assert resp.status in (200, 201)
+        req = urllib.request.Request('http://%s/items' % ips['b'], headers={'Host': 'api.%s.localhost' % user})
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            assert 'across' in resp.read().decode()
+        # postgres holds the row on server a
+        count = host_a.ssh('docker exec %s_postgres sh -c \'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At '
+                           '-c "select count(*) from items"\'' % prefix, check=True).stdout.strip()
+        assert int(count) >= 1
+        again = run_playbook('playbooks/deploy.yml', *args, timeout=1500)
+        assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
+        assert _changed(again.stdout) == 0, again.stdout[-4000:]

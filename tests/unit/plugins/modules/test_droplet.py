@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""projectdeployer.fleet.droplet against a stateful fake pydo client (no network)."""
+import pytest
+
+from ansible_collections.projectdeployer.fleet.plugins.modules import droplet as mod
+
+from do_fake import FakeDO, run_module
+
+BASE = dict(user='u1', project='myapp', env='prod', service='api', zone='lon1')
+TAG = 'fleet-service:u1_myapp_prod_api'
+
+
+def run(fake, monkeypatch, **args):
+    check = args.pop('check_mode', False)
+    diff = args.pop('diff', False)
+    return run_module(mod, dict(BASE, **args), fake, monkeypatch, check_mode=check, diff=diff)
+
+
+def seed(fake, indexes, zone='lon1', service='api', status='active'):
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import droplet_name, droplet_tags
+    for i in indexes:
+        fake.new_droplet(droplet_name('u1', 'myapp', 'prod', service, zone, i),
+                         dict(region=zone, size='s-1vcpu-1gb', tags=droplet_tags('u1', 'myapp', 'prod', service)),
+                         status=status, networks=True)
+
+
+def test_check_mode_reports_the_plan_and_touches_nothing(monkeypatch):
+    fake = FakeDO()
+    result = run(fake, monkeypatch, count=3, check_mode=True, diff=True)
+    assert result['changed'] is True and not result['failed']
+    assert result['plan'] == dict(create=['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2',
+                                          'u1-myapp-prod-api-lon1-3'], keep=[], destroy=[])
+    assert result['diff']['before'] == {'droplets': []}
+    assert len(result['diff']['after']['droplets']) == 3
+    assert fake.droplets_db == {} and not fake.ops('droplets', 'create')
+
+
+def test_creates_all_in_one_request_waits_and_is_idempotent(monkeypatch):
+    fake = FakeDO(activate_after=3)
+    result = run(fake, monkeypatch, count=3, cpu=1, memory=2048, ssh_keys=['512189'], vpc_uuid='vpc-1')
+    assert result['changed'] is True, result
+    creates = fake.ops('droplets', 'create')
+    assert len(creates) == 1
+    body = creates[0][2]['body']
+    assert body['names'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2', 'u1-myapp-prod-api-lon1-3']
+    assert body['size'] == 's-1vcpu-2gb' and body['region'] == 'lon1' and body['image'] == 'debian-12-x64'
+    assert body['ssh_keys'] == [512189] and body['vpc_uuid'] == 'vpc-1'
+    assert body['tags'] == ['fleet', 'fleet-user:u1', 'fleet-project:u1_myapp', 'fleet-env:u1_myapp_prod', TAG]
+    assert [d['name'] for d in result['droplets']] == body['names']
+    for d in result['droplets']:
+        assert d['status'] == 'active' and d['public_ip'].startswith('203.0.113.')
+        assert d['private_ip'].startswith('10.110.0.') and d['zone'] == 'lon1' and d['size'] == 's-1vcpu-2gb'
+        assert TAG in d['tags']
+    assert [d['index'] for d in result['droplets']] == [1, 2, 3]
+
+    calls = len(fake.calls)
+    again = run(fake, monkeypatch, count=3, cpu=1, memory=2048)
+    assert again['changed'] is False
+    assert again['plan'] == dict(create=[], keep=body['names'], destroy=[])
+    assert not [c for c in fake.calls[calls:] if c[1] != 'list']
+
+
+def test_more_than_ten_are_created_ten_per_request(monkeypatch):
+    fake = FakeDO()
+    result = run(fake, monkeypatch, count=12, wait=False)
+    assert [len(c[2]['names']) for c in fake.ops('droplets', 'create')] == [10, 2]
+    assert len(result['droplets']) == 12
+
+
+def test_missing_ones_fill_the_gaps(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 3])
+    result = run(fake, monkeypatch, count=3)
+    assert result['plan']['create'] == ['u1-myapp-prod-api-lon1-2']
+    assert result['plan']['keep'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-3']
+
+
+def test_surplus_is_reported_not_destroyed_by_default(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2, 3])
+    result = run(fake, monkeypatch, count=1)
+    assert result['changed'] is False
+    assert [d['name'] for d in result['surplus']] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']
+    assert len(fake.droplets_db) == 3 and not fake.ops('droplets', 'destroy')
+
+
+def test_remove_surplus_destroys_highest_index_first(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2, 3])
+    ids = dict((d['name'], i) for i, d in fake.droplets_db.items())
+    check = run(fake, monkeypatch, count=1, remove_surplus=True, check_mode=True)
+    assert check['changed'] is True and len(fake.droplets_db) == 3
+    assert check['plan']['destroy'] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']
+    result = run(fake, monkeypatch, count=1, remove_surplus=True)
+    assert result['changed'] is True and result['surplus'] == []
+    assert [c[2]['droplet_id'] for c in fake.ops('droplets', 'destroy')] == [ids['u1-myapp-prod-api-lon1-3'],
+                                                                             ids['u1-myapp-prod-api-lon1-2']]
+    assert [d['name'] for d in fake.droplets_db.values()] == ['u1-myapp-prod-api-lon1-1']
+    assert run(fake, monkeypatch, count=1, remove_surplus=True)['changed'] is False
+
+
+def test_other_zones_and_services_are_left_alone(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1], zone='fra1')
+    seed(fake, [1], service='web')
+    result = run(fake, monkeypatch, count=1, remove_surplus=True)
+    assert result['other_zones'] == ['u1-myapp-prod-api-fra1-1']
+    assert result['plan']['create'] == ['u1-myapp-prod-api-lon1-1'] and result['plan']['destroy'] == []
+    assert len(fake.droplets_db) == 3
+
+
+def test_size_mismatch_is_a_warning_not_a_resize(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1])
+    result = run(fake, monkeypatch, count=1, size='s-2vcpu-4gb')
+    assert result['changed'] is False
+    assert any('s-1vcpu-1gb, not s-2vcpu-4gb' in w for w in result['warnings'])
+
+
+def test_absent_by_env_tag_destroys_the_whole_environment(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2])
+    seed(fake, [1], service='web', zone='fra1')
+    args = dict(user='u1', project='myapp', env='prod', state='absent')
+    check = run_module(mod, args, fake, monkeypatch, check_mode=True)
+    assert check['changed'] is True and len(check['plan']['destroy']) == 3 and len(fake.droplets_db) == 3
+    result = run_module(mod, args, fake, monkeypatch)
+    assert result['changed'] is True and fake.droplets_db == {}
+    assert fake.ops('droplets', 'destroy_by_tag')[0][2]['tag_name'] == 'fleet-env:u1_myapp_prod'
+    assert run_module(mod, args, fake, monkeypatch)['changed'] is False
+
+
+def test_absent_in_one_zone_destroys_one_by_one(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2])
+    seed(fake, [1], zone='fra1')
+    result = run(fake, monkeypatch, state='absent')
+    assert result['plan']['destroy'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2']
+    assert result['other_zones'] == ['u1-myapp-prod-api-fra1-1']
+    assert [d['name'] for d in fake.droplets_db.values()] == ['u1-myapp-prod-api-fra1-1']
+    assert not fake.ops('droplets', 'destroy_by_tag')
+
+
+def test_waiting_is_bounded_and_names_the_laggards(monkeypatch):
+    fake = FakeDO(activate_after=None)           # never becomes active
+    result = run(fake, monkeypatch, count=1, wait_timeout=20)
+    assert result['failed']
+    assert 'did not finish within 20 s: u1-myapp-prod-api-lon1-1 (new, no address yet)' in result['msg']
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(cpu=3, memory=1024), 'no DigitalOcean Basic droplet has 3 vCPU'),
+    (dict(zone='lon2'), "did you mean 'lon1'"),
+    (dict(service='nginx'), 'reserved'),
+    (dict(count=-1), 'count must be >= 0'),
+    (dict(tags=['bad tag']), 'not a DigitalOcean tag'),
+])
+def test_bad_arguments_fail_with_one_line(monkeypatch, args, message):
+    result = run(FakeDO(), monkeypatch, **args)
+    assert result['failed'] and message in result['msg'] and '\n' not in result['msg']
+
+
+def test_api_errors_fail_with_one_line(monkeypatch):
+    fake = FakeDO()
+    fake.fail_create = 'Region is not available'
+    result = run(fake, monkeypatch, count=1)
+    assert result['failed'] and result['status'] == 422
+    assert result['msg'].startswith('DigitalOcean API: create droplets u1-myapp-prod-api-lon1-1 failed: HTTP 422 '
+                                    'unprocessable_entity: Region is not available; fix:')
+    assert len(fake.ops('droplets', 'create')) == 1     # a create is never repeated on a 4xx
