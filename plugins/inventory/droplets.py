@@ -146,7 +146,7 @@ EXAMPLES = r'''
 # inventory/digitalocean.droplets.yml: every fleet droplet, the token from DIGITALOCEAN_API_TOKEN
 plugin: projectdeployer.fleet.droplets
 
-# ---
+---
 # One user's project environment, reached on the private (VPC) addresses from a controller inside the VPC
 plugin: projectdeployer.fleet.droplets
 user: u1
@@ -154,7 +154,7 @@ project: myapp
 env: prod
 use_private_ip: true
 
-# ---
+---
 # Extra groups by region and size, a composed variable, and the list cached for an hour
 plugin: projectdeployer.fleet.droplets
 keyed_groups:
@@ -171,7 +171,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/fleet-inventory
 cache_timeout: 3600
 
-# ---
+---
 # AWX / Automation Controller:
 #  1. Credential type "DigitalOcean API token" with input api_token (secret) and injector
 #       env:
