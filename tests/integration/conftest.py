@@ -188,3 +188,12 @@ def _cleanup(client, prefix):
     if left:
         import warnings
         warnings.warn('test world cleanup of %s left: %s' % (prefix, '; '.join(left)))
+
+
+@pytest.fixture(scope='module')
+def cloud(tmp_path_factory, world):  # pylint: disable=unused-argument
+    """The DigitalOcean simulator whose droplets are real hosts, for one test module."""
+    import do_cloud
+    started = do_cloud.start(str(tmp_path_factory.mktemp('do_sim_hosts')))
+    yield started
+    do_cloud.stop(started)

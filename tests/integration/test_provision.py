@@ -10,48 +10,18 @@ import json
 import os
 import random
 import re
-import socket
-import ssl
 import string
 import subprocess
-import urllib.request
 
 import pytest
 import yaml
 
+from do_cloud import sim_state
 from helpers import REPO, run_playbook
 
 pytestmark = pytest.mark.usefixtures('world')
 
-SIM_SH = os.path.join(REPO, 'tests', 'world', 'do_sim.sh')
 FLASK = os.path.join(REPO, 'tests', 'fixtures', 'apps', 'flask_api')
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope='module')
-def cloud(tmp_path_factory):
-    state = str(tmp_path_factory.mktemp('do_sim_hosts'))
-    env = dict(os.environ, FLEET_DO_SIM_LOG=os.path.join(state, 'sim.log'))
-    start = subprocess.run(['bash', SIM_SH, 'start', '--port', str(_free_port()), '--state-dir', state],
-                           env=env, capture_output=True, text=True, timeout=120, check=False)
-    if start.returncode != 0:
-        pytest.fail('the DigitalOcean simulator did not start: %s %s' % (start.stdout[-2000:], start.stderr[-2000:]))
-    facts = dict(line.split('=', 1) for line in start.stdout.splitlines() if '=' in line and line[:1].isupper())
-    yield dict(url=facts['DO_SIM_URL'], ca=facts['DO_SIM_CA'], token=facts['DO_SIM_TOKEN'], dir=state)
-    subprocess.run(['bash', SIM_SH, 'stop', '--state-dir', state], env=env, capture_output=True, timeout=400,
-                   check=False)
-
-
-def sim_state(cloud):
-    ctx = ssl.create_default_context(cafile=cloud['ca'])
-    req = urllib.request.Request(cloud['url'] + '/_sim/state', headers={'Authorization': 'Bearer %s' % cloud['token']})
-    with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
-        return json.loads(resp.read())
 
 
 def _changed(out):

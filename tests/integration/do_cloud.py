@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Start and stop the DigitalOcean simulator with real hosts (the ``cloud`` fixture in conftest.py), read its state."""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import urllib.request
+
+import pytest
+
+from helpers import REPO
+
+SIM_SH = os.path.join(REPO, 'tests', 'world', 'do_sim.sh')
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def start(state):
+    """Start the simulator with real hosts in ``state``; returns url, ca, token, dir (fails the test if it cannot)."""
+    env = dict(os.environ, FLEET_DO_SIM_LOG=os.path.join(state, 'sim.log'))
+    started = subprocess.run(['bash', SIM_SH, 'start', '--port', str(_free_port()), '--state-dir', state],
+                             env=env, capture_output=True, text=True, timeout=120, check=False)
+    if started.returncode != 0:
+        pytest.fail('the DigitalOcean simulator did not start: %s %s' % (started.stdout[-2000:], started.stderr[-2000:]))
+    facts = dict(line.split('=', 1) for line in started.stdout.splitlines() if '=' in line and line[:1].isupper())
+    return dict(url=facts['DO_SIM_URL'], ca=facts['DO_SIM_CA'], token=facts['DO_SIM_TOKEN'], dir=state)
+
+
+def stop(cloud):
+    """Stop it: every droplet's host goes down."""
+    env = dict(os.environ, FLEET_DO_SIM_LOG=os.path.join(cloud['dir'], 'sim.log'))
+    subprocess.run(['bash', SIM_SH, 'stop', '--state-dir', cloud['dir']], env=env, capture_output=True, timeout=400,
+                   check=False)
+
+
+def sim_state(cloud):
+    ctx = ssl.create_default_context(cafile=cloud['ca'])
+    req = urllib.request.Request(cloud['url'] + '/_sim/state', headers={'Authorization': 'Bearer %s' % cloud['token']})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+        return json.loads(resp.read())

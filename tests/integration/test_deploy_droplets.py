@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""From nothing to a running project on simulated DigitalOcean droplets: provision.yml creates one
+droplet per service of the example (postgres, redis, api, worker), deploy.yml runs over the
+droplets the inventory plugin lists, each droplet running its own service; the API answers through
+every droplet's edge and keeps its data in postgres on another droplet, reached over the VPC.
+
+The droplets are real hosts (tests/world/host.sh); as they cannot reach a registry, they get the
+stand-in images (nginx, postgres, redis) the way a real droplet pulls them from Docker Hub, with
+host.sh load-images, and the built images over SSH.
+"""
+import json
+import os
+import random
+import re
+import string
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+import yaml
+
+from helpers import REPO, run_playbook
+from do_cloud import sim_state
+
+pytestmark = pytest.mark.usefixtures('world')
+
+HOST_SH = os.path.join(REPO, 'tests', 'world', 'host.sh')
+IMAGES = {'postgres': ['fleet-world/postgres:15'], 'redis': ['fleet-world/redis:7']}
+
+
+def _changed(out):
+    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
+
+
+def test_example_on_droplets(cloud, tmp_path):
+    user = 'w' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(5))
+    with open(os.path.join(REPO, 'examples', 'myapp.yml')) as handle:
+        spec = yaml.safe_load(handle)
+    spec['fleet_user'] = user
+    spec['services'].pop('report')  # scheduled jobs use cron, whose files the simulated hosts share
+    for name in ('api', 'worker'):
+        spec['services'][name]['build_context'] = os.path.join(REPO, 'examples', 'apps', 'api')
+    spec['services']['api']['domain'] = 'api.%s.localhost' % user
+    spec_path = tmp_path / 'spec.yml'
+    spec_path.write_text(yaml.safe_dump(spec))
+    controller = tmp_path / 'ctl'
+    common = ['-e', '@%s' % spec_path, '-e', 'fleet_env=prod', '-e', 'fleet_controller_root=%s' % controller,
+              '-e', 'fleet_do_endpoint=%s' % cloud['url'], '-e', 'fleet_do_ca_bundle=%s' % cloud['ca'],
+              '-e', json.dumps({'fleet_do_token': cloud['token'], 'fleet_controller_addresses': ['10.250.0.1/32']})]
+    env = {'ANSIBLE_HOST_KEY_CHECKING': 'False'}
+    proc = run_playbook('playbooks/provision.yml', *common, '-e', 'fleet_droplet_python=/usr/bin/python3',
+                        env=env, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    droplets = [d for d in sim_state(cloud)['droplets'] if d['name'].startswith(user + '-')]
+    assert len(droplets) == 4
+    for droplet in droplets:
+        service = droplet['name'].split('-')[3]
+        load = subprocess.run(['bash', HOST_SH, 'load-images', droplet['host'], 'fleet-world/nginx:1.22']
+                              + IMAGES.get(service, []), capture_output=True, text=True, timeout=900, check=False)
+        assert load.returncode == 0, load.stdout[-2000:] + load.stderr[-2000:]
+
+    config = tmp_path / 'cloud.droplets.yml'
+    config.write_text(yaml.safe_dump({'plugin': 'projectdeployer.fleet.droplets', 'api_endpoint': cloud['url'],
+                                      'ca_bundle': cloud['ca'], 'api_token': cloud['token'], 'user': user}))
+    deploy = ['-i', str(config), '-e', 'fleet_hosts=fleet_%s_myapp_prod' % user, '-e', '@tests/world/images.yml',
+              '-e', 'ansible_user=root', '-e', 'ansible_ssh_private_key_file=%s' % (
+                  controller / user / '.ssh' / 'fleet_ed25519'),
+              # the simulated droplets share this machine's files: the venv's Python has the Docker SDK
+              '-e', 'ansible_python_interpreter=%s' % sys.executable,
+              '-e', 'fleet_build_root=%s' % (tmp_path / 'build'),
+              '-e', json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 60}}),
+              '-e', 'fleet_drain_seconds=1'] + common
+    proc = run_playbook('playbooks/deploy.yml', *deploy, env=env, timeout=1800)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
+
+    by_service = dict((d['name'].split('-')[3], d) for d in droplets)
+    host = 'api.%s.localhost' % user
+    req = urllib.request.Request('http://%s/items' % by_service['postgres']['public_ip'], method='POST',
+                                 data=json.dumps({'name': 'on-droplets'}).encode(),
+                                 headers={'Host': host, 'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=15) as resp:
+        assert resp.status == 201
+    for droplet in droplets:  # every droplet's edge routes to the API droplet
+        req = urllib.request.Request('http://%s/items' % droplet['public_ip'], headers={'Host': host})
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            assert 'on-droplets' in resp.read().decode(), droplet['name']
+    # each droplet runs its own service (plus the tenant's sidecar and the edge)
+    key = str(controller / user / '.ssh' / 'fleet_ed25519')
+    for service, droplet in by_service.items():
+        names = subprocess.run(['ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+                                '-o', 'BatchMode=yes', 'root@%s' % droplet['public_ip'],
+                                "docker ps --format '{{.Names}}'"], capture_output=True, text=True, timeout=60,
+                               check=True).stdout.split()
+        mine = sorted(n for n in names if n.startswith('%s_myapp_prod_' % user))
+        assert mine == sorted(['%s_myapp_prod_%s' % (user, service), '%s_myapp_prod_nginx' % user]), (service, names)
+    again = run_playbook('playbooks/deploy.yml', *deploy, env=env, timeout=1800)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
+    assert _changed(again.stdout) == 0, again.stdout[-5000:]
+    gone = run_playbook('playbooks/destroy.yml', *common, '-e', 'fleet_confirm=%s/myapp/prod' % user, timeout=600)
+    assert gone.returncode == 0, (gone.stdout + gone.stderr)[-4000:]
