@@ -126,8 +126,9 @@ def fix_for(status):
     if status in (400, 422):
         return 'fix: correct the request as the message says (names, slugs, ids, CIDRs)'
     if status == 429:
-        return ('fix: the API rate limit is exhausted; wait a minute, run fewer tasks in parallel, '
-                'or raise retry_max_seconds')
+        return ('fix: the API rate limit is exhausted; wait a minute and run again, run fewer tasks in parallel, '
+                'or allow more retries: retry_max_attempts and retry_max_seconds (in the playbooks '
+                '-e fleet_do_retry_max_attempts=N -e fleet_do_retry_max_seconds=S)')
     if status is not None and status >= 500:
         return 'fix: DigitalOcean failed on its side; run again later (https://status.digitalocean.com)'
     return 'fix: see the message'
@@ -388,10 +389,12 @@ class DOApi(object):
         raise DOError('DigitalOcean API: %s failed: more than %d pages; fix: filter the list (by tag)'
                       % (what, max_pages))
 
-    def poll(self, probe, timeout, interval=5.0, what='waiting'):
-        """Call ``probe()`` until it returns something other than None; at most ``timeout`` seconds.
+    def poll(self, probe, timeout, interval=5.0, what='waiting', fix=None):
+        """Call ``probe()`` until it returns something other than None, every ``interval`` seconds and a
+        last time when ``timeout`` seconds are over.
 
-        Returns the value; raises DOError (with the last value of ``probe.pending()`` if it has one).
+        Returns the value; raises DOError (with the last value of ``probe.pending()`` if it has one, and
+        ``fix``, the end of the line).
         """
         start = self.clock()
         while True:
@@ -399,12 +402,13 @@ class DOApi(object):
             if value is not None:
                 return value
             elapsed = self.clock() - start
-            if elapsed + interval > timeout:
+            if elapsed >= timeout:
                 pending = getattr(probe, 'pending', None)
                 detail = (': %s' % pending()) if callable(pending) else ''
-                raise DOError('DigitalOcean: %s did not finish within %d s%s; fix: raise wait_timeout, or look at '
-                              'the objects in the DigitalOcean console' % (what, timeout, detail))
-            self.sleep(interval)
+                raise DOError('DigitalOcean: %s did not finish within %d s%s; %s' % (
+                    what, timeout, detail,
+                    fix or 'fix: raise wait_timeout, or look at the objects in the DigitalOcean console'))
+            self.sleep(min(interval, timeout - elapsed))
 
 
 def next_page(body):
@@ -480,3 +484,23 @@ def module_api(module, **kwargs):
         return DOApi.from_params(module.params, **kwargs)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+
+
+def run_manager(module, manager_class, **kwargs):
+    """Run a state manager (``present()``/``absent()`` by ``state``) for a module and exit with its result.
+
+    The manager gets the module's :class:`DOApi`, parameters, check mode and warn function; a
+    ``ValueError`` or :class:`DOError` fails the module with its one line; ``diff`` is kept only in
+    diff mode.
+    """
+    manager = manager_class(module_api(module, **kwargs), module.params, check_mode=module.check_mode,
+                            warn=module.warn)
+    try:
+        result = manager.present() if module.params['state'] == 'present' else manager.absent()
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    except DOError as exc:
+        module.fail_json(msg=str(exc), **exc.details())
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)

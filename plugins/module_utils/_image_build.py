@@ -246,14 +246,13 @@ def scan_argv(command, image):
 class ImageBuild(object):
     """One build of one service's image; ``run()`` returns the module result."""
 
-    def __init__(self, client, params, run_command, pip_python, check_mode=False, clock=time.time, images=None):
+    def __init__(self, client, params, run_command, pip_python, check_mode=False, clock=time.time):
         self.client = client
         self.p = params
         self.run_command = run_command
         self.pip_python = pip_python
         self.check_mode = check_mode
         self.clock = clock
-        self.images = images or {}
         self.started = clock()
         self.checkout = None
         self.commit = None
@@ -433,7 +432,7 @@ class ImageBuild(object):
     def _run(self):
         p = self.p
         try:
-            self.recipe = recipe_for(p, self.src, self.images)
+            self.recipe = recipe_for(p, self.src)
         except RecipeError as exc:
             raise ImageBuildError(str(exc))
         self.image = naming.image_name(p.get('docker_hub_user'), p['user'], p['project'], p['env'], p['service'],

@@ -56,12 +56,6 @@ class Recipe(object):
         return self.build_type == 'python' and bool(self.requirements)
 
 
-def default_image(images, kind, version, fallback):
-    """The base image for ``kind`` (``python``, ``node``, ``nginx``) from a ``{version}`` template map."""
-    template = (images or {}).get(kind) or fallback
-    return template.replace('{version}', str(version))
-
-
 def from_images(dockerfile):
     """The external images a Dockerfile starts from (not its own stages, not ``$ARG`` references)."""
     stages, found = set(), []
@@ -83,14 +77,14 @@ def labels(p, build_type):
             'fleet.service': p['service'], 'fleet.build_type': build_type}
 
 
-def recipe_for(p, src, images=None):
+def recipe_for(p, src):
     """The :class:`Recipe` of the parameters ``p`` for the source directory ``src``."""
     build_type = p.get('type') or 'python'
     try:
         if build_type == 'python':
             return _python(p, src)
         if build_type in ('nodejs', 'react'):
-            return _node(p, src, build_type, images)
+            return _node(p, src, build_type)
         if build_type == 'custom':
             return _custom(p, src)
     except DockerfileError as exc:
@@ -113,7 +107,7 @@ def _python(p, src):
     return Recipe('python', text, [base], DEFAULT_SOURCE_DIR, requirements, includes)
 
 
-def _node(p, src, build_type, images):
+def _node(p, src, build_type):
     if not os.path.isfile(os.path.join(src, 'package.json')):
         raise RecipeError('%s: the source has no package.json (a %s service needs one); fix: point build_context or '
                           'git_repo at the directory that holds package.json' % (p['service'], build_type))

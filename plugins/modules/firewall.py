@@ -144,7 +144,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, module_api
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import do_argument_spec, run_manager
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import (
     env_tag, firewall_body, firewall_name, firewall_rules, firewall_state)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids, tenant_argument_spec
@@ -235,17 +235,7 @@ def main():
             firewall_rules(p['controller_addresses'], p['vpc_ranges'], p['public_ports'])   # validates
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    api = module_api(module)
-    manager = FirewallManager(api, p, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = manager.present() if p['state'] == 'present' else manager.absent()
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except DOError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_manager(module, FirewallManager)
 
 
 if __name__ == '__main__':

@@ -2,28 +2,21 @@
 """Start and stop the DigitalOcean simulator with real hosts (the ``cloud`` fixture in conftest.py), read its state."""
 import json
 import os
-import socket
 import ssl
 import subprocess
 import urllib.request
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, free_port
 
 SIM_SH = os.path.join(REPO, 'tests', 'world', 'do_sim.sh')
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def start(state):
     """Start the simulator with real hosts in ``state``; returns url, ca, token, dir (fails the test if it cannot)."""
     env = dict(os.environ, FLEET_DO_SIM_LOG=os.path.join(state, 'sim.log'))
-    started = subprocess.run(['bash', SIM_SH, 'start', '--port', str(_free_port()), '--state-dir', state],
+    started = subprocess.run(['bash', SIM_SH, 'start', '--port', str(free_port()), '--state-dir', state],
                              env=env, capture_output=True, text=True, timeout=120, check=False)
     if started.returncode != 0:
         pytest.fail('the DigitalOcean simulator did not start: %s %s' % (started.stdout[-2000:], started.stderr[-2000:]))

@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Run real ansible-playbook processes against the collection checkout."""
+import http.client
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -38,3 +43,77 @@ def task_results(proc, task_name):
             if task['task']['name'] == task_name:
                 return task['hosts']
     raise AssertionError('no task %r in the run' % task_name)
+
+
+def recap_changed(output):
+    """The sum of ``changed=N`` in the PLAY RECAP of an ansible-playbook output."""
+    return sum(int(n) for n in re.findall(r'changed=(\d+)', output.split('PLAY RECAP')[-1]))
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def ssh_keypair(directory):
+    """A new passphrase-less ed25519 key pair in ``directory`` (private key 0600); returns the private key's path."""
+    key = os.path.join(str(directory), 'id_ed25519')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-test', '-f', key],
+                   check=True, timeout=30, stdin=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    return key
+
+
+class SteadyLoad(object):
+    """GET ``url`` with ``Host: host`` over a new connection ``rate`` times a second in a thread,
+    until ``stop()`` or ``max_seconds``; counts answers by status and failures (socket errors)."""
+
+    def __init__(self, address, host, path='/', rate=20, max_seconds=1500, timeout=10):
+        self.address, self.host, self.path = address, host, path
+        self.interval, self.max_seconds, self.timeout = 1.0 / rate, max_seconds, timeout
+        self.statuses, self.errors = {}, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _one(self):
+        conn = http.client.HTTPConnection(self.address, 80, timeout=self.timeout)
+        try:
+            conn.request('GET', self.path, headers={'Host': self.host, 'Connection': 'close'})
+            resp = conn.getresponse()
+            resp.read()
+            self.statuses[resp.status] = self.statuses.get(resp.status, 0) + 1
+        except (OSError, http.client.HTTPException) as exc:
+            self.errors.append('%s: %s' % (type(exc).__name__, exc))
+        finally:
+            conn.close()
+
+    def _run(self):
+        deadline = time.monotonic() + self.max_seconds
+        next_at = time.monotonic()
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            self._one()
+            next_at += self.interval
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(self.timeout + 5)
+        return self
+
+    @property
+    def total(self):
+        return sum(self.statuses.values()) + len(self.errors)
+
+    @property
+    def failed(self):
+        return sum(n for status, n in self.statuses.items() if status != 200) + len(self.errors)
+
+    def summary(self):
+        return 'requests %d, by status %s, socket errors %d %s' % (
+            self.total, self.statuses, len(self.errors), self.errors[:5])

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from git_server import GitDaemon, GitHttpServer
-from helpers import REPO, run_playbook
+from helpers import REPO, free_port, run_playbook
 
 pytestmark = pytest.mark.usefixtures('world')
 
@@ -65,13 +65,6 @@ class Repo(object):
 
     def head(self):
         return git('rev-parse', 'HEAD', cwd=self.work)
-
-
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class Apps(object):

@@ -17,20 +17,13 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, run_playbook
+from helpers import REPO, recap_changed, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
 
 FLASK = os.path.join(REPO, 'tests', 'fixtures', 'apps', 'flask_api')
 NGINX = 'fleet-world/nginx:1.22'
-
-
-def _keypair(tmp_path):
-    key = tmp_path / 'id_ed25519'
-    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-test', '-f', str(key)], check=True)
-    os.chmod(str(key), 0o600)
-    return key
 
 
 def _spec(tmp_path, user, hub=''):
@@ -54,13 +47,8 @@ def _common(tmp_path, spec):
             '-e', json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 60}}), '-e', 'fleet_drain_seconds=1']
 
 
-def _recap_changed(out):
-    import re
-    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
-
-
 def test_registry_less_delivery_over_ssh(tmp_path):
-    key = _keypair(tmp_path)
+    key = ssh_keypair(tmp_path)
     user = 'r' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
     ip = '10.250.%d.%d' % (random.randint(40, 200), random.randint(2, 250))
     with sim_host('fd-%s' % user, ip, '%s.pub' % key) as host:
@@ -91,7 +79,7 @@ def test_registry_less_delivery_over_ssh(tmp_path):
         # a second identical run sends nothing and changes nothing
         again = run_playbook('playbooks/deploy.yml', *args, timeout=1200)
         assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-        assert _recap_changed(again.stdout) == 0, again.stdout[-4000:]
+        assert recap_changed(again.stdout) == 0, again.stdout[-4000:]
     subprocess.run(['docker', 'rmi', '-f', image], capture_output=True, check=False)
 
 

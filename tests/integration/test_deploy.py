@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -26,17 +25,11 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, ansible_env, run_playbook
+from helpers import REPO, ansible_env, free_port, recap_changed, run_playbook
 
 pytestmark = pytest.mark.usefixtures('world')
 
 FAST_HEALTH = json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 40}})
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class Project(object):
@@ -96,11 +89,6 @@ class Project(object):
             with open(path) as handle:
                 values.append(handle.read().strip())
         return values
-
-
-def recap_changed(output):
-    found = re.findall(r'changed=(\d+)', output.split('PLAY RECAP')[-1])
-    return sum(int(n) for n in found)
 
 
 def cleanup(user):

@@ -9,16 +9,14 @@ ports. A second identical run changes nothing; the docker_host role is a no-op w
 import json
 import os
 import random
-import re
 import string
-import subprocess
 import sys
 import urllib.request
 
 import pytest
 import yaml
 
-from helpers import REPO, run_playbook
+from helpers import REPO, recap_changed, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -27,19 +25,8 @@ STAND_INS = {'a': ['fleet-world/nginx:1.22', 'fleet-world/postgres:15', 'fleet-w
              'b': ['fleet-world/nginx:1.22']}
 
 
-def _keypair(tmp_path):
-    key = tmp_path / 'id_ed25519'
-    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-test', '-f', str(key)], check=True)
-    os.chmod(str(key), 0o600)
-    return key
-
-
-def _changed(out):
-    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
-
-
 def test_project_across_two_servers(tmp_path):
-    key = _keypair(tmp_path)
+    key = ssh_keypair(tmp_path)
     user = 'm' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
     net = random.randint(40, 200)
     ips = {'a': '10.250.%d.%d' % (net, random.randint(2, 120)), 'b': '10.250.%d.%d' % (net, random.randint(121, 250))}
@@ -69,7 +56,7 @@ def test_project_across_two_servers(tmp_path):
                 '-e', json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 60}}),
                 '-e', 'fleet_drain_seconds=1']
         ready = run_playbook('playbooks/docker_ready.yml', *args, timeout=300)
-        assert ready.returncode == 0 and _changed(ready.stdout) == 0, (ready.stdout + ready.stderr)[-4000:]
+        assert ready.returncode == 0 and recap_changed(ready.stdout) == 0, (ready.stdout + ready.stderr)[-4000:]
         proc = run_playbook('playbooks/deploy.yml', *args, timeout=1500)
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-8000:]
@@ -97,4 +84,4 @@ def test_project_across_two_servers(tmp_path):
         assert int(count) >= 1
         again = run_playbook('playbooks/deploy.yml', *args, timeout=1500)
         assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-        assert _changed(again.stdout) == 0, again.stdout[-4000:]
+        assert recap_changed(again.stdout) == 0, again.stdout[-4000:]

@@ -9,7 +9,6 @@ changes), listed through the droplets inventory plugin, and destroyed (droplets 
 import json
 import os
 import random
-import re
 import string
 import subprocess
 
@@ -17,15 +16,11 @@ import pytest
 import yaml
 
 from do_cloud import sim_state
-from helpers import REPO, run_playbook
+from helpers import REPO, recap_changed, run_playbook
 
 pytestmark = pytest.mark.usefixtures('world')
 
 FLASK = os.path.join(REPO, 'tests', 'fixtures', 'apps', 'flask_api')
-
-
-def _changed(out):
-    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
 
 
 def test_provision_list_and_destroy(cloud, tmp_path):
@@ -62,7 +57,7 @@ def test_provision_list_and_destroy(cloud, tmp_path):
 
     again = run_playbook('playbooks/provision.yml', *args, env=env, timeout=900)
     assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-    assert _changed(again.stdout) == 0, again.stdout[-5000:]
+    assert recap_changed(again.stdout) == 0, again.stdout[-5000:]
 
     config = tmp_path / 'cloud.droplets.yml'
     config.write_text(yaml.safe_dump({'plugin': 'projectdeployer.fleet.droplets', 'api_endpoint': cloud['url'],

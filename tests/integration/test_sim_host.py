@@ -12,20 +12,12 @@ import urllib.request
 
 import pytest
 
-from helpers import REPO, ansible_env
+from helpers import REPO, ansible_env, ssh_keypair
 from sim_hosts import PYTHON, SimHostError, list_hosts, sim_host
 
 pytestmark = pytest.mark.integration
 
 IP = '10.250.1.10'
-
-
-def _keypair(tmp_path):
-    key = tmp_path / 'id_ed25519'
-    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-test', '-f', str(key)],
-                   check=True, timeout=30, stdin=subprocess.DEVNULL)
-    os.chmod(key, 0o600)
-    return key
 
 
 def _ok(proc, what):
@@ -60,7 +52,7 @@ def _links():
 
 
 def test_sim_host_is_a_real_server(world, tmp_path):
-    key = _keypair(tmp_path)
+    key = ssh_keypair(tmp_path)
     name = 'fsimt-' + secrets.token_hex(3)
     veth_prefix = 'fh' + hashlib.sha1(name.encode()).hexdigest()[:8]
     nginx = world.images['nginx'][0]

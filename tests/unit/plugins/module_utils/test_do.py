@@ -364,8 +364,14 @@ def test_poll_is_bounded_and_reports_what_is_pending():
     def never():
         return None
     never.pending = lambda: 'u1-myapp-prod-api-lon1-2 (new)'
+    clock.sleeps = []
     with pytest.raises(_do.DOError, match=r'within 20 s: u1-myapp-prod-api-lon1-2 \(new\); fix: raise wait_timeout'):
         api.poll(never, timeout=20, interval=5, what='waiting')
+    assert clock.sleeps == [5, 5, 5, 5]         # the last look is at the timeout itself
+    clock.sleeps = []
+    with pytest.raises(_do.DOError, match=r'within 12 s: u1-myapp-prod-api-lon1-2 \(new\); fix: do this$'):
+        api.poll(never, timeout=12, interval=5, what='waiting', fix='fix: do this')
+    assert clock.sleeps == [5, 5, 2]
 
 
 def test_from_params_takes_the_retry_options():

@@ -8,29 +8,7 @@ import pytest
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._dockerfile import (
     DockerfileError, command_list, python_dockerfile)
 
-
-def _lines(text):
-    return [line for line in text.splitlines() if line and not line.startswith('#')]
-
-
-def _stages(text):
-    """{stage name: [instructions]} in order."""
-    stages, current = {}, None
-    for line in _lines(text):
-        m = re.match(r'^FROM (\S+) AS (\S+)$', line)
-        if m:
-            current = m.group(2)
-            stages[current] = [line]
-        else:
-            stages[current].append(line)
-    return stages
-
-
-def _index(lines, prefix):
-    for i, line in enumerate(lines):
-        if line.startswith(prefix):
-            return i
-    raise AssertionError('no line starting with %r in:\n%s' % (prefix, '\n'.join(lines)))
+import dockerfile_text as df
 
 
 @pytest.fixture
@@ -40,18 +18,18 @@ def api():
 
 
 def test_two_stages_from_the_same_image(api):
-    stages = _stages(api)
+    stages = df.stages(api)
     assert list(stages) == ['builder', 'runtime']
     assert stages['builder'][0] == 'FROM python:3.11-slim AS builder'
     assert stages['runtime'][0] == 'FROM python:3.11-slim AS runtime'
 
 
 def test_builder_installs_from_wheels_only_before_any_code(api):
-    builder = _stages(api)['builder']
-    venv = _index(builder, 'RUN python -m venv /opt/venv')
-    wheels = _index(builder, 'COPY [".fleet-wheels/", "/tmp/fleet-wheels/"]')
-    req = _index(builder, 'COPY ["app/requirements.txt", "/tmp/fleet-requirements/requirements.txt"]')
-    install = _index(builder, 'RUN /opt/venv/bin/pip install')
+    builder = df.stages(api)['builder']
+    venv = df.index(builder, 'RUN python -m venv /opt/venv')
+    wheels = df.index(builder, 'COPY [".fleet-wheels/", "/tmp/fleet-wheels/"]')
+    req = df.index(builder, 'COPY ["app/requirements.txt", "/tmp/fleet-requirements/requirements.txt"]')
+    install = df.index(builder, 'RUN /opt/venv/bin/pip install')
     assert venv < wheels < install and req < install
     line = builder[install]
     assert '--no-index' in line and '--find-links /tmp/fleet-wheels' in line
@@ -62,28 +40,28 @@ def test_builder_installs_from_wheels_only_before_any_code(api):
 
 
 def test_runtime_is_non_root_with_venv_and_code(api):
-    runtime = _stages(api)['runtime']
-    useradd = _index(runtime, 'RUN groupadd --gid 1000 appuser && useradd --uid 1000')
-    venv = _index(runtime, 'COPY --from=builder /opt/venv /opt/venv')
-    code = _index(runtime, 'COPY --chown=1000:1000 ["app/", "/app/"]')
-    user = _index(runtime, 'USER appuser')
-    cmd = _index(runtime, 'CMD ')
+    runtime = df.stages(api)['runtime']
+    useradd = df.index(runtime, 'RUN groupadd --gid 1000 appuser && useradd --uid 1000')
+    venv = df.index(runtime, 'COPY --from=builder /opt/venv /opt/venv')
+    code = df.index(runtime, 'COPY --chown=1000:1000 ["app/", "/app/"]')
+    user = df.index(runtime, 'USER appuser')
+    cmd = df.index(runtime, 'CMD ')
     assert useradd < venv < code < user < cmd
-    env = runtime[_index(runtime, 'ENV ')]
+    env = runtime[df.index(runtime, 'ENV ')]
     assert 'PYTHONUNBUFFERED=1' in env and 'PATH=/opt/venv/bin:$PATH' in env
     assert 'WORKDIR /app' in runtime
 
 
 def test_wheels_never_reach_the_runtime_stage(api):
-    runtime = _stages(api)['runtime']
+    runtime = df.stages(api)['runtime']
     assert not any('fleet-wheels' in line for line in runtime)
     assert not any(re.match(r'^COPY (--chown=\S+ )?\.', line) for line in runtime), 'the whole context is not copied'
 
 
 def test_expose_and_healthcheck_with_a_port(api):
-    runtime = _stages(api)['runtime']
+    runtime = df.stages(api)['runtime']
     assert 'EXPOSE 8000' in runtime
-    health = runtime[_index(runtime, 'HEALTHCHECK ')]
+    health = runtime[df.index(runtime, 'HEALTHCHECK ')]
     argv = json.loads(health.split(' CMD ', 1)[1])
     assert argv[:2] == ['python', '-c']
     assert 'HTTPConnection("127.0.0.1", 8000' in argv[2] and 'c.request("GET", "/health")' in argv[2]
@@ -105,14 +83,14 @@ def test_no_port_no_expose_no_healthcheck():
 
 def test_cmd_is_exec_form_split_like_a_shell():
     text = python_dockerfile('img', [], 'uvicorn main:app --host 0.0.0.0 --log-config "my log.ini"', 8000)
-    cmd = [line for line in _lines(text) if line.startswith('CMD ')][0]
+    cmd = [line for line in df.instructions(text) if line.startswith('CMD ')][0]
     assert json.loads(cmd[4:]) == ['uvicorn', 'main:app', '--host', '0.0.0.0', '--log-config', 'my log.ini']
     assert command_list(['python', '-m', 'http.server', 8000]) == ['python', '-m', 'http.server', '8000']
 
 
 def test_no_requirements_means_an_empty_venv():
     text = python_dockerfile('img', [], 'python app.py', None)
-    builder = _stages(text)['builder']
+    builder = df.stages(text)['builder']
     assert 'RUN python -m venv /opt/venv' in builder
     assert not any(line.startswith('COPY') or 'pip install' in line for line in builder)
 
@@ -120,10 +98,10 @@ def test_no_requirements_means_an_empty_venv():
 def test_several_requirements_files_and_includes():
     text = python_dockerfile('img', ['requirements/prod.txt', 'extra.txt'], 'python app.py', None,
                              requirement_includes=['requirements/base.txt'])
-    builder = _stages(text)['builder']
+    builder = df.stages(text)['builder']
     for rel in ('requirements/prod.txt', 'extra.txt', 'requirements/base.txt'):
         assert 'COPY ["app/%s", "/tmp/fleet-requirements/%s"]' % (rel, rel) in builder
-    install = builder[_index(builder, 'RUN /opt/venv/bin/pip install')]
+    install = builder[df.index(builder, 'RUN /opt/venv/bin/pip install')]
     assert '-r /tmp/fleet-requirements/requirements/prod.txt -r /tmp/fleet-requirements/extra.txt' in install
     assert 'base.txt' not in install, 'an include is read through the file that includes it'
 
@@ -135,7 +113,7 @@ def test_custom_wheels_dir():
 
 def test_labels_and_source_hash_in_one_final_step():
     text = python_dockerfile('img', [], 'python app.py', None, labels={'fleet.user': 'u1', 'fleet.service': 'api'})
-    lines = _lines(text)
+    lines = df.instructions(text)
     assert lines[-2] == 'ARG FLEET_SOURCE_HASH='
     assert lines[-1] == 'LABEL fleet.service="api" fleet.user="u1" fleet.source_hash="${FLEET_SOURCE_HASH}"'
     assert sum(1 for line in lines if line.startswith('LABEL')) == 1

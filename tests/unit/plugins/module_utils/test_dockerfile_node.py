@@ -12,43 +12,10 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._dockerfile 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._dockerfile_node import (
     PNPM_VERSION, chosen_lockfile, install_command, nodejs_dockerfile, react_dockerfile)
 
+import dockerfile_text as df
+
 NODE = 'node:18-slim'
 NGINX = 'nginx:stable'
-
-
-def _instructions(text):
-    """The logical instructions, joined as Docker does (escape and newline removed), comments dropped."""
-    out, current = [], None
-    for line in text.splitlines():
-        if current is None and (not line.strip() or line.lstrip().startswith('#')):
-            continue
-        part = line[:-1] if line.endswith('\\') else line
-        current = part if current is None else current + part
-        if not line.endswith('\\'):
-            out.append(current)
-            current = None
-    assert current is None, 'the text ends inside a continued instruction'
-    return out
-
-
-def _stages(text):
-    """{stage name: [instructions]} in order."""
-    stages, current = {}, None
-    for line in _instructions(text):
-        m = re.match(r'^FROM (\S+) AS (\S+)$', line)
-        if m:
-            current = m.group(2)
-            stages[current] = [line]
-        else:
-            stages[current].append(line)
-    return stages
-
-
-def _index(lines, prefix):
-    for i, line in enumerate(lines):
-        if line.startswith(prefix):
-            return i
-    raise AssertionError('no instruction starting with %r in:\n%s' % (prefix, '\n'.join(lines)))
 
 
 def _install_runs(lines):
@@ -75,31 +42,31 @@ def site():
 # --- nodejs --------------------------------------------------------------------------------------
 
 def test_nodejs_stages(api, built_api):
-    assert list(_stages(api)) == ['prod-deps', 'runtime']
-    assert list(_stages(built_api)) == ['builder', 'prod-deps', 'runtime']
-    for name, stage in _stages(built_api).items():
+    assert list(df.stages(api)) == ['prod-deps', 'runtime']
+    assert list(df.stages(built_api)) == ['builder', 'prod-deps', 'runtime']
+    for name, stage in df.stages(built_api).items():
         assert stage[0] == 'FROM node:18-slim AS %s' % name
 
 
 def test_builder_installs_before_the_code_then_builds(built_api):
-    builder = _stages(built_api)['builder']
-    manifests = _index(builder, 'COPY ["app/package.json", "app/package-lock.json", "/app/"]')
-    install = _index(builder, 'RUN --mount=type=secret')
-    code = _index(builder, 'COPY ["app/", "/app/"]')
-    build = _index(builder, 'RUN npm run build')
-    strip = _index(builder, 'RUN rm -rf /app/node_modules')
+    builder = df.stages(built_api)['builder']
+    manifests = df.index(builder, 'COPY ["app/package.json", "app/package-lock.json", "/app/"]')
+    install = df.index(builder, 'RUN --mount=type=secret')
+    code = df.index(builder, 'COPY ["app/", "/app/"]')
+    build = df.index(builder, 'RUN npm run build')
+    strip = df.index(builder, 'RUN rm -rf /app/node_modules')
     assert manifests < install < code < build < strip
     assert builder[install].rstrip().endswith('npm ci --no-audit --no-fund'), 'the builder has the dev dependencies'
 
 
 def test_without_build_command_the_runtime_copies_the_code_from_the_context(api):
-    runtime = _stages(api)['runtime']
+    runtime = df.stages(api)['runtime']
     assert 'COPY --chown=1000:1000 ["app/", "/app/"]' in runtime
     assert not any('--from=builder' in line for line in runtime)
 
 
 def test_prod_deps_has_only_the_manifests_and_production_install(api):
-    deps = _stages(api)['prod-deps']
+    deps = df.stages(api)['prod-deps']
     copies = [line for line in deps if line.startswith('COPY')]
     assert copies == ['COPY ["app/package.json", "app/package-lock.json", "/app/"]'], 'no code in prod-deps'
     (install,) = _install_runs(deps)
@@ -107,28 +74,28 @@ def test_prod_deps_has_only_the_manifests_and_production_install(api):
 
 
 def test_runtime_layers_deps_then_code_as_non_root(api):
-    runtime = _stages(api)['runtime']
-    deps = _index(runtime, 'COPY --from=prod-deps /app/node_modules /app/node_modules')
-    code = _index(runtime, 'COPY --chown=1000:1000 ["app/", "/app/"]')
-    user = _index(runtime, 'USER ')
-    cmd = _index(runtime, 'CMD ')
+    runtime = df.stages(api)['runtime']
+    deps = df.index(runtime, 'COPY --from=prod-deps /app/node_modules /app/node_modules')
+    code = df.index(runtime, 'COPY --chown=1000:1000 ["app/", "/app/"]')
+    user = df.index(runtime, 'USER ')
+    cmd = df.index(runtime, 'CMD ')
     assert deps < code < user < cmd
     assert runtime[user] == 'USER 1000:1000'
     assert json.loads(runtime[cmd][4:]) == ['node', 'server.js']
-    env = runtime[_index(runtime, 'ENV ')]
+    env = runtime[df.index(runtime, 'ENV ')]
     assert 'NODE_ENV=production' in env and 'PORT=3000' in env
     assert not any(line.startswith('RUN') for line in runtime), 'the runtime stage runs nothing'
 
 
 def test_last_user_of_the_image_is_not_root(api, site):
     for text in (api, site):
-        users = [line for line in _instructions(text) if line.startswith('USER ')]
+        users = [line for line in df.instructions(text) if line.startswith('USER ')]
         assert users and users[-1].split()[1].split(':')[0] not in ('0', 'root')
 
 
 def test_secrets_are_mounted_only_in_install_steps_and_never_kept(api, built_api, site):
     for text in (api, built_api, site):
-        lines = _instructions(text)
+        lines = df.instructions(text)
         for run in _install_runs(lines):
             assert '--mount=type=secret,id=fleet_ca ' in run and '--mount=type=secret,id=fleet_npmrc ' in run
             assert '--mount=type=cache,id=fleet-npm,target=/root/.npm' in run
@@ -149,9 +116,9 @@ def test_only_the_built_in_frontend_syntax(api, site):
 
 
 def test_healthcheck_iff_port(api):
-    runtime = _stages(api)['runtime']
+    runtime = df.stages(api)['runtime']
     assert 'EXPOSE 3000' in runtime
-    health = runtime[_index(runtime, 'HEALTHCHECK ')]
+    health = runtime[df.index(runtime, 'HEALTHCHECK ')]
     assert health.startswith('HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ')
     argv = json.loads(health.split(' CMD ', 1)[1])
     assert argv[:2] == ['node', '-e']
@@ -169,7 +136,7 @@ def test_health_path_defaults_to_root_and_gets_a_slash():
 
 @pytest.mark.skipif(not shutil.which('node'), reason='no node here to parse the health check')
 def test_node_health_check_is_valid_javascript(api):
-    health = [line for line in _instructions(api) if line.startswith('HEALTHCHECK')][0]
+    health = [line for line in df.instructions(api) if line.startswith('HEALTHCHECK')][0]
     code = json.loads(health.split(' CMD ', 1)[1])[2]
     subprocess.check_call(['node', '-e', 'new Function(process.argv[1])', code])
 
@@ -190,7 +157,7 @@ def test_node_health_check_is_valid_javascript(api):
 def test_lockfile_variants(manager, lockfiles, dev, prod, copied):
     text = nodejs_dockerfile(NODE, manager, 'node s.js', 3000, build_command='%s run build' % manager,
                              lockfiles=lockfiles)
-    stages = _stages(text)
+    stages = df.stages(text)
     (dev_run,) = _install_runs(stages['builder'])
     (prod_run,) = _install_runs(stages['prod-deps'])
     assert dev in dev_run and '--prod' not in dev_run and '--omit' not in dev_run
@@ -202,11 +169,11 @@ def test_lockfile_variants(manager, lockfiles, dev, prod, copied):
 
 def test_yarn_and_pnpm_caches():
     yarn = nodejs_dockerfile(NODE, 'yarn', 'node s.js', None, lockfiles=['yarn.lock'])
-    run = _install_runs(_instructions(yarn))[0]
+    run = _install_runs(df.instructions(yarn))[0]
     assert '--mount=type=cache,id=fleet-yarn,target=/root/.cache/yarn,sharing=locked' in run
     assert '--cache-folder /root/.cache/yarn' in run
     pnpm = nodejs_dockerfile(NODE, 'pnpm', 'node s.js', None, lockfiles=['pnpm-lock.yaml'])
-    run = _install_runs(_stages(pnpm)['prod-deps'])[0]
+    run = _install_runs(df.stages(pnpm)['prod-deps'])[0]
     assert '--mount=type=cache,id=fleet-pnpm,target=/root/.cache/pnpm-store' in run
     assert '--store-dir /root/.cache/pnpm-store' in run
 
@@ -214,7 +181,7 @@ def test_yarn_and_pnpm_caches():
 def test_pnpm_is_pinned_in_its_own_stage_and_reaches_the_runtime_only_when_run():
     text = nodejs_dockerfile(NODE, 'pnpm', 'node server.js', 3000, build_command='pnpm run build',
                              lockfiles=['pnpm-lock.yaml'])
-    stages = _stages(text)
+    stages = df.stages(text)
     assert list(stages) == ['pnpm', 'builder', 'prod-deps', 'runtime']
     assert stages['pnpm'][0] == 'FROM node:18-slim AS pnpm'
     (install,) = _install_runs(stages['pnpm'])
@@ -223,11 +190,11 @@ def test_pnpm_is_pinned_in_its_own_stage_and_reaches_the_runtime_only_when_run()
     assert stages['builder'][0] == 'FROM pnpm AS builder' and stages['prod-deps'][0] == 'FROM pnpm AS prod-deps'
     assert stages['runtime'][0] == 'FROM node:18-slim AS runtime'
     started_by_pnpm = nodejs_dockerfile(NODE, 'pnpm', 'pnpm start', 3000, lockfiles=['pnpm-lock.yaml'])
-    assert _stages(started_by_pnpm)['runtime'][0] == 'FROM pnpm AS runtime'
+    assert df.stages(started_by_pnpm)['runtime'][0] == 'FROM pnpm AS runtime'
 
 
 def test_labels_and_source_hash_in_one_final_step(api):
-    lines = _instructions(api)
+    lines = df.instructions(api)
     assert lines[-2] == 'ARG FLEET_SOURCE_HASH='
     assert lines[-1] == 'LABEL fleet.service="api" fleet.source_hash="${FLEET_SOURCE_HASH}"'
 
@@ -273,7 +240,7 @@ def test_nodejs_bad_input_is_one_clear_error(kwargs, match):
 
 def _config_files(text, tmp_path):
     """Run the ``printf`` commands of the runtime's config step with a shell, into ``tmp_path``."""
-    runtime = _stages(text)['runtime']
+    runtime = df.stages(text)['runtime']
     run = [line for line in runtime if line.startswith('RUN ')][0]
     files = {}
     for part in re.split(r'\s+&& (?=printf|nginx|rm )', run[4:]):
@@ -287,20 +254,20 @@ def _config_files(text, tmp_path):
 
 
 def test_react_stages_and_layer_order(site):
-    stages = _stages(site)
+    stages = df.stages(site)
     assert list(stages) == ['builder', 'runtime']
     builder, runtime = stages['builder'], stages['runtime']
     assert builder[0] == 'FROM node:18-slim AS builder' and runtime[0] == 'FROM nginx:stable AS runtime'
-    manifests = _index(builder, 'COPY ["app/package.json", "app/package-lock.json", "/app/"]')
-    install = _index(builder, 'RUN --mount=type=secret')
-    code = _index(builder, 'COPY ["app/", "/app/"]')
-    build = _index(builder, 'RUN npm run build')
-    check = _index(builder, 'RUN test -f /app/build/index.html ||')
+    manifests = df.index(builder, 'COPY ["app/package.json", "app/package-lock.json", "/app/"]')
+    install = df.index(builder, 'RUN --mount=type=secret')
+    code = df.index(builder, 'COPY ["app/", "/app/"]')
+    build = df.index(builder, 'RUN npm run build')
+    check = df.index(builder, 'RUN test -f /app/build/index.html ||')
     assert manifests < install < code < build < check
     assert 'npm ci --no-audit --no-fund' in builder[install]
-    config = _index(runtime, 'RUN rm -rf /etc/nginx/conf.d/* /usr/share/nginx/html/*')
-    output = _index(runtime, 'COPY --from=builder ["/app/build/", "/usr/share/nginx/html/"]')
-    user = _index(runtime, 'USER ')
+    config = df.index(runtime, 'RUN rm -rf /etc/nginx/conf.d/* /usr/share/nginx/html/*')
+    output = df.index(runtime, 'COPY --from=builder ["/app/build/", "/usr/share/nginx/html/"]')
+    user = df.index(runtime, 'USER ')
     assert config < output < user, 'the nginx configuration layer does not depend on the code'
     assert runtime[user] == 'USER 101:101'
     assert runtime[-3] == 'CMD ["nginx", "-g", "daemon off;"]'
@@ -320,7 +287,7 @@ def test_react_nginx_config_is_written_by_the_image_itself(site, tmp_path):
     assert 'try_files $uri $uri/ /index.html;' in server
     assert 'location = /fleet-health {' in server
     assert server.count('{') == server.count('}')
-    run = [line for line in _stages(site)['runtime'] if line.startswith('RUN ')][0]
+    run = [line for line in df.stages(site)['runtime'] if line.startswith('RUN ')][0]
     assert re.search(r'&& nginx -t\s+&& rm -rf /tmp/nginx\.pid /tmp/nginx-\*$', run), \
         'the files nginx -t makes as root are removed'
 
@@ -328,17 +295,17 @@ def test_react_nginx_config_is_written_by_the_image_itself(site, tmp_path):
 def test_react_port_and_output_dir(tmp_path):
     text = react_dockerfile(NODE, NGINX, 'yarn', build_command='yarn build', output_dir='dist', port=8080,
                             lockfiles=['yarn.lock'])
-    runtime = _stages(text)['runtime']
+    runtime = df.stages(text)['runtime']
     assert 'COPY --from=builder ["/app/dist/", "/usr/share/nginx/html/"]' in runtime
     assert 'EXPOSE 8080' in runtime
     assert '    listen 8080;' in _config_files(text, tmp_path)['/etc/nginx/conf.d/default.conf']
-    assert 'yarn install --frozen-lockfile --non-interactive' in _install_runs(_stages(text)['builder'])[0]
-    assert 'RUN yarn build' in _stages(text)['builder']
+    assert 'yarn install --frozen-lockfile --non-interactive' in _install_runs(df.stages(text)['builder'])[0]
+    assert 'RUN yarn build' in df.stages(text)['builder']
 
 
 def test_react_healthcheck_gets_the_health_location(site):
-    runtime = _stages(site)['runtime']
-    argv = json.loads(runtime[_index(runtime, 'HEALTHCHECK ')].split(' CMD ', 1)[1])
+    runtime = df.stages(site)['runtime']
+    argv = json.loads(runtime[df.index(runtime, 'HEALTHCHECK ')].split(' CMD ', 1)[1])
     assert argv[:3] == ['perl', '-MIO::Socket::INET', '-e']
     assert '"127.0.0.1:80"' in argv[3] and 'GET /fleet-health HTTP/1.0' in argv[3] and '$1 < 400' in argv[3]
 
@@ -358,8 +325,8 @@ def test_react_user_server_block_replaces_the_generated_one(tmp_path):
     files = _config_files(text, tmp_path)
     assert files['/etc/nginx/conf.d/default.conf'] == USER_SERVER + '\n', 'quotes, $ and \\ survive verbatim'
     assert 'pid /tmp/nginx.pid;' in files['/etc/nginx/nginx.conf']
-    runtime = _stages(text)['runtime']
-    argv = json.loads(runtime[_index(runtime, 'HEALTHCHECK ')].split(' CMD ', 1)[1])
+    runtime = df.stages(text)['runtime']
+    argv = json.loads(runtime[df.index(runtime, 'HEALTHCHECK ')].split(' CMD ', 1)[1])
     assert '"127.0.0.1:8080"' in argv[3] and 'GET' not in argv[3], 'a TCP probe: the user block has no health location'
 
 
@@ -376,17 +343,17 @@ def test_no_config_line_can_become_a_dockerfile_comment_or_continuation(tmp_path
 def test_perl_health_checks_compile(site):
     user = react_dockerfile(NODE, NGINX, 'npm', nginx_config=USER_SERVER)
     for text in (site, user):
-        health = [line for line in _instructions(text) if line.startswith('HEALTHCHECK')][0]
+        health = [line for line in df.instructions(text) if line.startswith('HEALTHCHECK')][0]
         argv = json.loads(health.split(' CMD ', 1)[1])
         subprocess.check_call(['perl', '-c'] + argv[1:], stderr=subprocess.DEVNULL)
 
 
 def test_react_pnpm_builder_and_labels(site):
     text = react_dockerfile(NODE, NGINX, 'pnpm', build_command='pnpm run build', lockfiles=['pnpm-lock.yaml'])
-    stages = _stages(text)
+    stages = df.stages(text)
     assert list(stages) == ['pnpm', 'builder', 'runtime']
     assert 'pnpm install --frozen-lockfile --store-dir' in _install_runs(stages['builder'])[0]
-    lines = _instructions(site)
+    lines = df.instructions(site)
     assert lines[-2:] == ['ARG FLEET_SOURCE_HASH=', 'LABEL fleet.service="web" fleet.source_hash="${FLEET_SOURCE_HASH}"']
 
 
