@@ -2,7 +2,7 @@
 # Copyright (c) 2026, projectdeployer.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The fleet's DigitalOcean objects as pure data: droplet plans, firewall rules, VPC and key names.
+"""The fleet's DigitalOcean objects as pure data: droplet plans, firewall rules, VPC, peering and key names.
 
 No I/O, no pydo: the modules fetch, these functions decide.  Shapes are those
 of the DigitalOcean v2 API (``droplet.networks.v4[].type``, ``region.slug``,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import hashlib
 import ipaddress
 import json
@@ -22,15 +23,22 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming impo
 
 ANYWHERE = ('0.0.0.0/0', '::/0')
 ALL_PORTS = '0'
+PEERING_NAME_RE = re.compile(r'^[a-zA-Z0-9-]{1,255}$')     # the API's pattern for a VPC peering name
+UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+PEERING_STATUS_RANK = {'ACTIVE': 0, 'PROVISIONING': 1}      # any other status (DELETING) ranks last
 MULTI_CREATE_MAX = 10   # the API creates at most ten droplets per request
+SURPLUS_TAG = 'fleet-surplus'  # a droplet whose services are moving off it; removed by remove_surplus
 _TARGET_KEYS = ('addresses', 'tags', 'droplet_ids', 'load_balancer_uids', 'kubernetes_ids')
 
 
 # ---------------------------------------------------------------- names and tags
 
-def vpc_name(region):
-    """``fleet-lon1``: the fleet's VPC of a region (VPC names allow letters, digits, ``-`` and ``.``)."""
-    return 'fleet-%s' % region
+def vpc_name(region, user=None):
+    """``fleet-u1-lon1``: a user's VPC of a region (``fleet-lon1`` without a user).
+
+    VPC names allow letters, digits, ``-`` and ``.``; user ids are ``[a-z][a-z0-9]*``.
+    """
+    return 'fleet-%s-%s' % (user, region) if user else 'fleet-%s' % region
 
 
 def firewall_name(user, project, env):
@@ -79,6 +87,26 @@ def droplet_address(droplet, kind, version='v4'):
 
 def has_networks(droplet):
     return bool((droplet.get('networks') or {}).get('v4'))
+
+
+def droplet_age(droplet, now):
+    """Seconds from the droplet's ``created_at`` (``2026-01-31T12:00:00Z``) to the Unix time ``now``, or None."""
+    m = re.match(r'^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)', str(droplet.get('created_at') or ''))
+    if not m:
+        return None
+    return now - calendar.timegm(tuple(int(g) for g in m.groups()) + (0, 0, 0))
+
+
+def stuck_droplets(droplets, now, max_age):
+    """The droplets still ``new`` at least ``max_age`` seconds after their creation (by the clock ``now``).
+
+    Such a droplet never booted, so nothing runs on it and replacing it loses nothing."""
+    stuck = []
+    for droplet in droplets:
+        age = droplet_age(droplet, now)
+        if droplet.get('status') == 'new' and age is not None and age >= max_age:
+            stuck.append(droplet)
+    return stuck
 
 
 def droplet_index(name, name_prefix):
@@ -148,6 +176,21 @@ def plan_droplets(existing, user, project, env, service, zone, count):
         if index not in used:
             create.append(droplet_name(user, project, env, service, zone, index))
     return dict(keep=keep, create=create, surplus=surplus)
+
+
+def is_surplus(droplet):
+    """Whether ``droplet`` carries the ``fleet-surplus`` tag."""
+    return SURPLUS_TAG in (droplet.get('tags') or [])
+
+
+def surplus_marks(keep, surplus):
+    """``(mark, unmark)``: the ``surplus`` droplets still to tag, the ``keep`` ones still tagged."""
+    return [d for d in surplus if not is_surplus(d)], [d for d in keep if is_surplus(d)]
+
+
+def mark_view(droplet):
+    """A copy of the API object ``droplet`` as it is once tagged ``fleet-surplus``."""
+    return dict(droplet, tags=list(droplet.get('tags') or []) + [SURPLUS_TAG])
 
 
 def batches(items, size=MULTI_CREATE_MAX):
@@ -282,3 +325,82 @@ def ssh_fingerprint(public_key):
         raise ValueError('the key data of the public key is not base64')
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()  # the format DigitalOcean uses
     return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+# ---------------------------------------------------------------- vpc peerings
+
+def peering_pair(vpc_ids):
+    """The two VPC UUIDs of a peering, lower case and sorted; ValueError naming ``vpc_ids`` otherwise.
+
+    A peering is the same whatever order its VPCs are given in, so this pair is its identity.
+    """
+    if not isinstance(vpc_ids, (list, tuple)) or len(vpc_ids) != 2:
+        count = len(vpc_ids) if isinstance(vpc_ids, (list, tuple)) else 'a %s' % type(vpc_ids).__name__
+        raise ValueError('vpc_ids must be exactly two VPC UUIDs, got %s; fix: give the ids of the two VPCs to '
+                         'peer (the ids the vpc module returns)' % count)
+    pair = []
+    for value in vpc_ids:
+        text = str(value if value is not None else '').strip()
+        if not UUID_RE.match(text):
+            raise ValueError('vpc_ids: %r is not a VPC UUID; fix: use the id the vpc module returns, for example '
+                             '5a4981aa-9653-4bd1-bef5-d6bff52042e4' % (value,))
+        pair.append(text.lower())
+    if pair[0] == pair[1]:
+        raise ValueError('vpc_ids names the VPC %s twice; fix: a peering joins two different VPCs' % pair[0])
+    return tuple(sorted(pair))
+
+
+def peering_name(vpc_ids):
+    """``fleet-peering-{12 hex}``: the default name of the peering of two VPCs, the same in either order.
+
+    From a digest of the sorted pair, because VPC UUIDs can share their first characters.
+    """
+    pair = peering_pair(vpc_ids)
+    return 'fleet-peering-%s' % hashlib.sha256(','.join(pair).encode('ascii')).hexdigest()[:12]
+
+
+def check_peering_name(name):
+    """``name`` if DigitalOcean takes it as a VPC peering name; ValueError naming ``name`` otherwise."""
+    if not isinstance(name, str) or not PEERING_NAME_RE.match(name):
+        raise ValueError('name %r is not a VPC peering name; fix: use only letters, digits and "-" '
+                         '(at most 255), for example fleet-u1-lon1-nyc1' % (name,))
+    return name
+
+
+def _same_pair(peering, pair):
+    ids = peering.get('vpc_ids') or []
+    return len(ids) == 2 and tuple(sorted(str(i).lower() for i in ids)) == pair
+
+
+def peerings_of_pair(peerings, vpc_ids):
+    """The peerings (API objects) that join exactly these two VPCs, the live ones first.
+
+    ACTIVE before PROVISIONING before anything else (DELETING); the order of ``vpc_ids`` does not matter.
+    """
+    pair = peering_pair(vpc_ids)
+    found = [p for p in peerings or [] if _same_pair(p, pair)]
+    return sorted(found, key=lambda p: (PEERING_STATUS_RANK.get(p.get('status'), 2), str(p.get('created_at') or ''),
+                                        str(p.get('id') or '')))
+
+
+def find_peering(peerings, vpc_ids):
+    """The peering of these two VPCs (a live one if there is one), or None."""
+    found = peerings_of_pair(peerings, vpc_ids)
+    return found[0] if found else None
+
+
+def peering_name_taken(peerings, name, vpc_ids):
+    """A peering of other VPCs that already has ``name`` (names are unique in an account), or None."""
+    pair = peering_pair(vpc_ids)
+    for peering in peerings or []:
+        if peering.get('name') == name and not _same_pair(peering, pair):
+            return peering
+    return None
+
+
+def peering_view(peering):
+    """What the vpc_peering module returns about a peering: id, name, the VPC ids sorted, status."""
+    if not peering:
+        return {}
+    return dict(id=peering.get('id'), name=peering.get('name'),
+                vpc_ids=sorted(str(i).lower() for i in peering.get('vpc_ids') or []), status=peering.get('status'))

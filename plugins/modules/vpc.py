@@ -12,8 +12,9 @@ module: vpc
 short_description: Ensure the fleet's DigitalOcean VPC of a region
 version_added: 0.2.0
 description:
-  - Ensures the one VPC per region that the fleet's droplets share, named C(fleet-{region}) unless O(name) is
-    given. The droplets reach each other, and their services' host ports, over its private addresses.
+  - Ensures a user's VPC of a region, named C(fleet-{user}-{region}) (C(fleet-{region}) without O(user)) unless
+    O(name) is given. The user's droplets in the region reach each other, and their services' host ports, over its
+    private addresses; other users' droplets are in other VPCs and cannot.
   - An existing VPC of that name is reused; its IP range can never change (DigitalOcean does not allow it), so a
     different O(ip_range) is an error.
   - With O(state=absent) the VPC is deleted once it has no members (droplets destroyed a moment ago may take a
@@ -37,8 +38,11 @@ options:
     description: The DigitalOcean region slug, for example V(lon1).
     type: str
     required: true
+  user:
+    description: The user whose VPC it is (C([a-z][a-z0-9]{0,15})); it names the VPC.
+    type: str
   name:
-    description: The VPC name; default C(fleet-{region}).
+    description: The VPC name; default C(fleet-{user}-{region}), or C(fleet-{region}) without O(user).
     type: str
   ip_range:
     description:
@@ -65,9 +69,10 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: The fleet's network in London
+- name: u1's network in London
   projectdeployer.fleet.vpc:
     region: lon1
+    user: u1
   register: fleet_vpc
 
 - name: Servers in it
@@ -82,6 +87,7 @@ EXAMPLES = r'''
 - name: Remove it once its droplets are gone
   projectdeployer.fleet.vpc:
     region: lon1
+    user: u1
     state: absent
 '''
 
@@ -98,7 +104,7 @@ vpc:
     name:
       description: The VPC's name.
       type: str
-      sample: fleet-lon1
+      sample: fleet-u1-lon1
     region:
       description: The region slug.
       type: str
@@ -141,8 +147,9 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, module_api
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, run_manager
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import vpc_name
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
 
 NAME_RE = re.compile(r'^[a-zA-Z0-9.\-]{1,255}$')
 REGION_RE = re.compile(r'^[a-z]{3}[0-9]$')
@@ -171,7 +178,7 @@ class VpcManager(object):
         self.api = api
         self.client = api.client
         self.p = params
-        self.name = params['name'] or vpc_name(params['region'])
+        self.name = params['name'] or vpc_name(params['region'], params['user'])
         self.check_mode = check_mode
         self.warn = warn or (lambda msg: None)
         self.poll_interval = poll_interval
@@ -263,6 +270,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             region=dict(type='str', required=True),
+            user=dict(type='str'),
             name=dict(type='str'),
             ip_range=dict(type='str'),
             description=dict(type='str'),
@@ -275,19 +283,13 @@ def main():
     p = module.params
     if not REGION_RE.match(p['region']):
         module.fail_json(msg='region %r is not a DigitalOcean region slug (for example lon1)' % p['region'])
-    if p['name'] is not None and not NAME_RE.match(p['name']):
-        module.fail_json(msg='VPC name %r may only have letters, digits, "-" and "."' % p['name'])
-    api = module_api(module)
-    manager = VpcManager(api, p, check_mode=module.check_mode, warn=module.warn)
     try:
-        result = manager.present() if p['state'] == 'present' else manager.absent()
+        check_ids(user=p['user'])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    except DOError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    if p['name'] is not None and not NAME_RE.match(p['name']):
+        module.fail_json(msg='VPC name %r may only have letters, digits, "-" and "."' % p['name'])
+    run_manager(module, VpcManager)
 
 
 if __name__ == '__main__':

@@ -13,8 +13,9 @@
 #   the token is "fleet-do-sim-token". Droplets are real hosts (tests/world/host.sh, public
 #   addresses 10.250.201.1-10.250.250.254) unless --fake-hosts. Idempotent: a simulator already
 #   serving DIR is left alone. Waits (bounded) until it answers. Log: /var/log/fleet-world/do_sim.log.
-# stop: SIGTERM; the simulator takes down every host it created (bounded), then exits; whatever
-#   it left behind (killed, crashed) is taken down from DIR/state.json.
+# stop: SIGTERM; the simulator takes down every host it created and the routing of its VPC
+#   peerings (bounded), then exits; whatever it left behind (killed, crashed) is taken down from
+#   DIR/state.json. The peerings themselves are kept: the next start routes them again.
 # status: exit 0 and one line when it serves DIR, exit 3 when it does not.
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -euo pipefail
@@ -73,12 +74,12 @@ health() {  # health URL: true when the simulator answers there
     curl -s --max-time 3 --noproxy '*' --cacert "$SIM_DIR/tls/ca.pem" "$1/_sim/health" 2>/dev/null | grep -q '"ok"'
 }
 
-has_hosts() {  # the state file still lists hosts or droplets
+has_hosts() {  # the state file still lists hosts, droplets or peering routes
     [ -f "$SIM_DIR/state.json" ] || return 1
     "$PYTHON" - "$SIM_DIR/state.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-sys.exit(0 if d.get('hosts') or d.get('droplets') else 1)
+sys.exit(0 if d.get('hosts') or d.get('droplets') or d.get('routed') else 1)
 PY
 }
 

@@ -6,6 +6,11 @@
 #   host.sh list                      -> one line per known host: NAME PUBLIC_IP STATUS
 #   host.sh load-images NAME IMAGE... -> copy images from this machine's engine to the host's
 #   host.sh bridge-down BRIDGE        -> delete a bridge without hosts (a VPC) and its firewall rules
+#   host.sh peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN [--router ID]
+#                                     -> route between two bridges (a VPC peering), see below
+#   host.sh unpeer BRIDGE_A BRIDGE_B | --all
+#   host.sh peerings                  -> one line per peering:
+#                                        ROUTER BRIDGE_A GW_A/LEN BRIDGE_B GW_B/LEN
 #
 # A host NAME is:
 # - the network namespace fleet-NAME: lo, eth0 = PUBLIC_IP/LEN (default /16) on a veth into the
@@ -37,6 +42,32 @@
 # is cleaned and started again) and waits, bounded, for the engine (60 s) and sshd (10 s).
 # down stops the tree (TERM, bounded waits, then KILL), deletes veths and netns, and removes
 # /var/lib/fleet-hosts/NAME unless --keep-data (then a later up is a reboot of the same host).
+#
+# Peerings (a VPC peering): `peer` lets the hosts of two bridges reach each other's addresses
+# on them, and nothing else.
+# - A router is the network namespace fleet-router.ID (ID: [a-z0-9], at most 12, default
+#   "default"; the DigitalOcean simulator uses one per state directory, so two simulators whose
+#   VPC ranges overlap never share one): ip_forward on, one veth leg per peered bridge (this
+#   machine's end fvr<8 hex> in the bridge; the router's end named like the bridge, with a MAC
+#   address fixed by router and bridge, carrying GW/LEN, the bridge's gateway: by convention the
+#   .1 of the range, which hosts never get), no other interface. iptables there: FORWARD policy
+#   DROP, ACCEPT from leg A to leg B and back for each peered pair, then REJECT (a try fails at
+#   once instead of timing out). So peering A-B and B-C does not connect A with C, even for a
+#   host that adds a route itself. No conntrack rule: both directions are accepted explicitly,
+#   and none lets a flow outlive its peering. INPUT: lo, ICMP and answers only.
+# - Every host on BRIDGE_A gets `ip route replace NET_B via GW_A dev ethN` (ethN: its interface
+#   on BRIDGE_A), and every host on BRIDGE_B the reverse: the hosts that are up when `peer`
+#   runs, and every host that comes up later on one of the bridges (`up` applies the peerings
+#   it finds, also to a host that is already up).
+# - Frames between a host and a leg stay inside one bridge, so this machine's FLEET-HOSTS rules
+#   (-i BR -o BR ACCEPT) pass them; this machine still routes nothing for the hosts.
+# - The two networks must not overlap, nor overlap another bridge's network on the same router;
+#   a bridge belongs to one router only. `peer` creates missing bridges (like `up`), is
+#   idempotent, and takes each host's lock (bounded) to change its routes, so it never races an
+#   up or a down of that host.
+# - `unpeer` removes the pair's rules and routes, a leg no other pair uses, and the router with
+#   its last pair; `unpeer --all` removes every peering (and router) of this machine;
+#   `bridge-down` removes the peerings of its bridge first. Records: /run/fleet-hosts/.peerings.
 # Logs: /var/log/fleet-world/host-NAME{,-dockerd,-sshd}.log.
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -euo pipefail
@@ -51,6 +82,8 @@ OPEN_PORTS="${FLEET_HOSTS_OPEN_PORTS:-}"
 DOCKER_WAIT=60
 SSHD_WAIT=10
 STOP_WAIT=35   # the init itself gives dockerd 25 s (containers: --shutdown-timeout 10)
+PEERINGS="$HOSTS_RUN/.peerings"   # ROUTER BRIDGE_A GW_A/LEN BRIDGE_B GW_B/LEN, BRIDGE_A < BRIDGE_B
+ROUTER_NS_PREFIX="fleet-router."    # a dot: never the netns of a host (fleet-NAME)
 
 usage() {
     cat >&2 <<'USAGE'
@@ -59,6 +92,9 @@ usage: host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authori
        host.sh list
        host.sh load-images NAME IMAGE...
        host.sh bridge-down BRIDGE
+       host.sh peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN [--router ID]
+       host.sh unpeer BRIDGE_A BRIDGE_B | --all
+       host.sh peerings
 USAGE
     exit 2
 }
@@ -119,6 +155,23 @@ in_subnet() {
     local net="${2%/*}" len="${2#*/}" mask
     mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
     [ $(($(ip2int "$1") & mask)) -eq $(($(ip2int "$net") & mask)) ]
+}
+
+int2ip() { echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"; }
+
+# net_of IP/LEN: the network NET/LEN
+net_of() {
+    local len="${1#*/}" mask
+    mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+    echo "$(int2ip $(($(ip2int "${1%/*}") & mask)))/$len"
+}
+
+# overlaps CIDR CIDR: true when the two networks share an address
+overlaps() {
+    local l1="${1#*/}" l2="${2#*/}" len mask
+    len=$((l1 < l2 ? l1 : l2))
+    mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+    [ $(($(ip2int "${1%/*}") & mask)) -eq $(($(ip2int "${2%/*}") & mask)) ]
 }
 
 check_bridge_name() {
@@ -283,6 +336,225 @@ setup_net() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# peerings (see the header): records, routers, legs, the hosts' routes
+
+# peer_records: the records, one per line
+peer_records() {
+    if [ -f "$PEERINGS" ]; then grep -v '^[[:space:]]*$' "$PEERINGS" || true; fi
+}
+
+# write_records: stdin becomes the records (atomically: `up` reads them without the lock)
+write_records() {
+    mkdir -p "$HOSTS_RUN"
+    cat >"$PEERINGS.tmp.$$"
+    mv "$PEERINGS.tmp.$$" "$PEERINGS"
+}
+
+check_router_id() {
+    [[ "$1" =~ ^[a-z0-9]{1,12}$ ]] || die "bad router id '$1' (lowercase letters and digits, at most 12)"
+}
+
+# leg_name ROUTER BRIDGE: this machine's end of the router's leg into BRIDGE (11 characters)
+leg_name() { printf 'fvr%s' "$(printf '%s/%s' "$1" "$2" | sha1sum | cut -c1-8)"; }
+
+# rtr NS CMD...: run CMD in the router's netns
+rtr() {
+    local ns=$1
+    shift
+    nsenter --net="/run/netns/$ns" "$@"
+}
+
+rtr_ipt_ensure() {  # rtr_ipt_ensure NS CHAIN RULE...: append RULE unless present
+    local ns=$1 chain=$2
+    shift 2
+    rtr "$ns" iptables -w 10 -C "$chain" "$@" 2>/dev/null || rtr "$ns" iptables -w 10 -A "$chain" "$@"
+}
+
+rtr_ipt_first() {  # rtr_ipt_first NS CHAIN RULE...: insert RULE first unless present
+    local ns=$1 chain=$2
+    shift 2
+    rtr "$ns" iptables -w 10 -C "$chain" "$@" 2>/dev/null || rtr "$ns" iptables -w 10 -I "$chain" 1 "$@"
+}
+
+rtr_ipt_delete() {  # rtr_ipt_delete NS CHAIN RULE...: every copy of RULE
+    local ns=$1 chain=$2 n=0
+    shift 2
+    [ -e "/run/netns/$ns" ] || return 0
+    while rtr "$ns" iptables -w 10 -C "$chain" "$@" 2>/dev/null && [ "$n" -lt 20 ]; do
+        rtr "$ns" iptables -w 10 -D "$chain" "$@" || true
+        n=$((n + 1))
+    done
+}
+
+# router_ensure ROUTER: its netns with forwarding on and the default-deny firewall
+router_ensure() {
+    local ns="$ROUTER_NS_PREFIX$1"
+    [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+    ip -n "$ns" link set dev lo up
+    rtr "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+    rtr "$ns" sysctl -q -w net.ipv4.ip_forward=1
+    rtr "$ns" iptables -w 10 -P FORWARD DROP
+    rtr "$ns" iptables -w 10 -P INPUT DROP
+    rtr_ipt_ensure "$ns" INPUT -i lo -j ACCEPT
+    rtr_ipt_ensure "$ns" INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    rtr_ipt_ensure "$ns" INPUT -p icmp -j ACCEPT
+    # the pairs' ACCEPTs go before these (-I); REJECT, so that a try fails at once
+    rtr_ipt_ensure "$ns" FORWARD -p tcp -j REJECT --reject-with tcp-reset
+    rtr_ipt_ensure "$ns" FORWARD -j REJECT --reject-with icmp-admin-prohibited
+}
+
+# leg_mac ROUTER BRIDGE: the MAC address of the router's end of the leg, fixed (locally
+# administered), so that a leg made again (a peering deleted and created again) answers at the
+# address the hosts' ARP caches still hold for the gateway
+leg_mac() {
+    printf '%s/%s' "$1" "$2" | sha1sum | sed -E 's/^.{8}(..)(..)(..)(..)(..).*/02:\1:\2:\3:\4:\5/'
+}
+
+# leg_ensure ROUTER BRIDGE GW/LEN: the router's leg into BRIDGE, carrying GW/LEN
+leg_ensure() {
+    local ns="$ROUTER_NS_PREFIX$1" br=$2 cidr=$3 leg have
+    leg="$(leg_name "$1" "$br")"
+    if ! ip -n "$ns" link show dev "$br" >/dev/null 2>&1 || ! ip link show dev "$leg" >/dev/null 2>&1; then
+        ip -n "$ns" link del dev "$br" 2>/dev/null || true
+        ip link del dev "$leg" 2>/dev/null || true
+        ip link add "$leg" type veth peer name "$br" netns "$ns"
+        ip -n "$ns" link set dev "$br" address "$(leg_mac "$1" "$br")"
+    fi
+    sysctl -q -w "net.ipv6.conf.$leg.disable_ipv6=1" 2>/dev/null || true
+    ip link set dev "$leg" master "$br"
+    ip link set dev "$leg" up
+    have="$(ip -n "$ns" -4 -o addr show dev "$br" | awk '{print $4}' | tr '\n' ' ')"
+    if [ "$have" != "$cidr " ]; then
+        ip -n "$ns" addr flush dev "$br"
+        ip -n "$ns" addr add "$cidr" dev "$br"
+    fi
+    ip -n "$ns" link set dev "$br" up
+}
+
+# leg_delete ROUTER BRIDGE
+leg_delete() {
+    local ns="$ROUTER_NS_PREFIX$1"
+    ip link del dev "$(leg_name "$1" "$2")" 2>/dev/null || true
+    if [ -e "/run/netns/$ns" ]; then ip -n "$ns" link del dev "$2" 2>/dev/null || true; fi
+}
+
+# router_delete ROUTER: its legs, then its netns
+router_delete() {
+    local ns="$ROUTER_NS_PREFIX$1" l
+    [ -e "/run/netns/$ns" ] || return 0
+    for l in $(ip -n "$ns" -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+        [ "$l" = lo ] || leg_delete "$1" "$l"
+    done
+    ip netns del "$ns" 2>/dev/null || rm -f "/run/netns/$ns"
+}
+
+# drop_records all | pair BRIDGE_A BRIDGE_B | bridge BRIDGE: remove the matching records and what
+# only they needed (forwarding rules, legs, routers); prints the removed records. The caller
+# holds the network lock.
+drop_records() {
+    local mode=$1 x=${2:-} y=${3:-} removed kept r rid a ga b gb
+    # shellcheck disable=SC2016  # an awk program
+    local match='mode == "all" || (mode == "bridge" && ($2 == x || $4 == x)) ||
+                 (mode == "pair" && (($2 == x && $4 == y) || ($2 == y && $4 == x)))'
+    removed="$(peer_records | awk -v mode="$mode" -v x="$x" -v y="$y" "$match")"
+    [ -n "$removed" ] || return 0
+    kept="$(peer_records | awk -v mode="$mode" -v x="$x" -v y="$y" "!($match)")"
+    { printf '%s\n' "$kept" | grep -v '^$' || true; } | write_records
+    while read -r rid a ga b gb; do
+        [ -n "$rid" ] || continue
+        rtr_ipt_delete "$ROUTER_NS_PREFIX$rid" FORWARD -i "$a" -o "$b" -j ACCEPT
+        rtr_ipt_delete "$ROUTER_NS_PREFIX$rid" FORWARD -i "$b" -o "$a" -j ACCEPT
+        for r in "$a" "$b"; do
+            printf '%s\n' "$kept" | awk -v r="$rid" -v b="$r" '$1 == r && ($2 == b || $4 == b) {f = 1} END {exit !f}' \
+                || leg_delete "$rid" "$r"
+        done
+        printf '%s\n' "$kept" | awk -v r="$rid" '$1 == r {f = 1} END {exit !f}' || router_delete "$rid"
+    done <<<"$removed"
+    printf '%s\n' "$removed"
+}
+
+# hosts_on_bridge BRIDGE: "NAME DEV" for every host with an interface on BRIDGE
+hosts_on_bridge() {
+    local env name spec i
+    for env in "$HOSTS_DATA"/*/host.env; do
+        [ -f "$env" ] || continue
+        name="$(basename "$(dirname "$env")")"
+        i=1
+        for spec in $(env_get "$env" PRIVATE); do
+            [ "${spec%%=*}" = "$1" ] && echo "$name eth$i"
+            i=$((i + 1))
+        done
+    done
+}
+
+# host_routes add|del RECORD...: the routes of the records in every host of their bridges that
+# is up, each under the host's lock (bounded); false when a route could not be added
+host_routes() {
+    local op=$1 rec rid a ga b gb side br gw net name dev fails=()
+    shift
+    mkdir -p "$HOSTS_RUN/.locks"
+    for rec in "$@"; do
+        read -r rid a ga b gb <<<"$rec"
+        [ -n "$gb" ] || continue
+        # hosts on A reach B's network through A's gateway, and the other way round
+        for side in "$a $ga $(net_of "$gb")" "$b $gb $(net_of "$ga")"; do
+            read -r br gw net <<<"$side"
+            while read -r name dev; do
+                [ -n "$name" ] || continue
+                if ! (
+                    set_paths "$name"
+                    exec 8>"$HOSTS_RUN/.locks/$name.lock"
+                    flock -w 120 8 || { say "host $name: its lock was held for 2 minutes"; exit 1; }
+                    netns_exists || exit 0
+                    if [ "$op" = add ]; then
+                        # a gateway address the host knew at another MAC (an older leg) is asked again
+                        ip -n "$H_NS" neigh del "${gw%/*}" dev "$dev" 2>/dev/null || true
+                        ip -n "$H_NS" route replace "$net" via "${gw%/*}" dev "$dev"
+                    else
+                        ip -n "$H_NS" route del "$net" via "${gw%/*}" dev "$dev" 2>/dev/null || true
+                    fi
+                ); then
+                    fails+=("$name")
+                fi
+            done < <(hosts_on_bridge "$br")
+        done
+    done
+    if [ "${#fails[@]}" -gt 0 ]; then
+        say "peering routes: '$op' failed on host(s) ${fails[*]}"
+        return 1
+    fi
+}
+
+# apply_peer_routes: the routes of every peering of this host's bridges (the caller holds the
+# host's lock; its bridges are the PRIVATE of its host.env)
+apply_peer_routes() {
+    local i=1 spec br rid a ga b gb
+    for spec in $(env_get "$H_ENV" PRIVATE); do
+        br="${spec%%=*}"
+        while read -r rid a ga b gb; do
+            [ -n "$gb" ] || continue
+            if [ "$a" = "$br" ]; then
+                ip -n "$H_NS" route replace "$(net_of "$gb")" via "${ga%/*}" dev "eth$i" || return 1
+            elif [ "$b" = "$br" ]; then
+                ip -n "$H_NS" route replace "$(net_of "$ga")" via "${gb%/*}" dev "eth$i" || return 1
+            fi
+        done < <(peer_records)
+        i=$((i + 1))
+    done
+}
+
+# peer_spec BRIDGE:GW/LEN -> "BRIDGE GW/LEN", or die
+peer_spec() {
+    local br="${1%%:*}" cidr
+    [[ "$1" == *:*/* ]] || die "a peering side is BRIDGE:GW/LEN, not '$1'"
+    check_bridge_name "$br"
+    [ "$br" != "$PUB_BRIDGE" ] || die "the public bridge $br cannot be peered"
+    cidr="$(cidr_of "${1#*:}" 16)"
+    [ "$(net_of "$cidr")" != "$cidr" ] || die "$cidr is a network address, not a gateway"
+    echo "$br $cidr"
+}
+
+# ---------------------------------------------------------------------------------------------
 # commands
 
 cmd_up() {
@@ -334,6 +606,7 @@ cmd_up() {
         [ "$was" = "$H_PUBLIC_CIDR" ] || die "host $name is already up with public address $was"
         if docker_ping && ssh_ping "$H_PUBLIC_IP"; then
             add_keys "${keys[@]}"
+            apply_peer_routes || die "host $name: the routes of its peerings could not be set"
             say "host $name is already up at $H_PUBLIC_IP"
             return 0
         fi
@@ -376,7 +649,10 @@ cmd_up() {
         ensure_bridge "$PUB_BRIDGE" "$PUB_GATEWAY"
         for spec in "${H_PRIVATE[@]}"; do ensure_bridge "${spec%%=*}"; done
     ) 9>"$HOSTS_RUN/.locks/network.lock"
-    setup_net || { teardown_net; die "network setup of host $name failed"; }
+    if ! setup_net || ! apply_peer_routes; then
+        teardown_net
+        die "network setup of host $name failed"
+    fi
 
     local pid
     say "starting host $name at $H_PUBLIC_IP (log: $H_LOG)"
@@ -601,13 +877,26 @@ cmd_load_images() {
 
 cmd_bridge_down() {
     [ "$#" -eq 1 ] || usage
-    local br=$1 chain rule ports
+    local br=$1 chain rule ports removed l removed_lines=()
     check_bridge_name "$br"
     need_root
     mkdir -p "$HOSTS_RUN/.locks"
     exec 9>"$HOSTS_RUN/.locks/network.lock"
     flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+    # its peerings first (their routes in the hosts of the other bridges: without the network
+    # lock, as host_routes takes host locks and `up` takes the network lock under its host lock)
+    removed="$(drop_records bridge "$br")"
+    if [ -n "$removed" ]; then
+        flock -u 9
+        mapfile -t removed_lines <<<"$removed"
+        host_routes del "${removed_lines[@]}" || true
+        flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+    fi
     if ip link show dev "$br" >/dev/null 2>&1; then
+        # legs of routers (fvr...) are no hosts: a leg without a peering is a leftover
+        for l in $(ip -o link show master "$br" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^fvr' || true); do
+            ip link del dev "$l" 2>/dev/null || true
+        done
         ports="$(ip -o link show master "$br" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ')"
         [ -z "${ports// /}" ] || die "bridge $br still has hosts (ports: $ports)"
         ip link del dev "$br"
@@ -621,6 +910,102 @@ cmd_bridge_down() {
     say "bridge $br down"
 }
 
+cmd_peer() {
+    local router=default args=() sa sb a ga b gb rid x gx y gy pair br gw mine mb mg rec
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            --router) [ "$#" -ge 2 ] || usage; router=$2; shift 2 ;;
+            -*) usage ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
+    [ "${#args[@]}" -eq 2 ] || usage
+    check_router_id "$router"
+    sa="$(peer_spec "${args[0]}")"
+    sb="$(peer_spec "${args[1]}")"
+    read -r a ga <<<"$sa"
+    read -r b gb <<<"$sb"
+    [ "$a" != "$b" ] || die "bridge $a cannot be peered with itself"
+    ! overlaps "$ga" "$gb" || die "the networks $(net_of "$ga") and $(net_of "$gb") overlap"
+    if [[ "$a" > "$b" ]]; then
+        read -r a ga b gb <<<"$b $gb $a $ga"
+    fi
+    need_root
+    command -v nsenter >/dev/null 2>&1 || die "nsenter is missing (apt-get install util-linux)"
+    local start
+    start="$(now)"
+    mkdir -p "$HOSTS_RUN/.locks"
+    exec 9>"$HOSTS_RUN/.locks/network.lock"
+    flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+    rec="$router $a $ga $b $gb"
+    while read -r rid x gx y gy; do
+        if [ -z "$gy" ] || [ "$rid $x $gx $y $gy" = "$rec" ]; then continue; fi
+        for pair in "$x $gx" "$y $gy"; do
+            read -r br gw <<<"$pair"
+            for mine in "$a $ga" "$b $gb"; do
+                read -r mb mg <<<"$mine"
+                if [ "$br" = "$mb" ]; then
+                    [ "$rid" = "$router" ] || die "bridge $mb is peered through router $rid, not $router"
+                    [ "$gw" = "$mg" ] || die "bridge $mb is peered with gateway $gw, not $mg"
+                elif [ "$rid" = "$router" ] && overlaps "$gw" "$mg"; then
+                    die "$mg ($mb) overlaps $gw of bridge $br on router $router"
+                fi
+            done
+        done
+    done < <(peer_records)
+    # the record first: `unpeer` can then undo a half-done peering, and a host coming up from
+    # now on applies it (the hosts already up get it below)
+    if ! peer_records | grep -qxF "$rec"; then
+        { peer_records; echo "$rec"; } | write_records
+    fi
+    ensure_bridge "$a"
+    ensure_bridge "$b"
+    router_ensure "$router"
+    leg_ensure "$router" "$a" "$ga"
+    leg_ensure "$router" "$b" "$gb"
+    rtr_ipt_first "$ROUTER_NS_PREFIX$router" FORWARD -i "$a" -o "$b" -j ACCEPT
+    rtr_ipt_first "$ROUTER_NS_PREFIX$router" FORWARD -i "$b" -o "$a" -j ACCEPT
+    flock -u 9
+    host_routes add "$rec" || die "peering $a - $b: routes missing on some hosts"
+    say "peered $a ($ga) and $b ($gb) through $ROUTER_NS_PREFIX$router ($(elapsed "$start") s)"
+}
+
+cmd_unpeer() {
+    local removed ns removed_lines=()
+    if [ "$#" -eq 1 ] && [ "$1" = --all ]; then
+        :
+    elif [ "$#" -eq 2 ] && [[ "$1" != -* ]] && [[ "$2" != -* ]]; then
+        check_bridge_name "$1"
+        check_bridge_name "$2"
+    else
+        usage
+    fi
+    need_root
+    mkdir -p "$HOSTS_RUN/.locks"
+    exec 9>"$HOSTS_RUN/.locks/network.lock"
+    flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+    if [ "$1" = --all ]; then
+        removed="$(drop_records all)"
+        # routers no record knows of (a crash between their creation and the record's removal)
+        for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -F "$ROUTER_NS_PREFIX" || true); do
+            [[ "$ns" == "$ROUTER_NS_PREFIX"* ]] && router_delete "${ns#"$ROUTER_NS_PREFIX"}"
+        done
+    else
+        removed="$(drop_records pair "$1" "$2")"
+    fi
+    flock -u 9
+    if [ -n "$removed" ]; then
+        mapfile -t removed_lines <<<"$removed"
+        host_routes del "${removed_lines[@]}" || true
+    fi
+    if [ -n "$removed" ]; then say "unpeered ${#removed_lines[@]} peering(s)"; else say "no such peering"; fi
+}
+
+cmd_peerings() {
+    [ "$#" -eq 0 ] || usage
+    peer_records
+}
+
 [ "$#" -ge 1 ] || usage
 cmd=$1
 shift
@@ -630,6 +1015,9 @@ case "$cmd" in
     list) cmd_list "$@" ;;
     load-images) cmd_load_images "$@" ;;
     bridge-down) cmd_bridge_down "$@" ;;
+    peer) cmd_peer "$@" ;;
+    unpeer) cmd_unpeer "$@" ;;
+    peerings) cmd_peerings "$@" ;;
     __init) cmd_init "$@" ;;
     -h|--help|help) usage ;;
     *) usage ;;

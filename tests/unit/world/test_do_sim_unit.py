@@ -113,6 +113,23 @@ def test_vpc_ranges():
     assert model.netmask(20) == '255.255.240.0' and model.netmask(16) == '255.255.0.0'
 
 
+def test_peering_helpers():
+    assert model.vpc_gateway('10.116.0.0/20') == '10.116.0.1/20'
+    assert model.vpc_gateway('10.141.0.0/24') == '10.141.0.1/24'
+    assert model.peer_spec('fvpc-0123abcd', '10.141.0.0/24') == 'fvpc-0123abcd:10.141.0.1/24'
+    # the gateway is never a droplet's: droplets start at .2
+    assert model.vpc_host_range('10.141.0.0/24')[0] == '10.141.0.2'
+    rid = model.router_id('/var/lib/fleet-world/do_sim')
+    assert rid == model.router_id('/var/lib/fleet-world/do_sim/') and len(rid) == 8
+    assert rid != model.router_id('/tmp/other') and all(ch in '0123456789abcdef' for ch in rid)
+    err = model.conflict('taken')
+    assert (err.status, err.body()) == (409, {'id': 'conflict', 'message': 'taken'})
+    for good in ('nyc1-blr1', 'a', 'peer.1'):
+        assert model.PEERING_NAME_RE.match(good)
+    for bad in ('', 'bad_name', 'a b', 'x' * 256):
+        assert not model.PEERING_NAME_RE.match(bad)
+
+
 def test_address_allocation_is_round_robin():
     first, last = '10.250.201.1', '10.250.201.4'
     assert model.next_free_ip(first, last, set()) == '10.250.201.1'
@@ -162,6 +179,61 @@ def test_restart_takes_the_hosts_of_an_earlier_run_down(tmp_path):
     assert st2.data['hosts'] == {} and st2.data['droplets'] == {} and st2.data['bridges'] == []
     assert [k['name'] for k in st2.data['keys'].values()] == ['k']      # keys survive
     assert os.listdir(st2.keys_dir) == []
+
+
+class RecordingHosts(FakeHosts):
+    """Fake hosts that remember the peering operations asked for."""
+
+    def __init__(self):
+        super().__init__(0.2)
+        self.calls = []
+
+    def peer(self, router, spec_a, spec_b, callback):
+        self.calls.append(('peer', router, spec_a, spec_b))
+        super().peer(router, spec_a, spec_b, callback)
+
+    def unpeer(self, router, bridge_a, bridge_b, callback):
+        self.calls.append(('unpeer', router, bridge_a, bridge_b))
+        super().unpeer(router, bridge_a, bridge_b, callback)
+
+
+def test_peerings_route_and_survive_a_restart(tmp_path):
+    st = State(RecordingHosts(), str(tmp_path))
+    a = st.create_vpc({'name': 'ra', 'region': 'nyc1', 'ip_range': '10.161.0.0/24'})['vpc']
+    b = st.create_vpc({'name': 'rb', 'region': 'fra1', 'ip_range': '10.162.0.0/20'})['vpc']
+    p = st.create_peering({'name': 'r-ab', 'vpc_ids': [b['id'], a['id']]})['vpc_peering']
+    assert p['status'] == 'PROVISIONING' and p['vpc_ids'] == [b['id'], a['id']]
+    assert st.backend.wait_idle(10)
+    assert st.get_peering(p['id'])['vpc_peering']['status'] == 'ACTIVE'
+    br_a, br_b = st.data['vpcs'][a['id']]['bridge'], st.data['vpcs'][b['id']]['bridge']
+    rid = model.router_id(str(tmp_path))
+    assert st.backend.calls == [('peer', rid, br_b + ':10.162.0.1/20', br_a + ':10.161.0.1/24')]
+    assert st.data['routed'] == [sorted([br_a, br_b])] and {br_a, br_b} <= set(st.data['bridges'])
+    # a new process on the same directory: the routing goes with the teardown, the peering stays
+    st2 = State(RecordingHosts(), str(tmp_path))
+    assert st2.teardown(timeout=10)
+    assert st2.backend.calls == [('unpeer', rid) + tuple(sorted([br_a, br_b]))]
+    assert st2.data['routed'] == [] and st2.data['bridges'] == []
+    assert st2.data['peerings'][p['id']]['status'] == 'PROVISIONING'
+    st2.resume()
+    assert st2.backend.wait_idle(10)
+    assert st2.get_peering(p['id'])['vpc_peering']['status'] == 'ACTIVE'
+    assert st2.data['routed'] == [sorted([br_a, br_b])]
+    # delete: DELETING, then gone once unpeered; the VPCs can then go
+    with pytest.raises(model.ApiError) as exc:
+        st2.delete_vpc(b['id'])
+    assert exc.value.status == 403      # b is fra1's default VPC: that check comes first
+    st2.update_vpc(st2.create_vpc({'name': 'rb2', 'region': 'fra1'})['vpc']['id'], {'default': True}, full=False)
+    with pytest.raises(model.ApiError) as exc:
+        st2.delete_vpc(b['id'])
+    assert exc.value.status == 422 and p['id'] in exc.value.message and 'peer' in exc.value.message
+    assert st2.delete_peering(p['id'])['vpc_peering']['status'] == 'DELETING'
+    assert st2.delete_peering(p['id'])['vpc_peering']['status'] == 'DELETING'   # asked once only
+    assert st2.backend.wait_idle(10)
+    assert st2.data['peerings'] == {} and st2.data['routed'] == []
+    assert [c[0] for c in st2.backend.calls] == ['unpeer', 'peer', 'unpeer']
+    st2.delete_vpc(b['id'])
+    assert st2.teardown(timeout=10, everything=True) and st2.data['vpcs'] == {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,6 +478,119 @@ def test_vpcs(sim):
     _spec('/v2/vpcs', 'get', 200, c.vpcs.list())
 
 
+def test_vpc_peerings(sim):
+    c = sim.client()
+    a = c.vpcs.create({'name': 'unit-peer-a', 'region': 'tor1', 'ip_range': '10.151.0.0/24'})['vpc']
+    b = c.vpcs.create({'name': 'unit-peer-b', 'region': 'sgp1', 'ip_range': '10.152.0.0/24'})['vpc']
+    v3 = c.vpcs.create({'name': 'unit-peer-c', 'region': 'blr1', 'ip_range': '10.153.0.0/24'})['vpc']
+
+    made = c.vpc_peerings.create({'name': 'unit-ab', 'vpc_ids': [a['id'], b['id']]})
+    _spec('/v2/vpc_peerings', 'post', 202, made)
+    ab = made['vpc_peering']
+    assert ab['status'] == 'PROVISIONING' and ab['vpc_ids'] == [a['id'], b['id']] and ab['name'] == 'unit-ab'
+    _wait(lambda: c.vpc_peerings.get(ab['id'])['vpc_peering']['status'] == 'ACTIVE', what='ACTIVE')
+    got = c.vpc_peerings.get(ab['id'])
+    _spec('/v2/vpc_peerings/{vpc_peering_id}', 'get', 200, got)
+    assert got['vpc_peering']['created_at'] == ab['created_at']
+
+    # the same through the VPC: key "peering"
+    made = c.vpcs.create_peerings(b['id'], {'name': 'unit-bc', 'vpc_id': v3['id']})
+    _spec('/v2/vpcs/{vpc_id}/peerings', 'post', 202, made)
+    bc = made['peering']
+    assert bc['vpc_ids'] == [b['id'], v3['id']] and bc['status'] == 'PROVISIONING'
+    listed = c.vpcs.list_peerings(b['id'])
+    _spec('/v2/vpcs/{vpc_id}/peerings', 'get', 200, listed)
+    assert [p['id'] for p in listed['peerings']] == [ab['id'], bc['id']] and listed['meta'] == {'total': 2}
+    assert [p['id'] for p in c.vpcs.list_peerings(a['id'])['peerings']] == [ab['id']]
+    page = c.vpc_peerings.list(per_page=1, page=2)
+    _spec('/v2/vpc_peerings', 'get', 200, page)
+    assert [p['id'] for p in page['vpc_peerings']] == [bc['id']] and page['meta']['total'] == 2
+    assert set(page['links']['pages']) == {'first', 'prev'}
+    assert [p['id'] for p in c.vpc_peerings.list(region='tor1')['vpc_peerings']] == [ab['id']]
+    assert c.vpc_peerings.list(region='syd1')['vpc_peerings'] == []
+
+    # renames
+    renamed = c.vpc_peerings.patch(ab['id'], {'name': 'unit-ab2'})
+    _spec('/v2/vpc_peerings/{vpc_peering_id}', 'patch', 200, renamed)
+    assert renamed['vpc_peering']['name'] == 'unit-ab2'
+    renamed = c.vpcs.patch_peerings(a['id'], ab['id'], {'name': 'unit-ab3'})
+    _spec('/v2/vpcs/{vpc_id}/peerings/{vpc_peering_id}', 'patch', 200, renamed)
+    assert renamed['peering']['name'] == 'unit-ab3' and renamed['peering']['status'] == 'ACTIVE'
+    # ... not through a VPC it does not peer (pydo returns the 404 body)
+    _error(c.vpcs.patch_peerings(v3['id'], ab['id'], {'name': 'x'}), 'not_found')
+
+    # errors: 422 for the request itself, 404 for an unknown VPC, 409 for what exists already
+    unknown = '00000000-0000-4000-8000-000000000000'
+    cases = [
+        ({'name': 'bad_name', 'vpc_ids': [a['id'], v3['id']]}, 422, 'unprocessable_entity', 'alphanumeric'),
+        ({'vpc_ids': [a['id'], v3['id']]}, 422, 'unprocessable_entity', 'name is required'),
+        ({'name': 'n1', 'vpc_ids': [a['id']]}, 422, 'unprocessable_entity', 'exactly two'),
+        ({'name': 'n1', 'vpc_ids': [a['id'], b['id'], v3['id']]}, 422, 'unprocessable_entity', 'exactly two'),
+        ({'name': 'n1', 'vpc_ids': a['id']}, 422, 'unprocessable_entity', 'exactly two'),
+        ({'name': 'n1', 'vpc_ids': [a['id'], a['id']]}, 422, 'unprocessable_entity', 'itself'),
+        ({'name': 'n1', 'vpc_ids': [a['id'], unknown]}, 404, 'not_found', unknown),
+        ({'name': 'n1', 'vpc_ids': [b['id'], a['id']]}, 409, 'conflict', 'already peered'),
+        ({'name': 'unit-bc', 'vpc_ids': [a['id'], v3['id']]}, 409, 'conflict', 'name unit-bc'),
+    ]
+    for body, status, error_id, message in cases:
+        with pytest.raises(HttpResponseError) as exc:
+            c.vpc_peerings.create(body)
+        assert message in _http_error(exc, status, error_id)['message'], body
+    with pytest.raises(HttpResponseError) as exc:
+        c.vpc_peerings.patch(bc['id'], {'name': 'unit-ab3'})
+    _http_error(exc, 409, 'conflict')
+    with pytest.raises(HttpResponseError) as exc:
+        c.vpc_peerings.patch(bc['id'], {'name': 'a b'})
+    _http_error(exc, 422, 'unprocessable_entity')
+    with pytest.raises(HttpResponseError) as exc:
+        c.vpcs.create_peerings(a['id'], {'name': 'n2'})
+    _http_error(exc, 422, 'unprocessable_entity')
+    _error(c.vpcs.create_peerings(unknown, {'name': 'n2', 'vpc_id': a['id']}), 'not_found')
+    _error(c.vpcs.create_peerings(a['id'], {'name': 'n2', 'vpc_id': unknown}), 'not_found')
+    _error(c.vpcs.list_peerings(unknown), 'not_found')
+    _error(c.vpc_peerings.get(unknown), 'not_found')
+    _error(c.vpc_peerings.delete(unknown), 'not_found')
+    status, _hdrs, body = sim.call('POST', '/v2/vpc_peerings', raw=b'{not json')
+    assert status == 400 and body['id'] == 'bad_request'
+    # overlapping ranges (VPCs of one account never overlap: made up in the state)
+    d = c.vpcs.create({'name': 'unit-peer-d', 'region': 'tor1', 'ip_range': '10.154.0.0/24'})['vpc']
+    with sim.state.lock:
+        sim.state.data['vpcs'][d['id']]['ip_range'] = '10.151.0.0/25'
+    with pytest.raises(HttpResponseError) as exc:
+        c.vpc_peerings.create({'name': 'n3', 'vpc_ids': [a['id'], d['id']]})
+    assert 'overlap' in _http_error(exc, 422, 'unprocessable_entity')['message']
+    with sim.state.lock:
+        sim.state.data['vpcs'][d['id']]['ip_range'] = '10.154.0.0/24'
+    # a name with periods (POST /v2/vpcs/{id}/peerings allows them)
+    dotted = c.vpcs.create_peerings(d['id'], {'name': 'unit.dotted', 'vpc_id': v3['id']})['peering']
+    assert dotted['name'] == 'unit.dotted'
+
+    state = sim.call('GET', '/_sim/state')[2]
+    shown = {p['id']: p for p in state['peerings']}
+    assert set(shown) == {ab['id'], bc['id'], dotted['id']} and shown[ab['id']]['error'] is None
+    bridges = {v['id']: v['bridge'] for v in state['vpcs']}
+    assert shown[ab['id']]['bridges'] == sorted([bridges[a['id']], bridges[b['id']]])
+    assert sorted(state['routed']) == sorted(p['bridges'] for p in shown.values())
+    assert len(state['router']) == 8
+
+    # a peered VPC cannot be deleted (d is not tor1's default: a is)
+    with pytest.raises(HttpResponseError) as exc:
+        c.vpcs.delete(d['id'])
+    assert dotted['id'] in _http_error(exc, 422, 'unprocessable_entity')['message']
+
+    # delete: 202 DELETING, then 404
+    for p in (ab, bc, dotted):
+        gone = c.vpc_peerings.delete(p['id'])
+        if p is not dotted:     # the schema's name pattern has no periods (that of the request has)
+            _spec('/v2/vpc_peerings/{vpc_peering_id}', 'delete', 202, gone)
+        assert gone['vpc_peering']['status'] == 'DELETING'
+    assert c.vpc_peerings.get(ab['id'])['vpc_peering']['status'] == 'DELETING'
+    _wait(lambda: c.vpc_peerings.list()['meta']['total'] == 0, what='peerings gone')
+    _error(c.vpc_peerings.get(ab['id']), 'not_found')
+    assert sim.call('GET', '/_sim/state')[2]['routed'] == []
+    assert c.vpcs.delete(d['id']) is None
+
+
 def test_firewalls_and_tags(sim):
     c = sim.client()
     rules = {'name': 'unit-fw', 'inbound_rules': [{'protocol': 'tcp', 'ports': '22', 'sources': {'tags': ['unit-fw-t']}}],
@@ -509,4 +694,5 @@ def test_faults(sim):
     assert status == 200 and body['idle']
     state = sim.call('GET', '/_sim/state')[2]
     assert state['droplets'] == [] and state['hosts'] == {} and state['vpcs'] == []
+    assert state['peerings'] == [] and state['routed'] == []
     assert state['faults']['never_active'] == []

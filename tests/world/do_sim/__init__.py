@@ -29,15 +29,29 @@ Things to know about pydo against this server (and the real API):
 What it models: account, regions, sizes, images (read only), droplets (create one or many,
 list with tag_name/name filters and paging, get, destroy, destroy by tag), droplet actions
 (shutdown, power_off, power_on, power_cycle, reboot, resize, rename, enable/disable_backups),
-actions, VPCs (+ members), firewalls (+ droplets, tags), SSH keys, tags (+ resources). Every list
-is paged like the API (per_page default 20, max 200; links.pages first/prev/next/last; meta.total).
+actions, VPCs (+ members), VPC peerings, firewalls (+ droplets, tags), SSH keys, tags (+ resources).
+Every list is paged like the API (per_page default 20, max 200; links.pages first/prev/next/last;
+meta.total).
+
+VPC peerings (``/v2/vpc_peerings``, ``/v2/vpcs/{id}/peerings``; pydo ``vpc_peerings.*``,
+``vpcs.list_peerings/create_peerings/patch_peerings``) really route: the droplets of two peered
+VPCs reach each other's private addresses, through a router network namespace of this simulator
+whose legs carry the .1 of each VPC range (droplets get .2 onwards) and which forwards between
+peered pairs only (not transitively), and a route ``PEER_RANGE via .1`` in each droplet of the
+two VPCs, also in droplets created later (see tests/world/host.sh peer). A create answers 202
+``PROVISIONING``, ``ACTIVE`` once the routing is in place (fake hosts: after the boot delay); a
+delete answers 202 ``DELETING``, then 404 once the routing is gone. Errors: unknown VPC 404; not
+exactly two VPCs, the same VPC twice, overlapping ranges, a bad name (alphanumerics, dashes,
+periods) 422; a pair already peered or a name in use 409 ``conflict``; deleting a VPC that is
+still peered 422.
 
 What it does not model: firewall rules are stored, not enforced on the hosts; IPv6, volumes,
 snapshots, backups, reserved IPs, load balancers, projects, monitoring; user_data is stored, never
 run (the hosts boot no cloud-init); the image is always this machine's Debian userland; a resize
 changes the API's numbers, not the host's CPU/memory; the per-minute rate limit (only the faults
 answer 429). Droplets do not survive a restart of the simulator (``stop`` takes every host down);
-keys, VPCs, tags and firewalls do (``DIR/state.json``).
+keys, VPCs, VPC peerings (their routing is set up again), tags and firewalls do
+(``DIR/state.json``).
 """
 import argparse
 import json
@@ -94,9 +108,10 @@ def make_server(state_dir, port=0, host='127.0.0.1', tokens=(), backend='real', 
     if droplet_limit is not None:
         cfg['droplet_limit'] = droplet_limit
     state = State(make_backend(backend, boot_seconds, max_parallel), state_dir, cfg)
-    if state.data['hosts'] or state.data['droplets']:
-        logging.getLogger('do_sim').info('taking down the droplets of an earlier run first')
+    if state.data['hosts'] or state.data['droplets'] or state.data['routed']:
+        logging.getLogger('do_sim').info('taking down the droplets (and peering routes) of an earlier run first')
         state.teardown(timeout=200)
+    state.resume()
     server = SimServer((host, port), state, tokens, cert, key)
     real_port = server.server_address[1]
     shown = host if ':' not in host else '[%s]' % host

@@ -8,8 +8,12 @@ waits for every queued operation.
 
 - ``ShellHosts``: ``bash host.sh up NAME IP/16 --private BRIDGE:IP/LEN --authorized-key FILE``
   (tried twice when it fails), ``down NAME [--keep-data]`` and ``bridge-down BRIDGE``; at most
-  ``max_parallel`` starts at once.
-- ``FakeHosts``: no process at all; a start takes ``boot_seconds``. For fast tests of the API.
+  ``max_parallel`` starts at once. VPC peerings: ``peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN
+  --router ID`` and ``unpeer BRIDGE_A BRIDGE_B``, in order on one queue per router (host.sh
+  itself adds the routes to the hosts that are up and to every host started later, under each
+  host's lock, so these need no ordering with the hosts' own queues).
+- ``FakeHosts``: no process at all; a start (and a peering change) takes ``boot_seconds``. For
+  fast tests of the API.
 """
 import collections
 import logging
@@ -23,6 +27,7 @@ LOG = logging.getLogger('do_sim.hosts')
 UP_TIMEOUT = 180     # host.sh bounds its own waits: engine 60 s, sshd 10 s, locks 120 s
 DOWN_TIMEOUT = 150   # stop 35 s + kill 10 s + removal of the data
 BRIDGE_TIMEOUT = 90
+PEER_TIMEOUT = 300   # host.sh: network lock 60 s, then each host's lock (120 s at most, seldom held)
 
 
 class _Serial:
@@ -140,6 +145,15 @@ class ShellHosts:
             return self._run(['bridge-down', bridge], BRIDGE_TIMEOUT)
         self._serial.submit('bridge:' + bridge, op, callback)
 
+    def peer(self, router, spec_a, spec_b, callback):
+        """Route between two VPC bridges (``spec``: BRIDGE:GW/LEN) through router ``router``."""
+        args = ['peer', spec_a, spec_b, '--router', router]
+        self._serial.submit('router:' + router, lambda: self._run(args, PEER_TIMEOUT), callback)
+
+    def unpeer(self, router, bridge_a, bridge_b, callback):
+        args = ['unpeer', bridge_a, bridge_b]
+        self._serial.submit('router:' + router, lambda: self._run(args, PEER_TIMEOUT), callback)
+
     def pending(self):
         return self._serial.pending()
 
@@ -165,6 +179,16 @@ class FakeHosts:
 
     def bridge_down(self, bridge, host_names, callback=None):
         self._serial.submit('bridge:' + bridge, lambda: (True, None), callback)
+
+    def _slow(self):
+        time.sleep(self.boot_seconds)
+        return True, None
+
+    def peer(self, router, spec_a, spec_b, callback):
+        self._serial.submit('router:' + router, self._slow, callback)
+
+    def unpeer(self, router, bridge_a, bridge_b, callback):
+        self._serial.submit('router:' + router, self._slow, callback)
 
     def pending(self):
         return self._serial.pending()

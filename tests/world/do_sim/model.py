@@ -8,6 +8,7 @@ import binascii
 import datetime
 import hashlib
 import ipaddress
+import os
 import re
 import struct
 import urllib.parse
@@ -19,6 +20,9 @@ MAX_PER_PAGE = 200
 DROPLET_NAME_RE = re.compile(r'^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,253}[a-zA-Z0-9])?$')
 TAG_RE = re.compile(r'^[a-zA-Z0-9_\-:]{1,255}$')
 VPC_NAME_RE = re.compile(r'^[a-zA-Z0-9\-.]{1,255}$')
+# "may only contain alphanumeric characters, dashes, and periods" (POST /v2/vpcs/{id}/peerings;
+# the schema of /v2/vpc_peerings says alphanumerics and dashes only)
+PEERING_NAME_RE = re.compile(r'^[a-zA-Z0-9\-.]{1,255}$')
 FIREWALL_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9.-]{0,254}$')
 # tests/world/host.sh's rule for host names
 HOST_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$')
@@ -65,6 +69,10 @@ def bad_request(message='error parsing request body'):
 
 def forbidden(message='You do not have permission to perform this action.'):
     return ApiError(403, 'forbidden', message)
+
+
+def conflict(message='The request could not be completed due to a conflict.'):
+    return ApiError(409, 'conflict', message)
 
 
 def server_error():
@@ -190,7 +198,8 @@ def check_tag_name(tag):
 
 def host_name_for(droplet_name, droplet_id, taken):
     """The host.sh name of a droplet: its name when host.sh accepts it and nobody has it, else
-    ``d<id>``."""
+    ``d<id>`` (``State.create_droplets`` makes that ``d<id>-<router id>`` when a host of another
+    simulator has it)."""
     if HOST_NAME_RE.match(droplet_name) and droplet_name not in taken:
         return droplet_name
     return 'd%d' % droplet_id
@@ -255,6 +264,23 @@ def next_free_ip(first, last, used, after=None):
             continue
         return str(ipaddress.ip_address(n))
     return None
+
+
+def vpc_gateway(ip_range):
+    """The gateway of a VPC range, GW/LEN: its first address (droplets start at the second)."""
+    net = ipaddress.ip_network(ip_range)
+    return '%s/%d' % (net.network_address + 1, net.prefixlen)
+
+
+def peer_spec(bridge, ip_range):
+    """A side of ``host.sh peer``: BRIDGE:GW/LEN."""
+    return '%s:%s' % (bridge, vpc_gateway(ip_range))
+
+
+def router_id(state_dir):
+    """The ``host.sh peer --router`` id of a simulator: 8 hex digits of its state directory's path
+    (two simulators never share a router, as their VPC ranges may overlap)."""
+    return hashlib.sha1(os.path.abspath(state_dir).encode('utf-8')).hexdigest()[:8]  # noqa: S324 - a name
 
 
 def vpc_host_range(ip_range):

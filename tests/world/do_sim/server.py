@@ -4,17 +4,20 @@
 Every answer carries ``ratelimit-limit`` (5000), ``ratelimit-remaining`` (counted down per
 hour), ``ratelimit-reset`` (Unix time) and ``x-request-id``, like the real API. Errors have the
 real bodies: ``{"id": "unauthorized" | "not_found" | "unprocessable_entity" |
-"too_many_requests" | "bad_request" | "forbidden" | "server_error", "message": ...}``.
+"too_many_requests" | "bad_request" | "forbidden" | "conflict" | "server_error", "message": ...}``.
 
 Control endpoints (same bearer token; not part of the DigitalOcean API):
   GET  /_sim/health                 -> {"status": "ok", ...}            (no token needed)
-  GET  /_sim/state                  -> droplets, hosts, VPCs, bridges, faults, pending host ops
+  GET  /_sim/state                  -> droplets, hosts, VPCs, bridges, VPC peerings (with their
+                                       bridges and error), routed bridge pairs, router id,
+                                       faults, pending host ops
   GET  /_sim/faults                 -> the faults in force
   POST /_sim/faults  {...}          -> merge: rate_limit_next, retry_after, never_active,
                                        delay_seconds, fail_next_create
   POST /_sim/wait_idle {"timeout": S} -> waits for queued host operations: {"idle": bool}
-  POST /_sim/reset                  -> destroys every droplet (hosts down, waited for) and forgets
-                                       VPCs, firewalls, keys, tags, actions and faults
+  POST /_sim/reset                  -> destroys every droplet (hosts down, waited for), removes
+                                       the peerings' routing and forgets VPCs, VPC peerings,
+                                       firewalls, keys, tags, actions and faults
 """
 import http.server
 import json
@@ -183,6 +186,46 @@ def _vpc_delete(st, req, vid):
 @route('GET', '/v2/vpcs/(?P<vid>[^/]+)/members')
 def _vpc_members(st, req, vid):
     return 200, st.vpc_members(vid, req.query, req.base_url, req.path)
+
+
+@route('GET', '/v2/vpcs/(?P<vid>[^/]+)/peerings')
+def _vpc_peerings(st, req, vid):
+    return 200, st.list_peerings(req.query, req.base_url, req.path, vpc_id=vid)
+
+
+@route('POST', '/v2/vpcs/(?P<vid>[^/]+)/peerings')
+def _vpc_peering_create(st, req, vid):
+    return 202, st.create_vpc_peering(vid, req.json())
+
+
+@route('PATCH', '/v2/vpcs/(?P<vid>[^/]+)/peerings/(?P<pid>[^/]+)')
+def _vpc_peering_patch(st, req, vid, pid):
+    return 200, st.update_peering(pid, req.json(), vpc_id=vid)
+
+
+@route('GET', '/v2/vpc_peerings')
+def _peerings(st, req):
+    return 200, st.list_peerings(req.query, req.base_url, req.path)
+
+
+@route('POST', '/v2/vpc_peerings')
+def _peering_create(st, req):
+    return 202, st.create_peering(req.json())
+
+
+@route('GET', '/v2/vpc_peerings/(?P<pid>[^/]+)')
+def _peering_get(st, req, pid):
+    return 200, st.get_peering(pid)
+
+
+@route('PATCH', '/v2/vpc_peerings/(?P<pid>[^/]+)')
+def _peering_patch(st, req, pid):
+    return 200, st.update_peering(pid, req.json())
+
+
+@route('DELETE', '/v2/vpc_peerings/(?P<pid>[^/]+)')
+def _peering_delete(st, req, pid):
+    return 202, st.delete_peering(pid)
 
 
 @route('GET', '/v2/firewalls')

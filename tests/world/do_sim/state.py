@@ -18,6 +18,14 @@ after every change. Droplets are backed by hosts (``hosts.ShellHosts`` or ``host
 Every action is ``in-progress`` for at least ``action_seconds`` and until its host operation is
 over, then ``completed`` (or ``errored``). A droplet with an action in progress refuses another
 one (422 "Droplet already has a pending event.").
+
+VPC peerings are ``PROVISIONING`` until ``host.sh peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN
+--router ID`` succeeded (router legs, forwarding rules, routes in the droplets up; droplets
+started later get the routes from host.sh itself), then ``ACTIVE``; a delete makes them
+``DELETING`` until ``host.sh unpeer`` removed all of it, then they are gone (404). GW is the .1
+of each VPC range; ID is this simulator's router (``model.router_id``). Like VPCs, peerings
+survive a restart: ``stop`` removes their routing (and the bridges), the next start sets it up
+again (``resume``).
 """
 import copy
 import ipaddress
@@ -29,10 +37,10 @@ import time
 import uuid
 
 from . import catalog
-from .model import (ApiError, FIREWALL_NAME_RE, PORTS_RE, VPC_NAME_RE, auto_vpc_range, bad_request,
-                    check_droplet_name, check_tag_name, check_vpc_range, fingerprint, forbidden,
-                    host_name_for, netmask, next_free_ip, normalize_public_key, not_found, paged,
-                    server_error, unprocessable, utc_now, vpc_host_range)
+from .model import (ApiError, FIREWALL_NAME_RE, PEERING_NAME_RE, PORTS_RE, VPC_NAME_RE, auto_vpc_range,
+                    bad_request, check_droplet_name, check_tag_name, check_vpc_range, conflict, fingerprint,
+                    forbidden, host_name_for, netmask, next_free_ip, normalize_public_key, not_found, paged,
+                    peer_spec, router_id, server_error, unprocessable, utc_now, vpc_host_range)
 
 LOG = logging.getLogger('do_sim.state')
 
@@ -118,13 +126,16 @@ def _fresh_data():
         'keys': {},         # str(id) -> ssh key
         'tags': {},         # lower(name) -> {"name": canonical}
         'hosts': {},        # host name -> host record (this simulator's hosts, until down)
-        'bridges': [],      # VPC bridges hosts were started on
+        'bridges': [],      # VPC bridges hosts were started on (or peered)
+        'peerings': {},     # uuid -> VPC peering record
+        'routed': [],       # [bridge_a, bridge_b] pairs host.sh peer was asked for, until unpeered
     }
 
 
 class State:
     def __init__(self, backend, state_dir, config=None):
         self.cfg = dict(DEFAULTS)
+        self.cfg['router_id'] = router_id(state_dir)
         self.cfg.update(config or {})
         self.backend = backend
         self.lock = threading.RLock()
@@ -154,9 +165,10 @@ class State:
             os.replace(tmp, self.path)
 
     def teardown(self, timeout=300, everything=False):
-        """Destroy every droplet (hosts down, waited for, bounded), take the VPC bridges down;
-        with ``everything`` also forget VPCs, firewalls, keys, tags, actions and faults. True
-        when every host operation ended within ``timeout``."""
+        """Destroy every droplet (hosts down, waited for, bounded), remove the peerings' routing
+        (the peerings stay, PROVISIONING, for ``resume``), take the VPC bridges down; with
+        ``everything`` also forget VPCs, peerings, firewalls, keys, tags, actions and faults.
+        True when every host operation ended within ``timeout``."""
         with self.lock:
             for did in list(self.data['droplets']):
                 self._destroy(self.data['droplets'][did])
@@ -168,11 +180,22 @@ class State:
             self.save()
         idle = self.backend.wait_idle(timeout)
         with self.lock:
+            # the peerings' routing before the bridges (the records stay, unless everything)
+            for a, b in list(self.data['routed']):
+                self.backend.unpeer(self.cfg['router_id'], a, b, self._unpeered_cb(None, a, b))
+            for p in list(self.data['peerings'].values()):
+                if p['status'] == 'DELETING':
+                    del self.data['peerings'][p['id']]
+                else:
+                    p['status'] = 'PROVISIONING'
+            self.save()
+        idle = self.backend.wait_idle(120) and idle
+        with self.lock:
             for bridge in list(self.data['bridges']):
                 self.backend.bridge_down(bridge, [])
             self.data['bridges'] = []
             if everything:
-                for key in ('actions', 'vpcs', 'firewalls', 'keys', 'tags'):
+                for key in ('actions', 'vpcs', 'firewalls', 'keys', 'tags', 'peerings'):
                     self.data[key] = {}
                 self.faults.reset()
             self.save()
@@ -180,6 +203,15 @@ class State:
         if not idle:
             LOG.error('teardown: host operations still pending after the bounded wait')
         return idle
+
+    def resume(self):
+        """Set up the routing of the peerings kept from an earlier run (after ``teardown``)."""
+        with self.lock:
+            for p in self.data['peerings'].values():
+                if p['status'] != 'DELETING':
+                    p['status'] = 'PROVISIONING'
+                    self._peer(p)
+            self.save()
 
     # -----------------------------------------------------------------------------------------
     # lookups
@@ -561,6 +593,9 @@ class State:
                 hname = host_name_for(n, did, taken)
                 if hname == n and self._host_exists(n):
                     hname = 'd%d' % did
+                if hname != n and (hname in taken or self._host_exists(hname)):
+                    # another simulator on this machine numbers its droplets alike
+                    hname = 'd%d-%s' % (did, self.cfg['router_id'])
                 keys_file = os.path.join(self.keys_dir, '%d.pub' % did)
                 with open(keys_file, 'w', encoding='utf-8') as f:
                     f.write(''.join(k['public_key'] + '\n' for k in keys))
@@ -856,6 +891,10 @@ class State:
                 raise forbidden('Can not delete the default VPC of a region.')
             if any(d['vpc_uuid'] == v['id'] for d in self.data['droplets'].values()):
                 raise forbidden('Can not delete a VPC that still has members.')
+            peered = sorted(p['id'] for p in self.data['peerings'].values() if v['id'] in p['vpc_ids'])
+            if peered:
+                raise unprocessable('Can not delete a VPC that is peered: delete its VPC peerings first (%s).'
+                                    % ', '.join(peered))
             del self.data['vpcs'][v['id']]
             if v['bridge'] in self.data['bridges']:
                 self.data['bridges'].remove(v['bridge'])
@@ -870,6 +909,158 @@ class State:
                   for d in sorted(self.data['droplets'].values(), key=lambda d: d['id'])
                   if d['vpc_uuid'] == v['id']]
             return paged('members', ms, query, base_url, path)
+
+    # -----------------------------------------------------------------------------------------
+    # VPC peerings
+
+    def _render_peering(self, p):
+        return {'id': p['id'], 'name': p['name'], 'vpc_ids': list(p['vpc_ids']), 'status': p['status'],
+                'created_at': p['created_at']}
+
+    def _get_peering(self, peering_id):
+        p = self.data['peerings'].get(str(peering_id))
+        if p is None:
+            raise not_found()
+        return p
+
+    def _check_peering_name(self, name, peering=None):
+        if not isinstance(name, str) or not name:
+            raise unprocessable('name is required.')
+        if not PEERING_NAME_RE.match(name):
+            raise unprocessable('name may only contain alphanumeric characters, dashes, and periods.')
+        for p in self.data['peerings'].values():
+            if p['name'] == name and p is not peering:
+                raise conflict('A VPC peering with the name %s already exists.' % name)
+
+    def _peer(self, p):
+        """Ask host.sh for the routing of peering ``p`` (its bridges come to exist)."""
+        va, vb = (self.data['vpcs'][i] for i in p['vpc_ids'])
+        pair = sorted([va['bridge'], vb['bridge']])
+        for br in pair:
+            if br not in self.data['bridges']:
+                self.data['bridges'].append(br)
+        if pair not in self.data['routed']:
+            self.data['routed'].append(pair)
+        pid = p['id']
+
+        def cb(ok, err):
+            with self.lock:
+                q = self.data['peerings'].get(pid)
+                if q is not None and q['status'] == 'PROVISIONING':
+                    q['status'] = 'ACTIVE' if ok else 'PROVISIONING'
+                    q['error'] = err
+                    if not ok:
+                        LOG.error('VPC peering %s stays PROVISIONING: %s', pid, err)
+                    self.save()
+        self.backend.peer(self.cfg['router_id'], peer_spec(va['bridge'], va['ip_range']),
+                          peer_spec(vb['bridge'], vb['ip_range']), cb)
+
+    def _unpeered_cb(self, pid, a, b):
+        def cb(ok, err):
+            with self.lock:
+                if ok and sorted([a, b]) in self.data['routed']:
+                    self.data['routed'].remove(sorted([a, b]))
+                q = self.data['peerings'].get(pid) if pid else None
+                if q is not None and q['status'] == 'DELETING':
+                    if ok:
+                        del self.data['peerings'][pid]
+                    else:
+                        q['error'] = err
+                        LOG.error('VPC peering %s stays DELETING: %s', pid, err)
+                self.save()
+        return cb
+
+    def _new_peering(self, name, vpc_ids):
+        """Create a peering of the two VPCs ``vpc_ids`` (the lock is held, the name checked)."""
+        if vpc_ids[0] == vpc_ids[1]:
+            raise unprocessable('A VPC can not be peered with itself.')
+        vpcs = []
+        for vid in vpc_ids:
+            v = self.data['vpcs'].get(vid)
+            if v is None:
+                raise ApiError(404, 'not_found', 'The VPC %s could not be found.' % vid)
+            vpcs.append(v)
+        net_a, net_b = (ipaddress.ip_network(v['ip_range']) for v in vpcs)
+        if net_a.overlaps(net_b):
+            raise unprocessable('The IP ranges of the VPCs overlap (%s: %s, %s: %s).'
+                                % (vpcs[0]['id'], net_a, vpcs[1]['id'], net_b))
+        for p in self.data['peerings'].values():
+            if set(p['vpc_ids']) == set(vpc_ids):
+                raise conflict('The VPCs %s and %s are already peered (VPC peering %s).'
+                               % (vpc_ids[0], vpc_ids[1], p['id']))
+        p = {'id': str(uuid.uuid4()), 'name': name, 'vpc_ids': list(vpc_ids), 'status': 'PROVISIONING',
+             'created_at': utc_now(), 'created_ts': time.time(), 'error': None}
+        self.data['peerings'][p['id']] = p
+        self._peer(p)
+        self.save()
+        return p
+
+    def create_peering(self, body):
+        """POST /v2/vpc_peerings {name, vpc_ids: [a, b]}"""
+        if not isinstance(body, dict):
+            raise bad_request()
+        with self.lock:
+            self._check_peering_name(body.get('name'))
+            ids = body.get('vpc_ids')
+            if not isinstance(ids, list) or len(ids) != 2 or not all(isinstance(i, str) for i in ids):
+                raise unprocessable('vpc_ids must list exactly two VPC IDs.')
+            return {'vpc_peering': self._render_peering(self._new_peering(body['name'], ids))}
+
+    def create_vpc_peering(self, vpc_id, body):
+        """POST /v2/vpcs/{vpc_id}/peerings {name, vpc_id}"""
+        with self.lock:
+            v = self._get_vpc(vpc_id)
+            if not isinstance(body, dict):
+                raise bad_request()
+            self._check_peering_name(body.get('name'))
+            other = body.get('vpc_id')
+            if not isinstance(other, str) or not other:
+                raise unprocessable('vpc_id is required.')
+            return {'peering': self._render_peering(self._new_peering(body['name'], [v['id'], other]))}
+
+    def list_peerings(self, query, base_url, path, vpc_id=None):
+        """GET /v2/vpc_peerings [?region=] ("vpc_peerings"), GET /v2/vpcs/{vpc_id}/peerings ("peerings")"""
+        with self.lock:
+            ps = sorted(self.data['peerings'].values(), key=lambda p: p['created_ts'])
+            if vpc_id is not None:
+                v = self._get_vpc(vpc_id)
+                ps = [p for p in ps if v['id'] in p['vpc_ids']]
+            region = query.get('region')
+            if region:
+                ps = [p for p in ps if any(self.data['vpcs'].get(i, {}).get('region') == region
+                                           for i in p['vpc_ids'])]
+            key = 'vpc_peerings' if vpc_id is None else 'peerings'
+            return paged(key, [self._render_peering(p) for p in ps], query, base_url, path)
+
+    def get_peering(self, peering_id):
+        with self.lock:
+            return {'vpc_peering': self._render_peering(self._get_peering(peering_id))}
+
+    def update_peering(self, peering_id, body, vpc_id=None):
+        """PATCH /v2/vpc_peerings/{id} or /v2/vpcs/{vpc_id}/peerings/{id} {name}"""
+        with self.lock:
+            v = self._get_vpc(vpc_id) if vpc_id is not None else None
+            p = self._get_peering(peering_id)
+            if v is not None and v['id'] not in p['vpc_ids']:
+                raise not_found()
+            if not isinstance(body, dict):
+                raise bad_request()
+            self._check_peering_name(body.get('name'), p)
+            p['name'] = body['name']
+            self.save()
+            return {'vpc_peering' if vpc_id is None else 'peering': self._render_peering(p)}
+
+    def delete_peering(self, peering_id):
+        """DELETE /v2/vpc_peerings/{id}: 202 with the peering DELETING; gone once unpeered."""
+        with self.lock:
+            p = self._get_peering(peering_id)
+            if p['status'] != 'DELETING':
+                p['status'] = 'DELETING'
+                p['error'] = None
+                a, b = sorted(self.data['vpcs'][i]['bridge'] for i in p['vpc_ids'])
+                self.backend.unpeer(self.cfg['router_id'], a, b, self._unpeered_cb(p['id'], a, b))
+                self.save()
+            return {'vpc_peering': self._render_peering(p)}
 
     # -----------------------------------------------------------------------------------------
     # firewalls (kept and shown, not enforced on the hosts)
@@ -1186,6 +1377,11 @@ class State:
                 'vpcs': [{'id': v['id'], 'name': v['name'], 'region': v['region'], 'ip_range': v['ip_range'],
                           'default': v['default'], 'bridge': v['bridge']} for v in self.data['vpcs'].values()],
                 'bridges': list(self.data['bridges']),
+                'peerings': [dict(self._render_peering(p), error=p.get('error'),
+                                  bridges=sorted(self.data['vpcs'][i]['bridge'] for i in p['vpc_ids']))
+                             for p in sorted(self.data['peerings'].values(), key=lambda p: p['created_ts'])],
+                'routed': [list(pair) for pair in self.data['routed']],
+                'router': self.cfg['router_id'],
                 'faults': self.faults.as_dict(),
                 'pending_host_operations': self.backend.pending(),
             }

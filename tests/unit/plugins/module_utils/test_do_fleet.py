@@ -111,6 +111,7 @@ def test_droplet_view_reads_networks():
 
 def test_names_and_tags():
     assert f.vpc_name('lon1') == 'fleet-lon1'
+    assert f.vpc_name('lon1', 'u1') == 'fleet-u1-lon1'
     assert f.firewall_name('u1', 'my-app', 'prod') == 'fleet-u1-my-app-prod'
     assert f.ssh_key_name('u1') == 'fleet-u1'
     assert f.env_tag('u1', 'myapp', 'prod') == 'fleet-env:u1_myapp_prod'
@@ -206,3 +207,93 @@ def test_fingerprint_of_garbage_is_refused():
         f.ssh_fingerprint('not-a-key')
     with pytest.raises(ValueError):
         f.ssh_fingerprint('ssh-ed25519 !!!notbase64')
+
+
+# ---------------------------------------------------------------- vpc peerings
+
+VPC_A = '997615ce-132d-4bae-9270-9ee21b395e5d'
+VPC_B = 'e51aed59-3bb1-4a6a-8de0-9d1329e9c997'
+VPC_C = 'c140286f-e6ce-4131-8b7b-df4590ce8d6a'
+
+
+def peering(id_, a, b, status='ACTIVE', name=None, created='2026-01-01T00:00:00Z'):
+    return dict(id=id_, name=name or 'p-%s' % id_, vpc_ids=[a, b], status=status, created_at=created)
+
+
+def test_peering_pair_is_sorted_lower_case_and_order_free():
+    assert f.peering_pair([VPC_B, VPC_A]) == (VPC_A, VPC_B) == f.peering_pair([VPC_A, VPC_B])
+    assert f.peering_pair([VPC_B.upper(), ' %s ' % VPC_A]) == (VPC_A, VPC_B)
+
+
+@pytest.mark.parametrize('ids, words', [
+    ([VPC_A], 'exactly two VPC UUIDs, got 1'),
+    ([VPC_A, VPC_B, VPC_C], 'exactly two VPC UUIDs, got 3'),
+    ([], 'got 0'),
+    (VPC_A, 'got a str'),
+    ([VPC_A, VPC_A.upper()], 'names the VPC %s twice' % VPC_A),
+    ([VPC_A, 'fleet-lon1'], "'fleet-lon1' is not a VPC UUID"),
+    ([VPC_A, None], 'None is not a VPC UUID'),
+])
+def test_peering_pair_refuses_bad_input_naming_the_option(ids, words):
+    with pytest.raises(ValueError) as err:
+        f.peering_pair(ids)
+    assert 'vpc_ids' in str(err.value) and words in str(err.value) and '\n' not in str(err.value)
+
+
+def test_default_peering_name_is_stable_short_and_valid():
+    name = f.peering_name([VPC_A, VPC_B])
+    assert name == f.peering_name([VPC_B.upper(), VPC_A]) == f.peering_name((VPC_A, VPC_B))
+    assert name.startswith('fleet-peering-') and len(name) == len('fleet-peering-') + 12
+    assert f.check_peering_name(name) == name
+    assert f.peering_name([VPC_A, VPC_C]) != name
+    # UUIDs that share their first characters still get different names
+    ones = ['00000000-0000-0000-0000-00000000000%d' % i for i in (1, 2, 3)]
+    assert f.peering_name(ones[:2]) != f.peering_name(ones[1:])
+
+
+def test_peering_name_check():
+    assert f.check_peering_name('fleet-u1-lon1-nyc1') == 'fleet-u1-lon1-nyc1'
+    for bad in ('', 'fleet.lon1', 'fleet_lon1', 'fleet lon1', 'x' * 256, None):
+        with pytest.raises(ValueError) as err:
+            f.check_peering_name(bad)
+        assert str(err.value).startswith('name ') and 'letters, digits and "-"' in str(err.value)
+
+
+def test_find_peering_by_pair_in_either_order_live_first():
+    others = [peering('o1', VPC_A, VPC_C), peering('o2', VPC_C, VPC_B)]
+    assert f.find_peering(others, [VPC_A, VPC_B]) is None
+    going = peering('old', VPC_B, VPC_A, status='DELETING', created='2025-12-01T00:00:00Z')
+    assert f.find_peering(others + [going], [VPC_A, VPC_B])['id'] == 'old'
+    new = peering('new', VPC_A.upper(), VPC_B, status='PROVISIONING')
+    assert f.find_peering([going] + others + [new], [VPC_B, VPC_A])['id'] == 'new'
+    active = peering('act', VPC_B, VPC_A)
+    found = f.peerings_of_pair([going, new] + others + [active], [VPC_A, VPC_B])
+    assert [p['id'] for p in found] == ['act', 'new', 'old']
+    assert f.find_peering([dict(id='odd', vpc_ids=[VPC_A])], [VPC_A, VPC_B]) is None
+
+
+def test_peering_name_taken_only_by_other_pairs():
+    existing = [peering('o1', VPC_A, VPC_C, name='fleet-x'), peering('me', VPC_B, VPC_A, name='fleet-me')]
+    assert f.peering_name_taken(existing, 'fleet-x', [VPC_A, VPC_B])['id'] == 'o1'
+    assert f.peering_name_taken(existing, 'fleet-me', [VPC_A, VPC_B]) is None
+    assert f.peering_name_taken(existing, 'fleet-new', [VPC_A, VPC_B]) is None
+
+
+def test_peering_view():
+    view = f.peering_view(dict(peering('p', VPC_B, VPC_A.upper()), extra=1))
+    assert view == dict(id='p', name='p-p', vpc_ids=[VPC_A, VPC_B], status='ACTIVE')
+    assert f.peering_view(None) == {}
+
+
+def test_stuck_droplets_are_new_for_at_least_max_age():
+    import calendar
+    now = calendar.timegm((2026, 1, 31, 12, 0, 0, 0, 0, 0))
+    droplets = [dict(id=1, status='new', created_at='2026-01-31T11:55:00Z'),    # 300 s
+                dict(id=2, status='new', created_at='2026-01-31T11:59:00Z'),    # 60 s: still booting
+                dict(id=3, status='active', created_at='2026-01-30T00:00:00Z'),
+                dict(id=4, status='new'),                                       # no date: never guessed
+                dict(id=5, status='new', created_at='yesterday')]
+    assert f.droplet_age(droplets[0], now) == 300
+    assert f.droplet_age(droplets[3], now) is None
+    assert [d['id'] for d in f.stuck_droplets(droplets, now, 300)] == [1]
+    assert [d['id'] for d in f.stuck_droplets(droplets, now, 60)] == [1, 2]

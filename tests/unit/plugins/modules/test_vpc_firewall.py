@@ -28,6 +28,16 @@ def test_vpc_created_once_per_region(monkeypatch):
     assert len(fake.ops('vpcs', 'create')) == 2
 
 
+def test_each_user_has_a_vpc_of_their_own(monkeypatch):
+    fake = FakeDO()
+    u1 = run_module(vpc_mod, dict(region='lon1', user='u1'), fake, monkeypatch)
+    u2 = run_module(vpc_mod, dict(region='lon1', user='u2'), fake, monkeypatch)
+    assert (u1['vpc']['name'], u2['vpc']['name']) == ('fleet-u1-lon1', 'fleet-u2-lon1')
+    assert u1['id'] != u2['id'] and u1['ip_range'] != u2['ip_range']
+    bad = run_module(vpc_mod, dict(region='lon1', user='U_1'), fake, monkeypatch)
+    assert bad['failed'] and 'user' in bad['msg']
+
+
 def test_vpc_range_cannot_change(monkeypatch):
     fake = FakeDO()
     run_module(vpc_mod, dict(region='lon1', ip_range='10.110.0.0/20'), fake, monkeypatch)
