@@ -19,7 +19,9 @@ description:
     page, and makes each droplet a host named after the droplet.
   - Every host is in the group C(fleet_servers), in C(fleet_{user}_{project}_{env}) for each environment tag it
     carries and in C(fleet_service_{user}_{project}_{env}_{service}) for each service tag it carries, with C(-)
-    turned into C(_) (for example C(fleet_u1_my_app_prod) and C(fleet_service_u1_my_app_prod_api)).
+    turned into C(_) (for example C(fleet_u1_my_app_prod) and C(fleet_service_u1_my_app_prod_api)). A droplet tagged
+    C(fleet-surplus) (beyond its service's count; see M(projectdeployer.fleet.droplet)) is also in C(fleet_surplus)
+    and has C(fleet_droplet_surplus=true); the deploy role leaves it out and routes around it.
   - Host variables are C(ansible_host) (the public IPv4 address, or the private one with O(use_private_ip)),
     C(fleet_public_ip), C(fleet_private_ip), C(fleet_zone) (region slug), C(fleet_size) (size slug),
     C(fleet_droplet_id), C(fleet_status), C(fleet_vpc_uuid), C(fleet_tags), and C(fleet_droplet_user),
@@ -194,6 +196,7 @@ from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOApi, DOError, make_client
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import SURPLUS_TAG
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (
     ENV_RE, PROJECT_RE, SERVICE_RE, USER_RE, id_error, prefix)
 
@@ -403,6 +406,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 'fleet_public_ip': droplet.get('public_ip'),
                 'fleet_private_ip': droplet.get('private_ip'),
                 'fleet_tags': list(tags),
+                'fleet_droplet_surplus': SURPLUS_TAG in tags,
             }
             hostvars.update(tenant_vars(found))
             if address:
@@ -411,7 +415,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             host = self.inventory.add_host(wrap_var(name), group='fleet_servers')
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
-            for group in tenant_groups(found):
+            for group in tenant_groups(found) + (['fleet_surplus'] if SURPLUS_TAG in tags else []):
                 self.inventory.add_child(self.inventory.add_group(group_name(group)), host)
 
             self._set_composite_vars(self.get_option('compose'), hostvars, host, strict=strict)

@@ -15,16 +15,21 @@ description:
   - Ensures that one service of a user's project environment has exactly O(count) droplets in O(zone).
   - The droplets are named C({user}-{project}-{env}-{service}-{zone}-{index}) (index from 1) and tagged
     C(fleet), C(fleet-user:{user}), C(fleet-project:{user}_{project}), C(fleet-env:{user}_{project}_{env}) and
-    C(fleet-service:{user}_{project}_{env}_{service}). They are found by the service tag and the zone, so
-    droplets of the service in other zones are left alone.
+    C(fleet-service:{user}_{project}_{env}_{service}). They are found by the service tag.
   - Existing droplets are reused (the lowest indexes first). Missing ones are created under the lowest free indexes,
     all in one multi-create request (ten names per request), and the module waits, at most O(wait_timeout) seconds,
     until they are active and have their addresses.
-  - Droplets beyond O(count) are surplus, highest index first. They are destroyed only with O(remove_surplus=true);
-    otherwise they are reported in RV(surplus), so that a deploy can move services off them first.
+  - A droplet still V(new) O(wait_timeout) seconds after its creation (by the controller's clock) never booted, so
+    nothing runs on it. It is destroyed and created again under its name, with a warning (RV(plan.stuck)). A younger
+    V(new) droplet is reused and waited for.
+  - Droplets beyond O(count) are surplus, highest index first, and so are the service's droplets in other zones (the
+    service moved). They are destroyed only with O(remove_surplus=true); otherwise they are tagged C(fleet-surplus)
+    and reported in RV(surplus), so that a deploy moves the services off them first (the deploy role leaves out a
+    server whose host variable C(fleet_droplet_surplus) is true, and routes only to the others). A surplus droplet that
+    is wanted again (the count went back up) loses the tag and is reused.
   - An existing droplet is never resized, rebuilt or moved; a different size is reported as a warning.
   - With O(state=absent), every droplet of the service (or, without O(service), of the whole project
-    environment) is destroyed, in O(zone) or, without it, in every zone.
+    environment) is destroyed, in O(zone) or, without it, in every zone; with O(server), only that droplet.
 author:
   - Fleet Developers (@projectdeployer)
 extends_documentation_fragment:
@@ -55,6 +60,12 @@ options:
   zone:
     description:
       - The DigitalOcean region slug, for example V(lon1). Required with O(state=present).
+    type: str
+  server:
+    description:
+      - With O(state=absent), destroy only this droplet of the project environment, given by its name or its public or
+        private IPv4 address (the seed's C(destroy_server)). A droplet that is not the environment's is never touched:
+        when none matches, the module fails and lists the environment's droplets.
     type: str
   count:
     description: How many droplets the service has in O(zone). V(0) with O(remove_surplus=true) removes them all.
@@ -103,7 +114,8 @@ options:
     elements: str
     default: []
   remove_surplus:
-    description: Destroy the droplets beyond O(count) (highest index first) instead of only reporting them.
+    description:
+      - Destroy the surplus droplets (highest index first) instead of tagging them C(fleet-surplus) and reporting them.
     type: bool
     default: false
   wait:
@@ -112,7 +124,9 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: The most seconds to wait.
+    description:
+      - The most seconds to wait.
+      - Also the age after which a droplet still V(new) is replaced (see above).
     type: int
     default: 300
 seealso:
@@ -231,14 +245,31 @@ plan:
       type: list
       elements: str
       sample: []
+    stuck:
+      description: Names of the droplets destroyed because they were still V(new) O(wait_timeout) seconds after
+        their creation (their names are created again when the service still needs them).
+      type: list
+      elements: str
+      sample: []
+    mark:
+      description: Names of the surplus droplets tagged C(fleet-surplus) by this run.
+      type: list
+      elements: str
+      sample: [u1-myapp-prod-api-lon1-3]
+    unmark:
+      description: Names of the droplets wanted again, whose C(fleet-surplus) tag this run removed.
+      type: list
+      elements: str
+      sample: []
 surplus:
-  description: Droplets beyond O(count) that were left running (O(remove_surplus=false)), highest index first.
+  description:
+    - Surplus droplets left running and tagged C(fleet-surplus) (O(remove_surplus=false)), highest index first.
   returned: always
   type: list
   elements: dict
   sample: []
 other_zones:
-  description: Names of the service's droplets in other zones, left alone.
+  description: Names of the service's droplets in other zones (with O(state=present) they are surplus).
   returned: always
   type: list
   elements: str
@@ -254,10 +285,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, module_api
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, run_manager
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import (
-    batches, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag, has_networks,
-    name_prefix, plan_droplets, service_tag)
+    SURPLUS_TAG, batches, droplet_address, droplet_age, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag,
+    has_networks, mark_view, name_prefix, plan_droplets, service_tag, stuck_droplets, surplus_marks)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (
     check_ids, droplet_tags, tenant_argument_spec)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._sizes import size_error, size_for, zone_error
@@ -310,35 +341,65 @@ class DropletManager(object):
         size = self.size()
         tag = service_tag(p['user'], p['project'], p['env'], p['service'])
         found = self.by_tag(tag)
-        in_zone = [d for d in found if droplet_zone(d) == p['zone']]
-        other = sorted(d.get('name') for d in found if droplet_zone(d) != p['zone'])
+        stuck = stuck_droplets(found, self.api.wallclock(), p['wait_timeout'])
+        in_zone = [d for d in found if droplet_zone(d) == p['zone'] and d not in stuck]
+        elsewhere = [d for d in found if droplet_zone(d) != p['zone'] and d not in stuck]
         plan = plan_droplets(in_zone, p['user'], p['project'], p['env'], p['service'], p['zone'], p['count'])
-        destroy = plan['surplus'] if p['remove_surplus'] else []
+        surplus = elsewhere + plan['surplus']
+        destroy = surplus if p['remove_surplus'] else []
+        mark, unmark = surplus_marks(plan['keep'], [] if p['remove_surplus'] else surplus)
         for droplet in plan['keep']:
             if droplet_size(droplet) and droplet_size(droplet) != size:
                 self.warn('droplet %s has size %s, not %s: it is kept as it is (resize it yourself, powered off)'
                           % (droplet.get('name'), droplet_size(droplet), size))
         result = dict(
-            changed=bool(plan['create'] or destroy),
+            changed=bool(plan['create'] or destroy or mark or unmark or stuck),
             size=size,
-            other_zones=other,
+            other_zones=sorted(d.get('name') for d in elsewhere),
             plan=dict(create=plan['create'], keep=[d.get('name') for d in plan['keep']],
-                      destroy=[d.get('name') for d in destroy]),
-            surplus=[] if p['remove_surplus'] else self._views(plan['surplus'], by_index=False),
-            diff=dict(before=dict(droplets=sorted(d.get('name') for d in in_zone)),
-                      after=dict(droplets=sorted([d.get('name') for d in plan['keep'] + plan['surplus']
+                      destroy=[d.get('name') for d in destroy], mark=[d.get('name') for d in mark],
+                      unmark=[d.get('name') for d in unmark], stuck=[d.get('name') for d in stuck]),
+            surplus=[] if p['remove_surplus'] else self._views(surplus, by_index=False),
+            diff=dict(before=dict(droplets=sorted(d.get('name') for d in found)),
+                      after=dict(droplets=sorted([d.get('name') for d in plan['keep'] + surplus
                                                   if d not in destroy] + plan['create']))),
         )
         if self.check_mode:
             result['droplets'] = self._views(plan['keep'])
             return result
+        for droplet in stuck:
+            self.warn('droplet %s (%s) is still new %d s after its creation (wait_timeout is %d s): it never became '
+                      'active, so it is destroyed and created again'
+                      % (droplet.get('name'), droplet.get('id'), droplet_age(droplet, self.api.wallclock()),
+                         p['wait_timeout']))
+        self.destroy(stuck, tag)
+        self.tag_surplus(unmark, add=False)
         created = self.create(plan['create'], size)
         wanted = plan['keep'] + created
         if self.p['wait'] and wanted:
             wanted = self.wait_ready(tag, [d['id'] for d in wanted])
+        self.tag_surplus(mark, add=True)
+        if mark:
+            result['surplus'] = self._views([mark_view(d) if d in mark else d for d in surplus], by_index=False)
         self.destroy(destroy, tag)
         result['droplets'] = self._views(wanted)
         return result
+
+    def tag_surplus(self, droplets, add):
+        """Tag (or untag) ``droplets`` with ``fleet-surplus``, creating the tag first when needed."""
+        if not droplets:
+            return
+        resources = dict(resources=[dict(resource_id=str(d['id']), resource_type='droplet') for d in droplets])
+        names = ', '.join(str(d.get('name')) for d in droplets)
+        if add:
+            if self.api.call(self.client.tags.get, tag_id=SURPLUS_TAG, missing_ok=True,
+                             what='get tag %s' % SURPLUS_TAG) is None:
+                self.api.call(self.client.tags.create, body=dict(name=SURPLUS_TAG), what='create tag %s' % SURPLUS_TAG)
+            self.api.call(self.client.tags.assign_resources, tag_id=SURPLUS_TAG, body=resources,
+                          what='tag %s as surplus' % names)
+        else:
+            self.api.call(self.client.tags.unassign_resources, tag_id=SURPLUS_TAG, body=resources,
+                          what='untag %s as surplus' % names)
 
     def create(self, names, size):
         p = self.p
@@ -382,7 +443,10 @@ class DropletManager(object):
 
         probe.pending = pending
         return self.api.poll(probe, self.p['wait_timeout'], self.poll_interval,
-                             what='waiting for droplets to become active')
+                             what='waiting for droplets to become active',
+                             fix='fix: run again (a droplet still new wait_timeout seconds after its creation is then '
+                                 'destroyed and created again), or raise wait_timeout (provision.yml: '
+                                 '-e fleet_droplet_wait=SECONDS)')
 
     def destroy(self, droplets, tag):
         for droplet in droplets:
@@ -406,6 +470,8 @@ class DropletManager(object):
     # -- absent
     def absent(self):
         p = self.p
+        if p['server']:
+            return self.absent_server()
         if p['service']:
             tag = service_tag(p['user'], p['project'], p['env'], p['service'])
         else:
@@ -427,6 +493,27 @@ class DropletManager(object):
                 self.wait_gone(tag, [d['id'] for d in doomed])
         return result
 
+    def absent_server(self):
+        """Destroy the one droplet of the environment named (or addressed) ``server``."""
+        p = self.p
+        tag = env_tag(p['user'], p['project'], p['env'])
+        found = self.by_tag(tag)
+        doomed = [d for d in found if p['server'] in (d.get('name'), droplet_address(d, 'public'),
+                                                      droplet_address(d, 'private'))]
+        if not doomed:
+            raise ValueError('server: no droplet of %s/%s/%s is named or addressed %s; fix: use one of %s'
+                             % (p['user'], p['project'], p['env'], p['server'],
+                                ', '.join(sorted('%s (%s)' % (d.get('name'), droplet_address(d, 'public'))
+                                                 for d in found)) or 'none: the environment has no droplets'))
+        names = [d.get('name') for d in doomed]
+        result = dict(changed=True, droplets=[], surplus=[], other_zones=[],
+                      plan=dict(create=[], keep=[], destroy=names, mark=[], unmark=[]),
+                      diff=dict(before=dict(droplets=sorted(d.get('name') for d in found)),
+                                after=dict(droplets=sorted(d.get('name') for d in found if d not in doomed))))
+        if not self.check_mode:
+            self.destroy(doomed, tag)
+        return result
+
 
 def main():
     module = AnsibleModule(
@@ -434,6 +521,7 @@ def main():
             tenant_argument_spec('optional'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             zone=dict(type='str'),
+            server=dict(type='str'),
             count=dict(type='int', default=1),
             cpu=dict(type='int'),
             memory=dict(type='int'),
@@ -451,7 +539,7 @@ def main():
             **do_argument_spec()
         ),
         required_if=[('state', 'present', ['service', 'zone'])],
-        mutually_exclusive=[('size', 'cpu'), ('size', 'memory')],
+        mutually_exclusive=[('size', 'cpu'), ('size', 'memory'), ('server', 'service'), ('server', 'zone')],
         supports_check_mode=True,
     )
     p = module.params
@@ -466,17 +554,7 @@ def main():
                 raise ValueError('tag %r is not a DigitalOcean tag: use letters, digits, ":", "-" and "_"' % tag)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    api = module_api(module)
-    manager = DropletManager(api, p, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = manager.present() if p['state'] == 'present' else manager.absent()
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except DOError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_manager(module, DropletManager)
 
 
 if __name__ == '__main__':

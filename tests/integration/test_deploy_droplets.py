@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""From nothing to a running project on simulated DigitalOcean droplets: provision.yml creates one
-droplet per service of the example (postgres, redis, api, worker), deploy.yml runs over the
-droplets the inventory plugin lists, each droplet running its own service; the API answers through
-every droplet's edge and keeps its data in postgres on another droplet, reached over the VPC.
+"""From nothing to a running project on simulated DigitalOcean droplets in two regions: provision.yml
+creates one droplet per service of the example (postgres and redis in lon1, api and worker in
+fra1), the user's VPCs of both regions and their peering; deploy.yml runs over the droplets the
+inventory plugin lists, each droplet running its own service; the API answers through every
+droplet's edge and keeps its data in postgres on a droplet of the other region, reached over the
+peered VPCs' private addresses.
 
 The droplets are real hosts (tests/world/host.sh); as they cannot reach a registry, they get the
 stand-in images (nginx, postgres, redis) the way a real droplet pulls them from Docker Hub, with
@@ -11,7 +13,6 @@ host.sh load-images, and the built images over SSH.
 import json
 import os
 import random
-import re
 import string
 import subprocess
 import sys
@@ -20,17 +21,13 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, run_playbook
+from helpers import REPO, recap_changed, run_playbook
 from do_cloud import sim_state
 
 pytestmark = pytest.mark.usefixtures('world')
 
 HOST_SH = os.path.join(REPO, 'tests', 'world', 'host.sh')
 IMAGES = {'postgres': ['fleet-world/postgres:15'], 'redis': ['fleet-world/redis:7']}
-
-
-def _changed(out):
-    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
 
 
 def test_example_on_droplets(cloud, tmp_path):
@@ -41,6 +38,7 @@ def test_example_on_droplets(cloud, tmp_path):
     spec['services'].pop('report')  # scheduled jobs use cron, whose files the simulated hosts share
     for name in ('api', 'worker'):
         spec['services'][name]['build_context'] = os.path.join(REPO, 'examples', 'apps', 'api')
+        spec['services'][name]['server_zone'] = 'fra1'
     spec['services']['api']['domain'] = 'api.%s.localhost' % user
     spec_path = tmp_path / 'spec.yml'
     spec_path.write_text(yaml.safe_dump(spec))
@@ -52,8 +50,16 @@ def test_example_on_droplets(cloud, tmp_path):
     proc = run_playbook('playbooks/provision.yml', *common, '-e', 'fleet_droplet_python=/usr/bin/python3',
                         env=env, timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
-    droplets = [d for d in sim_state(cloud)['droplets'] if d['name'].startswith(user + '-')]
-    assert len(droplets) == 4
+    state = sim_state(cloud)
+    droplets = [d for d in state['droplets'] if d['name'].startswith(user + '-')]
+    assert sorted(d['name'] for d in droplets) == sorted('%s-myapp-prod-%s-1' % (user, s) for s in (
+        'postgres-lon1', 'redis-lon1', 'api-fra1', 'worker-fra1'))
+    vpcs = dict((v['name'], v) for v in state['vpcs'] if v['name'].startswith('fleet-%s-' % user))
+    assert sorted(vpcs) == ['fleet-%s-fra1' % user, 'fleet-%s-lon1' % user]
+    for droplet in droplets:
+        assert droplet['vpc_uuid'] == vpcs['fleet-%s-%s' % (user, droplet['name'].split('-')[4])]['id']
+    peered = [p for p in state['peerings'] if sorted(p['vpc_ids']) == sorted(v['id'] for v in vpcs.values())]
+    assert [p['status'] for p in peered] == ['ACTIVE'], state['peerings']
     for droplet in droplets:
         service = droplet['name'].split('-')[3]
         load = subprocess.run(['bash', HOST_SH, 'load-images', droplet['host'], 'fleet-world/nginx:1.22']
@@ -94,8 +100,15 @@ def test_example_on_droplets(cloud, tmp_path):
                                check=True).stdout.split()
         mine = sorted(n for n in names if n.startswith('%s_myapp_prod_' % user))
         assert mine == sorted(['%s_myapp_prod_%s' % (user, service), '%s_myapp_prod_nginx' % user]), (service, names)
+    # the api's sidecar in fra1 routes to postgres and redis by their private addresses in lon1
+    sidecar = subprocess.run(['ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+                              '-o', 'BatchMode=yes', 'root@%s' % by_service['api']['public_ip'],
+                              'cat /local/%s/myapp/prod/config/nginx/nginx.conf' % user],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    for service in ('postgres', 'redis'):
+        assert by_service[service]['private_ip'] + ':' in sidecar, (service, sidecar)
     again = run_playbook('playbooks/deploy.yml', *deploy, env=env, timeout=1800)
     assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-    assert _changed(again.stdout) == 0, again.stdout[-5000:]
+    assert recap_changed(again.stdout) == 0, again.stdout[-5000:]
     gone = run_playbook('playbooks/destroy.yml', *common, '-e', 'fleet_confirm=%s/myapp/prod' % user, timeout=600)
     assert gone.returncode == 0, (gone.stdout + gone.stderr)[-4000:]

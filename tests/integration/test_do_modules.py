@@ -163,10 +163,14 @@ def test_firewall_update_in_place(play, do_sim):
     assert stats['changed'] == 0
 
 
-def test_surplus_reported_then_removed(play, do_sim):
+def test_surplus_tagged_then_removed(play, do_sim):
+    proc, tasks, stats = play('count=1')
+    assert proc.returncode == 0 and tasks['droplets']['changed']
+    assert [d['name'] for d in tasks['droplets']['surplus']] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']
+    tagged = [d['name'] for d in sim_get(do_sim, '/v2/droplets?tag_name=fleet-surplus')['droplets']]
+    assert sorted(tagged) == ['u1-myapp-prod-api-lon1-2', 'u1-myapp-prod-api-lon1-3']
     proc, tasks, stats = play('count=1')
     assert proc.returncode == 0 and not tasks['droplets']['changed']
-    assert [d['name'] for d in tasks['droplets']['surplus']] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']
     proc, tasks, stats = play('count=1', 'remove_surplus=true')
     assert proc.returncode == 0
     assert tasks['droplets']['plan']['destroy'] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']

@@ -237,9 +237,23 @@ def test_hostvars(api, parse, warnings):
         'fleet_droplet_project': 'my-shop',
         'fleet_droplet_env': 'uat',
         'fleet_droplet_service': 'web',
+        'fleet_droplet_surplus': False,
         'fleet_tags': ['fleet', 'fleet-user:u1', 'fleet-project:u1_my-shop', 'fleet-env:u1_my-shop_uat',
                        'fleet-service:u1_my-shop_uat_web'],
     }
+
+
+def test_a_surplus_droplet_is_in_fleet_surplus(api, parse):
+    surplus = fleet_droplet(3164490, 'u1', 'myapp', 'prod', 'api', 'lon1', 3, public='203.0.113.12',
+                            private='10.110.0.4')
+    surplus['tags'].append('fleet-surplus')
+    api.pages = [{'droplets': [API, surplus], 'links': {}, 'meta': {'total': 2}}]
+    inventory = parse()
+    assert hosts_of(inventory, 'fleet_surplus') == ['u1-myapp-prod-api-lon1-3']
+    assert host_vars(inventory, 'u1-myapp-prod-api-lon1-3')['fleet_droplet_surplus'] is True
+    assert host_vars(inventory, 'u1-myapp-prod-api-lon1-1')['fleet_droplet_surplus'] is False
+    assert hosts_of(inventory, 'fleet_service_u1_myapp_prod_api') == ['u1-myapp-prod-api-lon1-1',
+                                                                      'u1-myapp-prod-api-lon1-3']
 
 
 def test_new_droplet_without_networks_is_skipped_with_a_warning(api, parse, warnings):

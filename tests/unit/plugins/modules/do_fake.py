@@ -175,6 +175,24 @@ class Tags(_Group):
         self.world.tags_db.add(body['name'])
         return _answer(201, {'tag': {'name': body['name']}}, kwargs)
 
+    def _resources(self, tag_id, body, add, kwargs):
+        self._log('assign' if add else 'unassign', tag_id=tag_id, body=body)
+        if tag_id not in self.world.tags_db:
+            return _answer(404, dict(NOT_FOUND), kwargs)
+        for res in body['resources']:
+            tags = self.world.droplets_db[int(res['resource_id'])]['tags']
+            if add and tag_id not in tags:
+                tags.append(tag_id)
+            elif not add and tag_id in tags:
+                tags.remove(tag_id)
+        return _answer(204, None, kwargs)
+
+    def assign_resources(self, tag_id, body, **kwargs):
+        return self._resources(tag_id, body, True, kwargs)
+
+    def unassign_resources(self, tag_id, body, **kwargs):
+        return self._resources(tag_id, body, False, kwargs)
+
 
 def md5_fingerprint(public_key):
     digest = hashlib.md5(base64.b64decode(public_key.split()[1])).hexdigest()
@@ -274,6 +292,7 @@ def run_module(module, args, fake, monkeypatch, check_mode=False, diff=False, cl
     """Run ``module.main()`` with ``args`` against ``fake``; return the result dict (``failed`` set on failure)."""
     from ansible.module_utils import basic
     from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils import _do
     from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOApi
 
     clock = clock or FakeClock()
@@ -288,7 +307,9 @@ def run_module(module, args, fake, monkeypatch, check_mode=False, diff=False, cl
         result['msg'] = msg
         raise ModuleExit(result, True)
 
-    monkeypatch.setattr(module, 'module_api', fake_api)
+    monkeypatch.setattr(_do, 'module_api', fake_api)  # used by _do.run_manager
+    if hasattr(module, 'module_api'):
+        monkeypatch.setattr(module, 'module_api', fake_api)
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     warnings = []

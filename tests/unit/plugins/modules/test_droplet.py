@@ -28,8 +28,8 @@ def test_check_mode_reports_the_plan_and_touches_nothing(monkeypatch):
     fake = FakeDO()
     result = run(fake, monkeypatch, count=3, check_mode=True, diff=True)
     assert result['changed'] is True and not result['failed']
-    assert result['plan'] == dict(create=['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2',
-                                          'u1-myapp-prod-api-lon1-3'], keep=[], destroy=[])
+    names = ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2', 'u1-myapp-prod-api-lon1-3']
+    assert result['plan'] == dict(create=names, keep=[], destroy=[], mark=[], unmark=[], stuck=[])
     assert result['diff']['before'] == {'droplets': []}
     assert len(result['diff']['after']['droplets']) == 3
     assert fake.droplets_db == {} and not fake.ops('droplets', 'create')
@@ -56,7 +56,7 @@ def test_creates_all_in_one_request_waits_and_is_idempotent(monkeypatch):
     calls = len(fake.calls)
     again = run(fake, monkeypatch, count=3, cpu=1, memory=2048)
     assert again['changed'] is False
-    assert again['plan'] == dict(create=[], keep=body['names'], destroy=[])
+    assert again['plan'] == dict(create=[], keep=body['names'], destroy=[], mark=[], unmark=[], stuck=[])
     assert not [c for c in fake.calls[calls:] if c[1] != 'list']
 
 
@@ -75,13 +75,35 @@ def test_missing_ones_fill_the_gaps(monkeypatch):
     assert result['plan']['keep'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-3']
 
 
-def test_surplus_is_reported_not_destroyed_by_default(monkeypatch):
+def test_surplus_is_tagged_and_reported_not_destroyed_by_default(monkeypatch):
     fake = FakeDO()
     seed(fake, [1, 2, 3])
+    check = run(fake, monkeypatch, count=1, check_mode=True)
+    assert check['changed'] is True and not fake.ops('tags', 'assign')
+    assert check['plan']['mark'] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']
     result = run(fake, monkeypatch, count=1)
-    assert result['changed'] is False
+    assert result['changed'] is True
     assert [d['name'] for d in result['surplus']] == ['u1-myapp-prod-api-lon1-3', 'u1-myapp-prod-api-lon1-2']
+    assert all('fleet-surplus' in d['tags'] for d in result['surplus'])
     assert len(fake.droplets_db) == 3 and not fake.ops('droplets', 'destroy')
+    tagged = sorted(d['name'] for d in fake.droplets_db.values() if 'fleet-surplus' in d['tags'])
+    assert tagged == ['u1-myapp-prod-api-lon1-2', 'u1-myapp-prod-api-lon1-3']
+    assert 'fleet-surplus' in fake.tags_db
+    again = run(fake, monkeypatch, count=1)
+    assert again['changed'] is False and again['plan']['mark'] == []
+
+
+def test_a_surplus_droplet_wanted_again_is_untagged_and_reused(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2, 3])
+    run(fake, monkeypatch, count=1)
+    result = run(fake, monkeypatch, count=2)
+    assert result['changed'] is True and result['plan']['create'] == []
+    assert result['plan']['unmark'] == ['u1-myapp-prod-api-lon1-2']
+    assert [d['name'] for d in result['droplets']] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2']
+    assert all('fleet-surplus' not in d['tags'] for d in result['droplets'])
+    assert [d['name'] for d in result['surplus']] == ['u1-myapp-prod-api-lon1-3']
+    assert run(fake, monkeypatch, count=2)['changed'] is False
 
 
 def test_remove_surplus_destroys_highest_index_first(monkeypatch):
@@ -99,14 +121,18 @@ def test_remove_surplus_destroys_highest_index_first(monkeypatch):
     assert run(fake, monkeypatch, count=1, remove_surplus=True)['changed'] is False
 
 
-def test_other_zones_and_services_are_left_alone(monkeypatch):
+def test_a_service_moved_to_another_zone_leaves_surplus_behind(monkeypatch):
     fake = FakeDO()
     seed(fake, [1], zone='fra1')
     seed(fake, [1], service='web')
-    result = run(fake, monkeypatch, count=1, remove_surplus=True)
+    result = run(fake, monkeypatch, count=1)
     assert result['other_zones'] == ['u1-myapp-prod-api-fra1-1']
-    assert result['plan']['create'] == ['u1-myapp-prod-api-lon1-1'] and result['plan']['destroy'] == []
-    assert len(fake.droplets_db) == 3
+    assert result['plan']['create'] == ['u1-myapp-prod-api-lon1-1']
+    assert [d['name'] for d in result['surplus']] == ['u1-myapp-prod-api-fra1-1']
+    gone = run(fake, monkeypatch, count=1, remove_surplus=True)
+    assert gone['plan']['destroy'] == ['u1-myapp-prod-api-fra1-1']
+    left = sorted(d['name'] for d in fake.droplets_db.values())
+    assert left == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-web-lon1-1']
 
 
 def test_size_mismatch_is_a_warning_not_a_resize(monkeypatch):
@@ -146,6 +172,36 @@ def test_waiting_is_bounded_and_names_the_laggards(monkeypatch):
     result = run(fake, monkeypatch, count=1, wait_timeout=20)
     assert result['failed']
     assert 'did not finish within 20 s: u1-myapp-prod-api-lon1-1 (new, no address yet)' in result['msg']
+    assert 'fix: run again' in result['msg'] and 'fleet_droplet_wait' in result['msg'] and '\n' not in result['msg']
+
+
+def _utc(seconds_ago):
+    import time
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - seconds_ago))
+
+
+def test_a_droplet_stuck_in_new_is_replaced_and_a_young_one_waited_for(monkeypatch):
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import droplet_tags
+    fake = FakeDO(activate_after=2)
+    body = dict(region='lon1', size='s-1vcpu-1gb', tags=droplet_tags('u1', 'myapp', 'prod', 'api'))
+    stuck = fake.new_droplet('u1-myapp-prod-api-lon1-1', body, created_at=_utc(400))
+    young = fake.new_droplet('u1-myapp-prod-api-lon1-2', body, created_at=_utc(30))
+    check = run(fake, monkeypatch, count=2, check_mode=True)
+    assert check['changed'] and check['plan']['stuck'] == ['u1-myapp-prod-api-lon1-1']
+    assert check['plan']['create'] == ['u1-myapp-prod-api-lon1-1'] and len(fake.droplets_db) == 2
+
+    result = run(fake, monkeypatch, count=2)       # wait_timeout 300: the 400 s old one is stuck
+    assert result['changed'] and not result['failed'], result
+    assert result['plan']['stuck'] == ['u1-myapp-prod-api-lon1-1']
+    assert result['plan']['keep'] == ['u1-myapp-prod-api-lon1-2'] and result['plan']['destroy'] == []
+    assert [c[2]['droplet_id'] for c in fake.ops('droplets', 'destroy')] == [stuck['id']]
+    assert fake.ops('droplets', 'create')[0][2]['body']['names'] == ['u1-myapp-prod-api-lon1-1']
+    assert [(d['name'], d['status']) for d in result['droplets']] == [
+        ('u1-myapp-prod-api-lon1-1', 'active'), ('u1-myapp-prod-api-lon1-2', 'active')]
+    assert young['id'] in fake.droplets_db and stuck['id'] not in fake.droplets_db
+    assert len(result['warnings']) == 1 and 'u1-myapp-prod-api-lon1-1 (%d) is still new' % stuck['id'] \
+        in result['warnings'][0] and 'destroyed and created again' in result['warnings'][0]
+    assert run(fake, monkeypatch, count=2)['changed'] is False
 
 
 @pytest.mark.parametrize('args, message', [
@@ -168,3 +224,32 @@ def test_api_errors_fail_with_one_line(monkeypatch):
     assert result['msg'].startswith('DigitalOcean API: create droplets u1-myapp-prod-api-lon1-1 failed: HTTP 422 '
                                     'unprocessable_entity: Region is not available; fix:')
     assert len(fake.ops('droplets', 'create')) == 1     # a create is never repeated on a 4xx
+
+
+def test_absent_server_destroys_one_droplet_by_name_or_address(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2])
+    seed(fake, [1], service='web')
+    by_name = dict((d['name'], d) for d in fake.droplets_db.values())
+    target = by_name['u1-myapp-prod-api-lon1-2']
+    address = [n['ip_address'] for n in target['networks']['v4'] if n['type'] == 'private'][0]
+    tenant = dict(user='u1', project='myapp', env='prod', state='absent')
+    check = run_module(mod, dict(tenant, server=address), fake, monkeypatch, check_mode=True)
+    assert check['changed'] and check['plan']['destroy'] == ['u1-myapp-prod-api-lon1-2'] and len(fake.droplets_db) == 3
+    result = run_module(mod, dict(tenant, server=address), fake, monkeypatch)
+    assert result['changed'] and result['plan']['destroy'] == ['u1-myapp-prod-api-lon1-2']
+    left = sorted(d['name'] for d in fake.droplets_db.values())
+    assert left == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-web-lon1-1']
+    by_name_run = run_module(mod, dict(tenant, server='u1-myapp-prod-web-lon1-1'), fake, monkeypatch)
+    assert by_name_run['plan']['destroy'] == ['u1-myapp-prod-web-lon1-1']
+
+
+def test_absent_server_never_touches_another_environment(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1])
+    result = run_module(mod, dict(user='u1', project='myapp', env='uat', state='absent',
+                                  server='u1-myapp-prod-api-lon1-1'), fake, monkeypatch)
+    assert result['failed'] and len(fake.droplets_db) == 1
+    assert result['msg'].startswith('server: no droplet of u1/myapp/uat is named or addressed u1-myapp-prod-api-lon1-1')
+    present = run_module(mod, dict(user='u1', project='myapp', env='prod', server='x'), fake, monkeypatch)
+    assert present['failed'] and 'missing: service, zone' in present['msg'] and len(fake.droplets_db) == 1
