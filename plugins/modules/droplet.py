@@ -64,7 +64,7 @@ options:
   server:
     description:
       - With O(state=absent), destroy only this droplet of the project environment, given by its name or its public or
-        private IPv4 address (the seed's C(destroy_server)). A droplet that is not the environment's is never touched:
+        private IPv4 address (the seed's C(destroy_server)). A droplet that is not the environment's is never touched;
         when none matches, the module fails and lists the environment's droplets.
     type: str
   count:
