@@ -35,7 +35,7 @@ DATABASES = {
     # type: (container port, default version, default backup schedule)
     'postgres': (5432, '15', '0 2 * * *'),
     'redis': (6379, '7-alpine', '0 3 * * *'),
-    'opensearch': (9200, '2', None),
+    'opensearch': (9200, '2', '0 4 * * *'),  # not in the seed: after the other two
 }
 BUILT_TYPES = ('python', 'nodejs', 'react')
 TYPES = ('custom',) + tuple(DATABASES) + BUILT_TYPES

@@ -146,7 +146,7 @@ def test_defaults_of_the_seed():
 @pytest.mark.parametrize('kind,port,version,backup', [
     ('postgres', 5432, '15', '0 2 * * *'),
     ('redis', 6379, '7-alpine', '0 3 * * *'),
-    ('opensearch', 9200, '2', None),
+    ('opensearch', 9200, '2', '0 4 * * *'),
 ])
 def test_database_defaults(kind, port, version, backup):
     svc = validate(quick_start(services={'db': {'type': kind}}))['services']['db']
