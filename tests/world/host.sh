@@ -2,7 +2,7 @@
 # Simulated servers ("hosts") of the test world, e.g. the droplets of the DigitalOcean simulator.
 #
 #   host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authorized-key FILE]...
-#   host.sh down NAME [--keep-data]
+#   host.sh down NAME [--keep-data] [--abrupt]
 #   host.sh list                      -> one line per known host: NAME PUBLIC_IP STATUS
 #   host.sh load-images NAME IMAGE... -> copy images from this machine's engine to the host's
 #   host.sh bridge-down BRIDGE        -> delete a bridge without hosts (a VPC) and its firewall rules
@@ -40,7 +40,8 @@
 #
 # up is idempotent (a running host with the same public IP only gets the new keys; a broken one
 # is cleaned and started again) and waits, bounded, for the engine (60 s) and sshd (10 s).
-# down stops the tree (TERM, bounded waits, then KILL), deletes veths and netns, and removes
+# down stops the tree (TERM, bounded waits, then KILL; --abrupt: the veths deleted first and
+# everything killed at once, as when a cloud destroys a machine), deletes veths and netns, and removes
 # /var/lib/fleet-hosts/NAME unless --keep-data (then a later up is a reboot of the same host).
 #
 # Peerings (a VPC peering): `peer` lets the hosts of two bridges reach each other's addresses
@@ -88,7 +89,7 @@ ROUTER_NS_PREFIX="fleet-router."    # a dot: never the netns of a host (fleet-NA
 usage() {
     cat >&2 <<'USAGE'
 usage: host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authorized-key FILE]...
-       host.sh down NAME [--keep-data]
+       host.sh down NAME [--keep-data] [--abrupt]
        host.sh list
        host.sh load-images NAME IMAGE...
        host.sh bridge-down BRIDGE
@@ -798,11 +799,12 @@ cmd_init() {
 
 cmd_down() {
     [ "$#" -ge 1 ] || usage
-    local name=$1 keep=0 start
+    local name=$1 keep=0 abrupt=0 start
     shift
     while [ "$#" -gt 0 ]; do
         case "$1" in
             --keep-data) keep=1; shift ;;
+            --abrupt) abrupt=1; shift ;;
             *) usage ;;
         esac
     done
@@ -814,6 +816,16 @@ cmd_down() {
     exec 8>"$HOSTS_RUN/.locks/$name.lock"
     flock -w 120 8 || die "another host.sh held the lock of host $name for 2 minutes"
 
+    if [ "$abrupt" = 1 ]; then
+        # a destroyed machine: off the network at once, then every process killed, no shutdown
+        local l p
+        for l in $(host_links); do ip link del dev "$l" 2>/dev/null || true; done
+        if p="$(init_pid)"; then
+            # shellcheck disable=SC2046
+            kill -KILL "$p" $(pgrep -P "$p" 2>/dev/null || true) 2>/dev/null || true
+            wait_gone 10 "$p" || die "host $H_NAME: unshare pid $p survives SIGKILL"
+        fi
+    fi
     stop_host
     teardown_net
     # the cgroups the host's engine made for its containers

@@ -7,7 +7,8 @@ worker thread, and call ``callback(ok, error_text)`` when an operation is over. 
 waits for every queued operation.
 
 - ``ShellHosts``: ``bash host.sh up NAME IP/16 --private BRIDGE:IP/LEN --authorized-key FILE``
-  (tried twice when it fails), ``down NAME [--keep-data]`` and ``bridge-down BRIDGE``; at most
+  (tried twice when it fails), ``down NAME --abrupt`` (destroy) or ``down NAME --keep-data``
+  (power off) and ``bridge-down BRIDGE``; at most
   ``max_parallel`` starts at once. VPC peerings: ``peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN
   --router ID`` and ``unpeer BRIDGE_A BRIDGE_B``, in order on one queue per router (host.sh
   itself adds the routes to the hosts that are up and to every host started later, under each
@@ -135,7 +136,8 @@ class ShellHosts:
         self._serial.submit(name, op, callback)
 
     def down(self, name, keep_data, callback):
-        args = ['down', name] + (['--keep-data'] if keep_data else [])
+        # a destroyed droplet vanishes at once (no shutdown); a powered-off one shuts down cleanly
+        args = ['down', name] + (['--keep-data'] if keep_data else ['--abrupt'])
         self._serial.submit(name, lambda: self._run(args, DOWN_TIMEOUT), callback)
 
     def bridge_down(self, bridge, host_names, callback=None):
