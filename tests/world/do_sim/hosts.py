@@ -7,8 +7,7 @@ worker thread, and call ``callback(ok, error_text)`` when an operation is over. 
 waits for every queued operation.
 
 - ``ShellHosts``: ``bash host.sh up NAME IP/16 --private BRIDGE:IP/LEN --authorized-key FILE``
-  (tried twice when it fails), ``down NAME --abrupt`` (destroy) or ``down NAME --keep-data``
-  (power off) and ``bridge-down BRIDGE``; at most
+  (tried twice when it fails), ``down NAME [--keep-data]`` and ``bridge-down BRIDGE``; at most
   ``max_parallel`` starts at once. VPC peerings: ``peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN
   --router ID`` and ``unpeer BRIDGE_A BRIDGE_B``, in order on one queue per router (host.sh
   itself adds the routes to the hosts that are up and to every host started later, under each
@@ -136,8 +135,9 @@ class ShellHosts:
         self._serial.submit(name, op, callback)
 
     def down(self, name, keep_data, callback):
-        # a destroyed droplet vanishes at once (no shutdown); a powered-off one shuts down cleanly
-        args = ['down', name] + (['--keep-data'] if keep_data else ['--abrupt'])
+        # an orderly shutdown even for a destroy: host.sh down --abrupt can kill a host's SSH command
+        # inside this machine's shared /root/.bashrc (pyenv rehash) and leave its lock stale
+        args = ['down', name] + (['--keep-data'] if keep_data else [])
         self._serial.submit(name, lambda: self._run(args, DOWN_TIMEOUT), callback)
 
     def bridge_down(self, bridge, host_names, callback=None):
