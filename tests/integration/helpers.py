@@ -68,7 +68,8 @@ def ssh_keypair(directory):
 
 class SteadyLoad(object):
     """GET ``url`` with ``Host: host`` over a new connection ``rate`` times a second in a thread,
-    until ``stop()`` or ``max_seconds``; counts answers by status and failures (socket errors)."""
+    until ``stop()`` (or the end of a ``with`` block) or ``max_seconds``; counts answers by status
+    and failures (socket errors)."""
 
     def __init__(self, address, host, path='/', rate=20, max_seconds=1500, timeout=10):
         self.address, self.host, self.path = address, host, path
@@ -105,6 +106,12 @@ class SteadyLoad(object):
         self._stop.set()
         self._thread.join(self.timeout + 5)
         return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
     @property
     def total(self):

@@ -48,6 +48,36 @@ SSH_OPTIONS = (
     '-o', 'ConnectTimeout=10',
 )
 
+# An ICMP echo with a raw socket (the hosts share this machine's userland, which has no ping):
+# `python3 -c PING_PY IP` (or the script on stdin) exits 0 on an echo reply from IP, 1 otherwise.
+PING_PY = r'''
+import os, socket, struct, sys, time
+def csum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+ip, ident = sys.argv[1], os.getpid() & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(2)
+for seq in (1, 2, 3):
+    payload = b'fleet-ping'
+    head = struct.pack('!BBHHH', 8, 0, 0, ident, seq)
+    s.sendto(struct.pack('!BBHHH', 8, 0, csum(head + payload), ident, seq) + payload, (ip, 0))
+    deadline = time.time() + 2
+    while time.time() < deadline:
+        try:
+            data, addr = s.recvfrom(1024)
+        except socket.timeout:
+            break
+        ihl = (data[0] & 0xf) * 4
+        t, _, _, i, q = struct.unpack('!BBHHH', data[ihl:ihl + 8])
+        if t == 0 and i == ident and addr[0] == ip:
+            print('reply from %s seq %d' % (ip, q))
+            sys.exit(0)
+sys.exit(1)
+'''
+
 
 class SimHostError(RuntimeError):
     """host.sh failed; the message carries its output."""

@@ -14,7 +14,6 @@ import json
 import os
 import random
 import string
-import subprocess
 import sys
 import urllib.request
 
@@ -23,10 +22,10 @@ import yaml
 
 from helpers import REPO, recap_changed, run_playbook
 from do_cloud import sim_state
+from sim_hosts import SimHost, load_images
 
 pytestmark = pytest.mark.usefixtures('world')
 
-HOST_SH = os.path.join(REPO, 'tests', 'world', 'host.sh')
 IMAGES = {'postgres': ['fleet-world/postgres:15'], 'redis': ['fleet-world/redis:7']}
 
 
@@ -62,9 +61,7 @@ def test_example_on_droplets(cloud, tmp_path):
     assert [p['status'] for p in peered] == ['ACTIVE'], state['peerings']
     for droplet in droplets:
         service = droplet['name'].split('-')[3]
-        load = subprocess.run(['bash', HOST_SH, 'load-images', droplet['host'], 'fleet-world/nginx:1.22']
-                              + IMAGES.get(service, []), capture_output=True, text=True, timeout=900, check=False)
-        assert load.returncode == 0, load.stdout[-2000:] + load.stderr[-2000:]
+        load_images(droplet['host'], 'fleet-world/nginx:1.22', *IMAGES.get(service, []))
 
     config = tmp_path / 'cloud.droplets.yml'
     config.write_text(yaml.safe_dump({'plugin': 'projectdeployer.fleet.droplets', 'api_endpoint': cloud['url'],
@@ -94,17 +91,14 @@ def test_example_on_droplets(cloud, tmp_path):
     # each droplet runs its own service (plus the tenant's sidecar and the edge)
     key = str(controller / user / '.ssh' / 'fleet_ed25519')
     for service, droplet in by_service.items():
-        names = subprocess.run(['ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-                                '-o', 'BatchMode=yes', 'root@%s' % droplet['public_ip'],
-                                "docker ps --format '{{.Names}}'"], capture_output=True, text=True, timeout=60,
-                               check=True).stdout.split()
+        names = SimHost(droplet['host'], droplet['public_ip'], key).ssh(
+            "docker ps --format '{{.Names}}'", timeout=60, check=True).stdout.split()
         mine = sorted(n for n in names if n.startswith('%s_myapp_prod_' % user))
         assert mine == sorted(['%s_myapp_prod_%s' % (user, service), '%s_myapp_prod_nginx' % user]), (service, names)
     # the api's sidecar in fra1 routes to postgres and redis by their private addresses in lon1
-    sidecar = subprocess.run(['ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-                              '-o', 'BatchMode=yes', 'root@%s' % by_service['api']['public_ip'],
-                              'cat /local/%s/myapp/prod/config/nginx/nginx.conf' % user],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
+    api = by_service['api']
+    sidecar = SimHost(api['host'], api['public_ip'], key).ssh(
+        'cat /local/%s/myapp/prod/config/nginx/nginx.conf' % user, timeout=60, check=True).stdout
     for service in ('postgres', 'redis'):
         assert by_service[service]['private_ip'] + ':' in sidecar, (service, sidecar)
     again = run_playbook('playbooks/deploy.yml', *deploy, env=env, timeout=1800)

@@ -13,7 +13,6 @@ The VPC peering endpoints are driven here against a simulator of their own with 
 """
 import os
 import secrets
-import socket
 import subprocess
 import time
 
@@ -21,7 +20,8 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 from pydo import Client
 
-from sim_hosts import SSH_OPTIONS, list_hosts
+from helpers import free_port
+from sim_hosts import PING_PY, SSH_OPTIONS, list_hosts
 
 pytestmark = pytest.mark.integration
 
@@ -32,41 +32,6 @@ ACTIVE_TIMEOUT = 180   # host.sh up: engine 60 s + sshd 10 s, plus queueing
 ACTION_TIMEOUT = 180
 NOT_FOUND = {'id': 'not_found', 'message': 'The resource you were accessing could not be found.'}
 NOT_FOUND_UUID = '00000000-0000-4000-8000-000000000000'
-
-# An ICMP echo with a raw socket (the hosts share this machine's userland, which has no ping).
-PING_PY = r'''
-import os, socket, struct, sys, time
-def csum(b):
-    b += b'\0' * (len(b) % 2)
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    return ~(s + (s >> 16)) & 0xffff
-ip, ident = sys.argv[1], os.getpid() & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(2)
-for seq in (1, 2, 3):
-    payload = b'fleet-ping'
-    head = struct.pack('!BBHHH', 8, 0, 0, ident, seq)
-    s.sendto(struct.pack('!BBHHH', 8, 0, csum(head + payload), ident, seq) + payload, (ip, 0))
-    deadline = time.time() + 2
-    while time.time() < deadline:
-        try:
-            data, addr = s.recvfrom(1024)
-        except socket.timeout:
-            break
-        ihl = (data[0] & 0xf) * 4
-        t, _, _, i, q = struct.unpack('!BBHHH', data[ihl:ihl + 8])
-        if t == 0 and i == ident and addr[0] == ip:
-            print('reply from %s seq %d' % (ip, q))
-            sys.exit(0)
-sys.exit(1)
-'''
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _run(args, timeout):
@@ -99,7 +64,7 @@ class Sim:
 def do_sim(world, tmp_path_factory):
     state_dir = str(tmp_path_factory.mktemp('do_sim'))
     token = 'it-' + secrets.token_hex(8)
-    out = _run(['start', '--port', str(_free_port()), '--state-dir', state_dir, '--token', token], 60)
+    out = _run(['start', '--port', str(free_port()), '--state-dir', state_dir, '--token', token], 60)
     env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
     assert env['DO_SIM_TOKEN'] == token and env['DO_SIM_CA'] == os.path.join(state_dir, 'tls', 'ca.pem')
     sim = Sim(env, state_dir)
@@ -343,7 +308,7 @@ def test_vpc_peerings_api_with_fake_hosts(tmp_path):
     restart that keeps the peerings."""
     state_dir = str(tmp_path / 'sim')
     token = 'it-' + secrets.token_hex(8)
-    port = str(_free_port())
+    port = str(free_port())
     start = ['start', '--fake-hosts', '--port', port, '--state-dir', state_dir, '--token', token]
     out = _run(start, 60)
     env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)

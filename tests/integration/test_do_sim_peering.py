@@ -23,6 +23,7 @@ from pydo import Client
 
 import do_cloud
 from helpers import REPO
+from sim_hosts import PING_PY
 
 HOST_SH = REPO + '/tests/world/host.sh'
 ACTIVE_TIMEOUT = 180    # host.sh up: engine 60 s + sshd 10 s, plus queueing
@@ -38,31 +39,6 @@ try:
 except OSError as exc:
     print('error: %s' % exc)
     sys.exit(1)
-'''
-
-# ICMP echo with a raw socket (the hosts share this machine's userland, which has no ping)
-PING_PY = r'''
-import os, socket, struct, sys, time
-def csum(b):
-    b += b'\0' * (len(b) % 2)
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    return ~(s + (s >> 16)) & 0xffff
-ip, ident = sys.argv[1], os.getpid() & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(2)
-head = struct.pack('!BBHHH', 8, 0, 0, ident, 1)
-s.sendto(struct.pack('!BBHHH', 8, 0, csum(head + b'fleet'), ident, 1) + b'fleet', (ip, 0))
-deadline = time.time() + 3
-while time.time() < deadline:
-    try:
-        data, addr = s.recvfrom(1024)
-    except socket.timeout:
-        break
-    ihl = (data[0] & 0xf) * 4
-    if data[ihl] == 0 and addr[0] == ip:
-        sys.exit(0)
-sys.exit(1)
 '''
 
 

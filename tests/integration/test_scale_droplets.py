@@ -11,22 +11,20 @@ refuses to remove the last server of a service. The droplets are real hosts (tes
 the way a real droplet pulls it from Docker Hub, with host.sh load-images.
 """
 import json
-import os
 import random
 import string
-import subprocess
 import sys
 import urllib.request
 
 import pytest
 import yaml
 
-from helpers import REPO, SteadyLoad, recap_changed, run_playbook
+from helpers import SteadyLoad, recap_changed, run_playbook
 from do_cloud import sim_state
+from sim_hosts import SimHost, list_hosts, load_images
 
 pytestmark = pytest.mark.usefixtures('world')
 
-HOST_SH = os.path.join(REPO, 'tests', 'world', 'host.sh')
 NGINX = 'fleet-world/nginx:1.22'
 
 
@@ -61,9 +59,7 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
         proc = run_playbook('playbooks/provision.yml', *common, env=env, timeout=900)
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
         for droplet in droplets().values():  # what a real droplet would pull from Docker Hub
-            load = subprocess.run(['bash', HOST_SH, 'load-images', droplet['host'], NGINX],
-                                  capture_output=True, text=True, timeout=900, check=False)
-            assert load.returncode == 0, load.stdout[-2000:] + load.stderr[-2000:]
+            load_images(droplet['host'], NGINX)
 
     def scale(count):
         write_spec(count)
@@ -72,9 +68,7 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
         return proc
 
     def ssh(droplet, command):
-        return subprocess.run(['ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-                               '-o', 'BatchMode=yes', 'root@%s' % droplet['public_ip'], command],
-                              capture_output=True, text=True, timeout=60, check=True).stdout
+        return SimHost(droplet['host'], droplet['public_ip'], key).ssh(command, timeout=60, check=True).stdout
 
     def serves(droplet):
         req = urllib.request.Request('http://%s/' % droplet['public_ip'], headers={'Host': domain})
@@ -102,15 +96,12 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
             assert droplet['private_ip'] in upstreams(stays)
 
         # 3 -> 1 under load through the edge of the droplet that stays
-        load = SteadyLoad(stays['public_ip'], domain, rate=20).start()
-        try:
+        with SteadyLoad(stays['public_ip'], domain, rate=20) as load:
             down = scale(1)
-        finally:
-            load.stop()
         assert load.total > 100 and load.failed == 0, load.summary()
         assert 'surplus, still running: %s, %s' % (name % 3, name % 2) in down.stdout, down.stdout[-6000:]
         assert sorted(droplets()) == [name % 1]
-        hosts = subprocess.run(['bash', HOST_SH, 'list'], capture_output=True, text=True, timeout=60, check=True).stdout
+        hosts = list_hosts()
         assert found[name % 2]['host'] not in hosts and found[name % 3]['host'] not in hosts
         assert containers(stays) == mine
         conf = upstreams(stays)
@@ -119,11 +110,8 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
 
         # 1 -> 2: the new droplet gets the image first (provision), then scale under load
         provision(2)
-        load = SteadyLoad(stays['public_ip'], domain, rate=20).start()
-        try:
+        with SteadyLoad(stays['public_ip'], domain, rate=20) as load:
             up = scale(2)
-        finally:
-            load.stop()
         assert load.total > 50 and load.failed == 0, load.summary()
         found = droplets()
         assert sorted(found) == [name % 1, name % 2]
@@ -146,13 +134,10 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
         unconfirmed = run_playbook('playbooks/destroy_server.yml', *inventory, *common,
                                    '-e', 'fleet_server=%s' % leaving['public_ip'], env=env, timeout=900)
         assert unconfirmed.returncode != 0 and 'fleet_confirm' in unconfirmed.stdout, unconfirmed.stdout[-3000:]
-        load = SteadyLoad(stays['public_ip'], domain, rate=20).start()
-        try:
+        with SteadyLoad(stays['public_ip'], domain, rate=20) as load:
             one = run_playbook('playbooks/destroy_server.yml', *inventory, *common,
                                '-e', 'fleet_server=%s' % leaving['public_ip'],
                                '-e', 'fleet_confirm=%s' % leaving['public_ip'], env=env, timeout=900)
-        finally:
-            load.stop()
         assert one.returncode == 0, (one.stdout + one.stderr)[-6000:]
         assert load.total > 20 and load.failed == 0, load.summary()
         assert sorted(droplets()) == [name % 1]
