@@ -552,3 +552,32 @@ def backup_schedule(kind, override=None):
         raise ValueError('backup_schedule %r for %s is not a valid cron expression: %s; write five fields '
                          '"minute hour day-of-month month day-of-week", e.g. "%s"' % (override, kind, err, default))
     return override.strip()
+
+
+def delete_backup(directory, name):
+    """Remove one backup with its checksum file and manifest (the data first, so no half is ever listed as ok)."""
+    if parse_backup_name(name) is None:
+        raise ValueError('%r is not a backup name' % (name,))
+    for filename in (name, sidecar_name(name), manifest_name(name)):
+        _remove(os.path.join(directory, filename))
+    _fsync_dir(directory)
+
+
+def old_stray_files(directory, now, min_age_s=86400):
+    """The :func:`stray_files` untouched for ``min_age_s`` (a younger temp file may be a backup being written)."""
+    old = []
+    for name in stray_files(directory):
+        try:
+            mtime = os.path.getmtime(os.path.join(directory, name))
+        except FileNotFoundError:
+            continue
+        if _utc(now).timestamp() - mtime >= min_age_s:
+            old.append(name)
+    return old
+
+
+def delete_stray(directory, name):
+    """Remove one file :func:`stray_files` named."""
+    if name not in stray_files(directory):
+        raise ValueError('%r is not a stray backup file' % (name,))
+    _remove(os.path.join(directory, name))

@@ -67,3 +67,87 @@ def ensure_network(client, name, labels):
         if net.name == name:
             return net, False
     return client.networks.create(name, driver='bridge', labels=labels, check_duplicate=True), True
+
+
+STDERR_TAIL = 4096
+
+
+def _tail(data, limit=STDERR_TAIL):
+    """The line of a tool's output that says what went wrong: the last naming an error (and the one after it,
+    pg_restore's "Command was: ..."), else the last line."""
+    lines = [line.strip() for line in bytes(data[-limit:]).decode('utf-8', 'replace').splitlines() if line.strip()]
+    for index in range(len(lines) - 1, -1, -1):
+        if 'error' in lines[index].lower() or 'fatal' in lines[index].lower():
+            return ' '.join(lines[index:index + 2])
+    return lines[-1] if lines else ''
+
+
+def exec_stream(client, container, cmd, user=None, what=None):
+    """Run ``cmd`` in ``container`` and yield its standard output in chunks, as it comes.
+
+    Standard error is kept apart (never mixed into the data) and its last line
+    goes into the FleetDockerError raised after the output ends if the command
+    exited non-zero. Nothing is held in memory but one chunk and the error tail.
+    """
+    exec_id = client.api.exec_create(container.id, cmd, stdout=True, stderr=True, user=user or '')['Id']
+    errors = bytearray()
+    for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
+        if err:
+            errors.extend(err)
+            del errors[:-STDERR_TAIL]
+        if out:
+            yield out
+    code = client.api.exec_inspect(exec_id).get('ExitCode')
+    if code != 0:
+        raise FleetDockerError('%s failed in %s (exit %s): %s' % (what or cmd[0], container.name, code,
+                                                                  _tail(errors) or 'no message'))
+
+
+def exec_checked(container, cmd, user=None, what=None):
+    """Run ``cmd`` in ``container``; its output as text, or FleetDockerError naming its last line."""
+    code, output = exec_text(container, cmd, user=user)
+    if code != 0:
+        raise FleetDockerError('%s failed in %s (exit %s): %s' % (what or cmd[0], container.name, code,
+                                                                  _tail(output.encode('utf-8')) or 'no message'))
+    return output
+
+
+def run_helper(client, image, cmd, name, labels, mounts=(), network=None, user=None, environment=None,
+               timeout=3600, what=None):
+    """Run a short-lived helper container to its end and remove it; its output as text.
+
+    ``mounts`` are ``docker.types.Mount`` objects. A helper left by an earlier
+    run that died (same name) is removed first. Raises FleetDockerError with
+    the helper's last output line if it exits non-zero or outlives ``timeout``.
+    """
+    stale = get_container(client, name)
+    if stale is not None:
+        stale.remove(force=True)
+    # The command is the entrypoint itself: an image's own entrypoint script has no say in a helper.
+    container = client.containers.create(image, list(cmd[1:]), entrypoint=[cmd[0]], name=name, labels=labels,
+                                         mounts=list(mounts), network=network, user=user or '',
+                                         environment=environment or {}, detach=True)
+    try:
+        container.start()
+        try:
+            status = container.wait(timeout=timeout)
+        except Exception as exc:  # requests' ReadTimeout and ConnectionError: the helper ran too long
+            raise FleetDockerError('%s did not finish within %s s (%s); fix: raise timeout'
+                                   % (what or cmd[0], timeout, type(exc).__name__))
+        output = container.logs(stdout=True, stderr=True).decode('utf-8', 'replace')
+        if status.get('StatusCode') != 0:
+            raise FleetDockerError('%s failed (exit %s): %s' % (
+                what or cmd[0], status.get('StatusCode'), _tail(output.encode('utf-8')) or 'no message'))
+        return output
+    finally:
+        container.remove(force=True)
+
+
+def bind_mount(source, target, read_only=True):
+    """A bind mount of a host path for a helper (read-only unless asked)."""
+    return docker.types.Mount(target=target, source=source, type='bind', read_only=read_only)
+
+
+def volume_mount(name, target):
+    """A named volume mounted writable for a helper."""
+    return docker.types.Mount(target=target, source=name, type='volume')

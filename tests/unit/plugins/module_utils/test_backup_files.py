@@ -521,3 +521,124 @@ def test_schedule_override_refused(override, words):
 def test_schedule_unknown_kind():
     with pytest.raises(ValueError, match='python'):
         bf.backup_schedule('python')
+
+
+# ---------------------------------------------------------------- deleting
+
+def test_delete_backup_removes_its_three_files_only(tmp_path):
+    keep = _write(tmp_path, when=T0 - timedelta(days=1))
+    gone = _write(tmp_path)
+    other = _write(tmp_path, 'redis', T0, kind='redis', data=b'REDIS')
+    (tmp_path / 'notes.txt').write_text('x')
+    bf.delete_backup(str(tmp_path), 'postgres_backup_20240115_020000.dump')
+    for suffix in ('', '.sha256', '.json'):
+        assert not os.path.exists(gone['path'] + suffix)
+        assert os.path.exists(keep['path'] + suffix) and os.path.exists(other['path'] + suffix)
+    assert sorted(os.listdir(str(tmp_path))) == sorted(
+        ['notes.txt'] + [os.path.basename(r['path']) + s for r in (keep, other) for s in ('', '.sha256', '.json')])
+    assert [r['name'] for r in bf.list_backups(str(tmp_path))] == [
+        'postgres_backup_20240114_020000.dump', 'redis_backup_20240115_020000.rdb']
+    assert bf.stray_files(str(tmp_path)) == []
+
+
+def test_delete_backup_with_missing_sidecar_or_manifest(tmp_path):
+    rec = _write(tmp_path)
+    os.unlink(rec['path'] + '.json')
+    bf.delete_backup(str(tmp_path), 'postgres_backup_20240115_020000.dump')
+    assert os.listdir(str(tmp_path)) == []
+    # already gone: nothing to do, no error
+    bf.delete_backup(str(tmp_path), 'postgres_backup_20240115_020000.dump')
+
+
+@pytest.mark.parametrize('name', [
+    'notes.txt',
+    'postgres_backup_20240115_020000.dump.sha256',
+    'postgres_backup_20240115_020000.dump.json',
+    '../postgres_backup_20240115_020000.dump',
+    'sub/postgres_backup_20240115_020000.dump',
+    '.postgres_backup_20240115_020000.dump.partial-abc',
+    '',
+])
+def test_delete_backup_refuses_a_non_backup_name(tmp_path, name):
+    directory = tmp_path / 'b'
+    rec = _write(directory)
+    (directory / 'notes.txt').write_text('x')
+    before = sorted(os.listdir(str(directory)))
+    with pytest.raises(ValueError, match='not a backup name'):
+        bf.delete_backup(str(directory), name)
+    assert sorted(os.listdir(str(directory))) == before
+    assert bf.verify(rec['path'])['status'] == 'ok'
+
+
+def _age(path, seconds, now=T0):
+    stamp = now.timestamp() - seconds
+    os.utime(str(path), (stamp, stamp))
+
+
+def test_old_stray_files_respects_min_age(tmp_path):
+    d = tmp_path
+    ok = _write(d)
+    old_temp = d / bf.temp_name('postgres_backup_20240116_020000.dump', 'old')
+    young_temp = d / bf.temp_name('postgres_backup_20240117_020000.dump', 'young')
+    orphan_side = d / 'postgres_backup_20240101_020000.dump.sha256'
+    orphan_man = d / 'redis_backup_20240101_030000.rdb.json'
+    for path in (old_temp, young_temp, orphan_side, orphan_man):
+        path.write_bytes(b'x')
+    _age(old_temp, 86400)            # exactly the minimum age counts as old
+    _age(young_temp, 86399)          # a backup possibly still being written
+    _age(orphan_side, 3 * 86400)
+    _age(orphan_man, 60)
+    for suffix in ('', '.sha256', '.json'):
+        _age(ok['path'] + suffix, 10 * 86400)   # old, but not stray
+    assert bf.stray_files(str(d)) == sorted(p.name for p in (old_temp, young_temp, orphan_side, orphan_man))
+    assert bf.old_stray_files(str(d), T0) == [old_temp.name, orphan_side.name]
+    assert bf.old_stray_files(str(d), T0, min_age_s=30) == [
+        old_temp.name, young_temp.name, orphan_side.name, orphan_man.name]
+    assert bf.old_stray_files(str(d), T0, min_age_s=2 * 86400) == [orphan_side.name]
+    assert bf.old_stray_files(str(d), T0 + timedelta(seconds=1)) == [old_temp.name, young_temp.name, orphan_side.name]
+
+
+def test_old_stray_files_nothing(tmp_path):
+    assert bf.old_stray_files(str(tmp_path / 'nope'), T0) == []
+    _write(tmp_path)
+    assert bf.old_stray_files(str(tmp_path), T0 + timedelta(days=30)) == []
+
+
+def test_old_stray_files_needs_an_aware_now(tmp_path):
+    stray = tmp_path / bf.temp_name('postgres_backup_20240116_020000.dump', 'old')
+    stray.write_bytes(b'x')
+    with pytest.raises(ValueError, match='time zone'):
+        bf.old_stray_files(str(tmp_path), datetime(2024, 1, 15))
+
+
+def test_delete_stray(tmp_path):
+    rec = _write(tmp_path)
+    temp = tmp_path / bf.temp_name('postgres_backup_20240116_020000.dump', 'dead')
+    orphan = tmp_path / 'postgres_backup_20240101_020000.dump.json'
+    temp.write_bytes(b'partial')
+    orphan.write_text('{}')
+    bf.delete_stray(str(tmp_path), temp.name)
+    bf.delete_stray(str(tmp_path), orphan.name)
+    assert bf.stray_files(str(tmp_path)) == []
+    assert bf.verify(rec['path'])['status'] == 'ok'
+
+
+@pytest.mark.parametrize('name', [
+    'postgres_backup_20240115_020000.dump',            # a backup
+    'postgres_backup_20240115_020000.dump.sha256',     # the sidecar of an existing backup
+    'postgres_backup_20240115_020000.dump.json',       # its manifest
+    'notes.txt',                                       # an unrelated file
+    '../outside.partial-x',
+    '.postgres_backup_20240116_020000.dump.partial-gone',   # a stray name that does not exist
+])
+def test_delete_stray_refuses_what_is_not_stray(tmp_path, name):
+    directory = tmp_path / 'b'
+    rec = _write(directory)
+    (directory / 'notes.txt').write_text('x')
+    (tmp_path / 'outside.partial-x').write_text('x')
+    before = sorted(os.listdir(str(directory)))
+    with pytest.raises(ValueError, match='not a stray backup file'):
+        bf.delete_stray(str(directory), name)
+    assert sorted(os.listdir(str(directory))) == before
+    assert (tmp_path / 'outside.partial-x').exists()
+    assert bf.verify(rec['path'])['status'] == 'ok'
