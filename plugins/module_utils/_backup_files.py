@@ -581,3 +581,20 @@ def delete_stray(directory, name):
     if name not in stray_files(directory):
         raise ValueError('%r is not a stray backup file' % (name,))
     _remove(os.path.join(directory, name))
+
+
+def prune(directory, service, keep_count, keep_days=None, now=None, dry_run=False):
+    """Apply :func:`plan_prune` to ``service``'s backups in ``directory``, and drop its day-old stray files.
+
+    Returns the names removed (or that would be, with ``dry_run``).
+    """
+    now = _utc(now) if now is not None else _now()
+    _keep, delete = plan_prune(list_backups(directory, service), keep_count, keep_days, now)
+    names = [record['name'] for record in delete]
+    strays = [name for name in old_stray_files(directory, now) if name.lstrip('.').startswith('%s_backup_' % service)]
+    if not dry_run:
+        for name in names:
+            delete_backup(directory, name)
+        for name in strays:
+            delete_stray(directory, name)
+    return names + strays

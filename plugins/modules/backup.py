@@ -150,8 +150,6 @@ restore:
     duration_s: 3.2
 '''
 
-from datetime import datetime, timezone
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_engine as engine
@@ -163,17 +161,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker impo
 
 def prune(module, directory):
     p = module.params
-    now = datetime.now(timezone.utc)
-    _keep, delete = files.plan_prune(files.list_backups(directory, p['service']), p['keep'], p['keep_days'], now)
-    names = [record['name'] for record in delete]
-    strays = [name for name in files.old_stray_files(directory, now)
-              if name.lstrip('.').startswith('%s_backup_' % p['service'])]
-    if not module.check_mode:
-        for name in names:
-            files.delete_backup(directory, name)
-        for name in strays:
-            files.delete_stray(directory, name)
-    module.exit_json(changed=bool(names or strays), deleted=names + strays)
+    deleted = files.prune(directory, p['service'], p['keep'], p['keep_days'], dry_run=module.check_mode)
+    module.exit_json(changed=bool(deleted), deleted=deleted)
 
 
 def main():

@@ -5,8 +5,9 @@ One project (two postgres services and a redis) is deployed once per module with
 on this machine's engine; the tests then take backups with backup.yml and the backup module's
 engine, change and delete data, restore, and compare: 20 round trips, a backup under constant
 writes, damaged files refused with the live data untouched, a restore that fails midway, a
-restore into another service, and pruning.
+restore into another service, pruning, and the scheduled backups deploy installs.
 """
+import glob
 import hashlib
 import json
 import os
@@ -41,7 +42,7 @@ class Databases(object):
         self.fleet_root = os.path.join(root, 'fleet')
         self.spec = {'fleet_user': user, 'fleet_project': 'shop', 'services': {
             'postgres': {'type': 'postgres', 'version': '15'},
-            'pg2': {'type': 'postgres', 'version': '15'},
+            'pg2': {'type': 'postgres', 'version': '15', 'backup_schedule': '30 1 * * 0'},
             'redis': {'type': 'redis', 'version': '7', 'backup_keep': 3},
         }}
         self.spec_path = os.path.join(root, 'spec.yml')
@@ -308,3 +309,49 @@ def test_backup_playbook_prunes_to_backup_keep(dbs):
                 (n.rsplit('.', 1)[0] if n.endswith(('.json', '.sha256')) else n) not in [b['name'] for b in kept]]
     proc = dbs.playbook('backup', '-e', 'fleet_service=nosuch')
     assert proc.returncode != 0 and "'nosuch' is not a postgres or redis service" in proc.stdout, proc.stdout[-2000:]
+
+
+def _cron_job(dbs, service):
+    path = '/etc/cron.d/fleet_%s_shop_prod_%s_backup' % (dbs.user, service)
+    with open(path) as handle:
+        line = [l for l in handle if 'fleet-backup.zip' in l][0]
+    schedule, job = line.split(' root ', 1)
+    return schedule, job.strip()
+
+
+def test_deploy_schedules_backups_that_record_their_runs(dbs):
+    assert sorted(os.path.basename(p) for p in glob.glob('/etc/cron.d/fleet_%s_shop_prod_*_backup' % dbs.user)) == [
+        'fleet_%s_shop_prod_%s_backup' % (dbs.user, s) for s in ('pg2', 'postgres', 'redis')]
+    assert _cron_job(dbs, 'postgres')[0] == '0 2 * * *'   # the seed's defaults
+    assert _cron_job(dbs, 'redis')[0] == '0 3 * * *'
+    assert _cron_job(dbs, 'pg2')[0] == '30 1 * * 0'       # the spec's backup_schedule
+    assert '--keep 3' in _cron_job(dbs, 'redis')[1]       # the spec's backup_keep
+    monitoring = os.path.join(dbs.fleet_root, dbs.user, 'shop', 'prod', 'monitoring')
+    for service in ('postgres', 'redis'):
+        job = _cron_job(dbs, service)[1]
+        proc = subprocess.run(['sh', '-c', job], capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        with open(os.path.join(monitoring, 'backups', '%s.json' % service)) as handle:
+            result = json.load(handle)
+        assert result['status'] == 'ok' and result['error'] is None, result
+        assert files.verify(os.path.join(dbs.backups, result['backup']))['sha256'] == result['sha256']
+        with open(os.path.join(dbs.fleet_root, dbs.user, 'shop', 'prod', 'logs', 'backup', '%s.log' % service)) as handle:
+            assert 'backed up %s' % result['backup'] in handle.read()
+    assert len(files.list_backups(dbs.backups, 'redis')) <= 3
+    # a run that cannot back up says so in one line, in the log and in monitoring/, and exits 1
+    dbs.client.containers.get(dbs.container('pg2')).stop()
+    try:
+        job = _cron_job(dbs, 'pg2')[1]
+        proc = subprocess.run(['sh', '-c', job], capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 1
+        with open(os.path.join(monitoring, 'backups', 'pg2.json')) as handle:
+            result = json.load(handle)
+        assert result['status'] == 'failed' and 'pg2 has no running container' in result['error']
+        with open(os.path.join(dbs.fleet_root, dbs.user, 'shop', 'prod', 'logs', 'backup', 'pg2.log')) as handle:
+            log = handle.read()
+        assert 'backup FAILED: pg2 has no running container' in log and 'Traceback' not in log
+        with open(os.path.join(monitoring, 'backup_runs.jsonl')) as handle:
+            runs = [json.loads(line) for line in handle]
+        assert [r['status'] for r in runs if r['service'] == 'pg2'][-1] == 'failed'
+    finally:
+        dbs.client.containers.get(dbs.container('pg2')).start()

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: backup_job
+short_description: Install the program that cron runs for scheduled backups on a fleet server
+version_added: 0.2.0
+description:
+  - cron cannot run an Ansible module, so scheduled backups run a small program on the server. This module
+    writes it as one zip, O(path) (C({fleet_root}/.fleet/lib/fleet-backup.zip) by default), built from the same
+    code as M(projectdeployer.fleet.backup) (the module's own module_utils, carried to the server with it), and
+    returns the command that runs it with the Python that runs Ansible's modules there (which has the Docker SDK).
+  - The zip's bytes depend only on that code, so a second run changes nothing; a new collection version
+    replaces it.
+  - The program backs up one service and prunes exactly as the module does, and records each run in the
+    project's C(monitoring/backups/{service}.json) (the last run) and C(monitoring/backup_runs.jsonl).
+  - The C(deploy) role schedules it with M(ansible.builtin.cron) for each postgres and redis service.
+author:
+  - Fleet Developers (@projectdeployer)
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  path:
+    description: Where the program goes.
+    type: path
+    default: /local/.fleet/lib/fleet-backup.zip
+requirements:
+  - docker (the Docker SDK for Python) on the host, for the program to run
+'''
+
+EXAMPLES = r'''
+- name: Install the scheduled backup program
+  projectdeployer.fleet.backup_job:
+    path: /local/.fleet/lib/fleet-backup.zip
+  register: job
+
+- name: Back up u1's postgres every night at 02:00
+  ansible.builtin.cron:
+    name: fleet u1_myapp_prod_postgres backup
+    cron_file: fleet_u1_myapp_prod_postgres_backup
+    user: root
+    minute: "0"
+    hour: "2"
+    job: "{{ job.command }} --user u1 --project myapp --env prod --service postgres --type postgres"
+'''
+
+RETURN = r'''
+command:
+  description: The program's command line up to its arguments (the Python, then the zip); add C(--help) to see them.
+  returned: always
+  type: str
+  sample: /usr/bin/python3 /local/.fleet/lib/fleet-backup.zip
+sha256:
+  description: The sha256 of the zip.
+  returned: always
+  type: str
+'''
+
+import hashlib
+import inspect
+import io
+import os
+import sys
+import tempfile
+import zipfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+# Imported here so that Ansible carries them to the host with this module: the program is made of them.
+from ansible_collections.projectdeployer.fleet.plugins.module_utils import (
+    _backup_engine, _backup_files, _backup_job, _backup_postgres, _backup_redis, _cron, _docker, _naming, _sizes, _spec)
+
+PACKAGE = 'ansible_collections.projectdeployer.fleet.plugins.module_utils'
+# The job's code and everything it imports, nothing else.
+LIBRARY = (_backup_job, _backup_engine, _backup_files, _backup_postgres, _backup_redis, _naming, _docker, _cron,
+           _spec, _sizes)
+MAIN = '''# The scheduled backup of projectdeployer.fleet (see the backup_job module).
+import sys
+from %s._backup_job import main
+raise SystemExit(main(sys.argv[1:]))
+''' % PACKAGE
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def sources():
+    """(path in the zip, text) of every file the program needs, the package __init__ files included."""
+    parts = PACKAGE.split('.')
+    entries = [('/'.join(parts[:depth] + ['__init__.py']), '') for depth in range(1, len(parts) + 1)]
+    for module in LIBRARY:
+        entries.append(('/'.join(parts + [module.__name__.rsplit('.', 1)[1] + '.py']), inspect.getsource(module)))
+    entries.append(('__main__.py', MAIN))
+    return entries
+
+
+def build_zip(entries):
+    """The zip's bytes: entries in order, fixed times and modes, so the same code gives the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for path, text in entries:
+            info = zipfile.ZipInfo(path, date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text.encode('utf-8'))
+    return buffer.getvalue()
+
+
+def current_sha256(path):
+    try:
+        with open(path, 'rb') as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def write(path, data):
+    directory = os.path.dirname(path)
+    os.makedirs(directory, 0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.fleet-backup.', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(path=dict(type='path', default='/local/.fleet/lib/fleet-backup.zip')),
+                           supports_check_mode=True)
+    path = module.params['path']
+    data = build_zip(sources())
+    digest = hashlib.sha256(data).hexdigest()
+    changed = current_sha256(path) != digest
+    if changed and not module.check_mode:
+        try:
+            write(path, data)
+        except OSError as exc:
+            module.fail_json(msg='cannot write the backup program to %s: %s' % (path, exc))
+    module.exit_json(changed=changed, command='%s %s' % (sys.executable, path), sha256=digest)
+
+
+if __name__ == '__main__':
+    main()
