@@ -75,12 +75,21 @@ stray:
   returned: always
   type: list
   elements: str
+last_runs:
+  description: The last scheduled run of each service's backup (from C(monitoring/backups/{service}.json)).
+  returned: always
+  type: dict
+  sample:
+    postgres: {status: ok, backup: postgres_backup_20261201_020000.dump, finished: "2026-12-01T02:00:01Z", error: null}
 lines:
-  description: The backups as a table, for people.
+  description: The backups as a table, then the last scheduled run of each service, for people.
   returned: always
   type: list
   elements: str
 '''
+
+import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -118,6 +127,38 @@ def table(backups, directory):
     return text_table(['backup', 'taken (UTC)', 'size', 'server', 'status'], rows) + problems
 
 
+def last_runs(monitoring_dir, service=None):
+    """The last scheduled run of each service's backup, as the backup program recorded it."""
+    runs = {}
+    directory = os.path.join(monitoring_dir, 'backups')
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return runs
+    for name in names:
+        if not name.endswith('.json') or (service and name != service + '.json'):
+            continue
+        try:
+            with open(os.path.join(directory, name)) as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            runs[name[:-len('.json')]] = record
+    return runs
+
+
+def run_lines(runs):
+    lines = []
+    for service in sorted(runs):
+        run = runs[service]
+        if run.get('status') == 'ok':
+            lines.append('last scheduled backup of %s: ok at %s (%s)' % (service, run.get('finished'), run.get('backup')))
+        else:
+            lines.append('last scheduled backup of %s: FAILED at %s: %s' % (service, run.get('finished'), run.get('error')))
+    return lines
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -135,9 +176,12 @@ def main():
         if p['verify']:
             backups = [checked(record) for record in backups]
         stray = files.stray_files(directory)
+        runs = last_runs(naming.project_dirs(p['fleet_root'], p['user'], p['project'], p['env'])['monitoring'],
+                         p['service'])
     except (ValueError, OSError) as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, backups=backups, stray=stray, lines=table(backups, directory))
+    module.exit_json(changed=False, backups=backups, stray=stray, last_runs=runs,
+                     lines=table(backups, directory) + run_lines(runs))
 
 
 if __name__ == '__main__':

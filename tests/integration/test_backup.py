@@ -353,5 +353,9 @@ def test_deploy_schedules_backups_that_record_their_runs(dbs):
         with open(os.path.join(monitoring, 'backup_runs.jsonl')) as handle:
             runs = [json.loads(line) for line in handle]
         assert [r['status'] for r in runs if r['service'] == 'pg2'][-1] == 'failed'
+        listed = dbs.playbook('backups')
+        assert listed.returncode == 0, listed.stdout[-3000:]
+        assert 'last scheduled backup of pg2: FAILED at' in listed.stdout
+        assert 'last scheduled backup of postgres: ok at' in listed.stdout
     finally:
         dbs.client.containers.get(dbs.container('pg2')).start()

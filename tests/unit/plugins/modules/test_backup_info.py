@@ -129,3 +129,23 @@ def test_checked_backup_deleted_since_listing(tmp_path):
     os.unlink(rec['path'])
     got = mod.checked(listed)
     assert got['status'] == 'damaged' and 'does not exist' in got['problem']
+
+
+# ---------------------------------------------------------------- last scheduled runs
+
+def test_last_runs_read_the_programs_records(tmp_path):
+    folder = tmp_path / 'backups'
+    folder.mkdir()
+    (folder / 'postgres.json').write_text('{"status": "ok", "finished": "2026-12-01T02:00:01Z", '
+                                          '"backup": "postgres_backup_20261201_020000.dump", "error": null}')
+    (folder / 'redis.json').write_text('{"status": "failed", "finished": "2026-12-01T03:00:00Z", "backup": null, '
+                                       '"error": "redis has no running container on this host"}')
+    (folder / 'broken.json').write_text('{not json')
+    (folder / '.result.tmp').write_text('{}')
+    runs = mod.last_runs(str(tmp_path))
+    assert sorted(runs) == ['postgres', 'redis']
+    assert mod.last_runs(str(tmp_path), 'redis').keys() == {'redis'}
+    assert mod.run_lines(runs) == [
+        'last scheduled backup of postgres: ok at 2026-12-01T02:00:01Z (postgres_backup_20261201_020000.dump)',
+        'last scheduled backup of redis: FAILED at 2026-12-01T03:00:00Z: redis has no running container on this host']
+    assert mod.last_runs(str(tmp_path / 'missing')) == {}
