@@ -12,9 +12,9 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._wiring impo
     container_definition as _container_definition)
 
 
-def container_definition(spec, service, internal_ports, secrets_dir, images=None):
+def container_definition(spec, service, internal_ports, secrets_dir, images=None, logins=None):
     try:
-        return _container_definition(spec, service, internal_ports, secrets_dir, images)
+        return _container_definition(spec, service, internal_ports, secrets_dir, images, logins)
     except KeyError as exc:
         raise AnsibleFilterError('container_definition: %s is missing for service %s' % (exc, service))
 

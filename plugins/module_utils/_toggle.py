@@ -27,7 +27,9 @@ def config_hash(desired, image_id, secret_digests):
         'command': desired.get('command'),
         'env_vars': desired.get('env_vars') or {},
         'volumes': sorted(desired.get('volumes') or []),
-        'secrets': sorted((secret_target(s), secret_digests.get(secret_target(s), ''))
+        # a secret that rotation changes in place (a database's own password) is not part of what the
+        # container is: its new content is applied to the running server, never by recreating it
+        'secrets': sorted((secret_target(s), 'in-place' if s.get('in_place') else secret_digests.get(secret_target(s), ''))
                           for s in desired.get('secrets') or []),
         'container_port': desired.get('container_port'),
         'data_path': desired.get('data_path'),

@@ -42,8 +42,12 @@ def secret_files(service_type, service):
     return []
 
 
-def dependency_wiring(spec, name, internal_ports, secrets_dir):
-    """``(env, secrets)`` that connect service ``name`` to each of its dependencies."""
+def dependency_wiring(spec, name, internal_ports, secrets_dir, logins=None):
+    """``(env, secrets)`` that connect service ``name`` to each of its dependencies.
+
+    ``logins`` maps a postgres service to the role its clients log in as, when secret
+    rotation has moved them off the owner role (see ``_rotation``).
+    """
     env = {}
     mounts = []
     user, project, env_id = spec['user'], spec['project'], spec['env']
@@ -57,7 +61,8 @@ def dependency_wiring(spec, name, internal_ports, secrets_dir):
         env['%s_PORT' % prefix] = str(port)
         env['FLEET_PORT_%s' % prefix] = str(port)
         if dep_type == 'postgres':
-            db, role = naming.db_name(user, project, env_id, dep), naming.db_user(user, project, dep)
+            db = naming.db_name(user, project, env_id, dep)
+            role = (logins or {}).get(dep) or naming.db_user(user, project, dep)
             env['%s_DB' % prefix] = db
             env['%s_USER' % prefix] = role
             env['%s_PASSWORD_FILE' % prefix] = '%s/%s_password' % (SECRETS_IN_CONTAINER, dep)
@@ -128,20 +133,22 @@ def health_check(svc):
     return check
 
 
-def container_definition(spec, name, internal_ports, secrets_dir, images=None):
+def container_definition(spec, name, internal_ports, secrets_dir, images=None, logins=None):
     """Every toggle_deploy parameter of one service that does not depend on the host."""
     svc = spec['services'][name]
     user, project, env_id = spec['user'], spec['project'], spec['env']
-    env, mounts = dependency_wiring(spec, name, internal_ports, secrets_dir)
+    env, mounts = dependency_wiring(spec, name, internal_ports, secrets_dir, logins)
     command = svc.get('command')
     data_path = DATA_PATHS.get(svc['type'])
     if svc['type'] == 'postgres':
         env.update(POSTGRES_USER=naming.db_user(user, project, name), POSTGRES_DB=naming.db_name(user, project, env_id, name),
                    POSTGRES_PASSWORD_FILE='%s/%s_password' % (SECRETS_IN_CONTAINER, name))
-        mounts.append(_mount(secrets_dir, '%s_password' % name, None))
+        # read by initdb only (the owner role's first password); rotation changes it in place
+        mounts.append(dict(_mount(secrets_dir, '%s_password' % name, None), in_place=True))
     elif svc['type'] == 'redis':
         conf = '%s/redis.conf' % SECRETS_IN_CONTAINER
-        mounts.append(dict(_mount(secrets_dir, '%s_redis.conf' % name, RUN_AS['redis']), target=conf))
+        # rotation applies a new password to the running server and writes this copy in place
+        mounts.append(dict(_mount(secrets_dir, '%s_redis.conf' % name, RUN_AS['redis']), target=conf, in_place=True))
         command = command or 'redis-server %s --appendonly yes' % conf
     elif svc.get('container_port'):
         env.setdefault('PORT', str(svc['container_port']))

@@ -90,15 +90,9 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import render
+
 ALPHABET = string.ascii_letters + string.digits
-
-
-def render(secret, fmt):
-    if fmt == 'redis_conf':
-        return 'requirepass %s\nprotected-mode no\n' % secret
-    if fmt == 'pgpass':
-        return '*:*:*:*:%s\n' % secret
-    return secret
 
 
 def write_atomic(path, content, mode):

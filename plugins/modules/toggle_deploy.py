@@ -91,6 +91,13 @@ options:
             V(999) for the redis image). A copy owned by that uid, mode 0400, is mounted instead of the file;
             the source stays root's, 0600, in its 0700 directory.
         type: int
+      in_place:
+        description:
+          - The file is a database's own password, which secret rotation (C(rotate_secrets.yml)) applies to the running
+            server and writes in place. Its content then does not count in the container's configuration, so a
+            rotation never recreates the database.
+        type: bool
+        default: false
   volumes:
     description: Extra mounts in Docker's C(source:target[:ro]) form.
     type: list
@@ -623,6 +630,7 @@ def main():
                 source=dict(type='path', required=True),
                 target=dict(type='str'),
                 owner=dict(type='int'),
+                in_place=dict(type='bool', default=False),
             )),
             volumes=dict(type='list', elements='str', default=[]),
             data_path=dict(type='str'),

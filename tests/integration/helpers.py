@@ -71,15 +71,15 @@ class SteadyLoad(object):
     until ``stop()`` (or the end of a ``with`` block) or ``max_seconds``; counts answers by status
     and failures (socket errors)."""
 
-    def __init__(self, address, host, path='/', rate=20, max_seconds=1500, timeout=10):
-        self.address, self.host, self.path = address, host, path
+    def __init__(self, address, host, path='/', rate=20, max_seconds=1500, timeout=10, port=80):
+        self.address, self.host, self.path, self.port = address, host, path, port
         self.interval, self.max_seconds, self.timeout = 1.0 / rate, max_seconds, timeout
         self.statuses, self.errors = {}, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _one(self):
-        conn = http.client.HTTPConnection(self.address, 80, timeout=self.timeout)
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=self.timeout)
         try:
             conn.request('GET', self.path, headers={'Host': self.host, 'Connection': 'close'})
             resp = conn.getresponse()

@@ -55,3 +55,9 @@ def test_hash_sees_the_content_of_a_secret_with_the_default_target():
     target = t.secret_target(spec['secrets'][0])
     assert target == '/run/secrets/pw'
     assert t.config_hash(spec, 'sha256:a', {target: 'x'}) != t.config_hash(spec, 'sha256:a', {target: 'rotated'})
+
+
+def test_a_secret_rotated_in_place_does_not_change_the_hash():
+    rotated = dict(BASE, secrets=[{'source': '/s/pw', 'target': '/run/secrets/pw', 'in_place': True}])
+    assert t.config_hash(rotated, 'sha256:a', {'/run/secrets/pw': 'x'}) == t.config_hash(rotated, 'sha256:a', {'/run/secrets/pw': 'y'})
+    assert t.config_hash(BASE, 'sha256:a', {'/run/secrets/pw': 'x'}) != t.config_hash(BASE, 'sha256:a', {'/run/secrets/pw': 'y'})

@@ -43,7 +43,11 @@ def test_databases_are_stateful_with_file_secrets():
     assert pg['health']['type'] == 'postgres'
     redis = container_definition(spec, 'redis', PORTS, SECRETS)
     assert redis['command'] == 'redis-server /run/secrets/redis.conf --appendonly yes'
-    assert {'source': SECRETS + '/redis_redis.conf', 'target': '/run/secrets/redis.conf', 'owner': 999} in redis['secrets']
+    assert {'source': SECRETS + '/redis_redis.conf', 'target': '/run/secrets/redis.conf', 'owner': 999,
+            'in_place': True} in redis['secrets']
+    # a database's own password is rotated in place, never by recreating the database
+    assert {'source': SECRETS + '/postgres_password', 'target': '/run/secrets/postgres_password',
+            'in_place': True} in pg['secrets']
     assert redis['health']['type'] == 'redis' and redis['data_path'] == '/data'
 
 
@@ -60,3 +64,13 @@ def test_worker_and_job():
 def test_user_volumes_stay_in_the_tenant_namespace():
     api = container_definition(_spec(volumes={'uploads': '/app/uploads', 'files/static': '/app/static'}), 'api', PORTS, SECRETS)
     assert api['volumes'] == ['/local/u1/myapp/prod/files/static:/app/static', 'u1_myapp_prod_uploads:/app/uploads']
+
+
+def test_rotated_login_role_reaches_the_clients_not_the_database():
+    spec = _spec()
+    logins = {'postgres': 'u1_myapp_alt'}
+    api = container_definition(spec, 'api', PORTS, SECRETS, logins=logins)
+    assert api['env_vars']['POSTGRES_USER'] == 'u1_myapp_alt'
+    assert api['env_vars']['DATABASE_URL'].startswith('postgresql://u1_myapp_alt@nginx:')
+    assert container_definition(spec, 'postgres', PORTS, SECRETS, logins=logins)['env_vars']['POSTGRES_USER'] == 'u1_myapp'
+    assert container_definition(spec, 'api', PORTS, SECRETS, logins={'postgres': ''})['env_vars']['POSTGRES_USER'] == 'u1_myapp'
