@@ -13,6 +13,8 @@
 
 Every test under tests/integration is marked ``integration``.
 """
+import contextlib
+import glob
 import os
 import re
 import secrets
@@ -197,3 +199,14 @@ def cloud(tmp_path_factory, world):  # pylint: disable=unused-argument
     started = do_cloud.start(str(tmp_path_factory.mktemp('do_sim_hosts')))
     yield started
     do_cloud.stop(started)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def no_leftover_cron_files():
+    """Deploys schedule jobs and backups in /etc/cron.d, which the simulated hosts share with this machine:
+    whatever the session added there is removed at its end (a test's own teardown may be cut short)."""
+    before = set(glob.glob('/etc/cron.d/fleet_*'))
+    yield
+    for path in set(glob.glob('/etc/cron.d/fleet_*')) - before:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

@@ -109,6 +109,8 @@ def dbs(tmp_path_factory):
     for volume in project.client.volumes.list(filters={'label': 'fleet.user=%s' % user}):
         volume.remove(force=True)
     subprocess.run(['docker', 'network', 'rm', '%s_shop_prod_net' % user], capture_output=True, check=False)
+    for path in glob.glob('/etc/cron.d/fleet_%s_*' % user):
+        os.unlink(path)
     shutil.rmtree(project.fleet_root, ignore_errors=True)
 
 
