@@ -277,12 +277,12 @@ def restore(svc, path, safety_backup=True, timeout=3600, clock=None):
     Raises ValueError (the file: missing, damaged, wrong kind) before anything
     changes, FleetDockerError if a step fails (the live data is then as it was).
     """
+    started = time.monotonic()  # the checksum read counts: it is part of every restore
     record = files.verify(path)
     check_kind(record, path, svc.kind)
     if svc.kind not in ('postgres', 'redis'):
         raise FleetDockerError('restores of %s services are not built yet (issue 6): only postgres and redis'
                                % svc.kind)
-    started = time.monotonic()
     safety = take_backup(svc, timeout, clock) if safety_backup else None
     if svc.kind == 'postgres':
         details = _restore_postgres(svc, path, timeout)
