@@ -67,6 +67,14 @@ class Service(object):
         return {'fleet.user': self.user, 'fleet.project': self.project, 'fleet.env': self.env,
                 'fleet.service': self.name, 'fleet.role': 'backup-helper'}
 
+    def psql(self, statement, database=pg.MAINTENANCE_DB):
+        """Run SQL as the owner role over the container's local socket; psql's output."""
+        return exec_checked(self.container, pg.psql(self.role, database, statement), user=pg.SOCKET_USER, what='psql')
+
+    def redis(self, *args, **kwargs):
+        """Run a redis-cli command in the container, authenticated from its mounted config; its output."""
+        return exec_checked(self.container, rd.cli(*args), what=kwargs.get('what') or 'redis-cli %s' % args[0])
+
     def helper(self, cmd, mounts, what, timeout, environment=None, network=None):
         name = '%s_%s_backup_helper' % (naming.prefix(self.user, self.project, self.env), self.name)
         return run_helper(self.client, self.image, cmd, name, self.labels(), mounts=mounts, network=network,
@@ -103,30 +111,26 @@ def _postgres_stream(svc):
                                 user=pg.SOCKET_USER, what='pg_dump')
 
 
-def _redis(svc, *args):
-    return exec_checked(svc.container, rd.cli(*args), what='redis-cli %s' % args[0])
-
-
 def _redis_layout(svc):
-    config = rd.parse_config_get(_redis(svc, 'CONFIG', 'GET', 'dir', 'dbfilename', 'appendonly',
-                                        'appenddirname', 'appendfilename'))
+    config = rd.parse_config_get(svc.redis('CONFIG', 'GET', 'dir', 'dbfilename', 'appendonly',
+                                           'appenddirname', 'appendfilename'))
     return rd.data_layout(config)
 
 
 def _redis_stream(svc, timeout):
-    info = rd.parse_info(_redis(svc, 'INFO', 'server'))
-    before = int(rd.parse_info(_redis(svc, 'INFO', 'persistence')).get('rdb_last_save_time', '0'))
+    info = rd.parse_info(svc.redis('INFO', 'server'))
+    before = int(rd.parse_info(svc.redis('INFO', 'persistence')).get('rdb_last_save_time', '0'))
     # LASTSAVE has whole seconds: a save in the same second as the last would look old.
     while int(time.time()) <= before:
         time.sleep(POLL_S)
-    reply = _redis(svc, 'BGSAVE').strip()
+    reply = svc.redis('BGSAVE').strip()
     if 'in progress' in reply:
-        reply = _redis(svc, 'BGSAVE', 'SCHEDULE').strip()
+        reply = svc.redis('BGSAVE', 'SCHEDULE').strip()
     if reply.startswith('ERR') or reply.startswith('(error)'):
         raise FleetDockerError('redis BGSAVE refused in %s: %s' % (svc.container.name, reply))
 
     def finished():
-        state = rd.bgsave_state(rd.parse_info(_redis(svc, 'INFO', 'persistence')), before + 1)
+        state = rd.bgsave_state(rd.parse_info(svc.redis('INFO', 'persistence')), before + 1)
         if state == 'running':
             return None
         if state != 'done':
@@ -194,32 +198,28 @@ def _restore_postgres(svc, path, timeout):
         listing = svc.helper(pg.list_cmd(in_helper), mounts, 'pg_restore --list of %s' % name, timeout)
         toc = len([line for line in listing.splitlines() if line and not line.startswith(';')])
 
-    def sql(statement, database=pg.MAINTENANCE_DB):
-        return exec_checked(svc.container, pg.psql(svc.role, database, statement), user=pg.SOCKET_USER,
-                            what='psql')
-
     for statement in pg.create_restore_db_sql(svc.database, svc.role):
-        sql(statement)
+        svc.psql(statement)
     pgpass = os.path.join(svc.dirs['secrets'], '%s_pgpass' % svc.name)
     try:
         svc.helper(pg.restore_cmd(in_helper, svc.container.name, svc.role, pg.restore_db(svc.database), plain),
                    mounts + [bind_mount(pgpass, PGPASS_IN_HELPER)], 'restoring %s' % name, timeout,
                    environment={'PGPASSFILE': PGPASS_IN_HELPER},
                    network=naming.network_name(svc.user, svc.project, svc.env))
-        sql(pg.swap_sql(svc.database))
+        svc.psql(pg.swap_sql(svc.database))
     except BaseException:
         undo, drop = pg.undo_swap_sql(svc.database)
-        sql(undo)
-        sql(drop)
+        svc.psql(undo)
+        svc.psql(drop)
         raise
-    sql(pg.drop_sql(pg.previous_db(svc.database)))
-    tables = int(sql("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
-                     svc.database).strip() or 0)
+    svc.psql(pg.drop_sql(pg.previous_db(svc.database)))
+    tables = int(svc.psql("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+                          svc.database).strip() or 0)
     return {'archive_entries': toc, 'tables': tables}
 
 
 def _redis_keys(svc):
-    keyspace = rd.parse_info(_redis(svc, 'INFO', 'keyspace'))
+    keyspace = rd.parse_info(svc.redis('INFO', 'keyspace'))
     total = 0
     for value in keyspace.values():
         fields = dict(part.split('=', 1) for part in value.split(',') if '=' in part)
@@ -233,7 +233,7 @@ def _redis_ready(svc):
     if svc.container.status != 'running':
         raise FleetDockerError('%s stopped after the restore (%s)' % (svc.container.name, svc.container.status))
     try:
-        info = rd.parse_info(_redis(svc, 'INFO', 'persistence'))
+        info = rd.parse_info(svc.redis('INFO', 'persistence'))
     except FleetDockerError:
         return None
     return True if info.get('loading') == '0' else None

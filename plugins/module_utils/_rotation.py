@@ -27,6 +27,9 @@ import hashlib
 import hmac
 import os
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup_postgres import ident as _ident
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup_postgres import literal as _literal
+
 ALT_SUFFIX = '_alt'
 SCRAM_ITERATIONS = 4096
 
@@ -52,14 +55,6 @@ def scram_verifier(password, salt=None, iterations=SCRAM_ITERATIONS):
 
 def _b64(raw):
     return base64.b64encode(raw).decode('ascii')
-
-
-def _ident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def _literal(text):
-    return "'%s'" % text.replace("'", "''")
 
 
 def prepare_sql(owner, login, verifier):

@@ -91,12 +91,10 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_engine as engine
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_postgres as pg
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_redis as rd
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils import _rotation as rotation
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
-    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, exec_checked, get_client)
+    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import render
 
 
@@ -121,10 +119,6 @@ def rewrite_in_place(path, content):
         os.fsync(handle.fileno())
 
 
-def psql(svc, sql):
-    return exec_checked(svc.container, pg.psql(svc.role, pg.MAINTENANCE_DB, sql), user=pg.SOCKET_USER, what='psql')
-
-
 def postgres(module, svc, password):
     p = module.params
     if p['state'] == 'prepared':
@@ -132,20 +126,20 @@ def postgres(module, svc, password):
             module.fail_json(msg='login is required to prepare a postgres rotation')
         rotation.next_login(svc.role, p['login'])  # one of the two roles, or a clear error
         if not module.check_mode:
-            psql(svc, rotation.prepare_sql(svc.role, p['login'], rotation.scram_verifier(password)))
+            svc.psql(rotation.prepare_sql(svc.role, p['login'], rotation.scram_verifier(password)))
         module.exit_json(changed=True, login=p['login'])
     old = p['old_login']
     if not old:
         module.fail_json(msg='old_login is required to retire a postgres password')
     rotation.next_login(svc.role, old)
-    sessions = int(psql(svc, rotation.sessions_sql(old)).strip() or 0)
+    sessions = int(svc.psql(rotation.sessions_sql(old)).strip() or 0)
     if sessions:
         module.fail_json(msg='%s: %d session(s) still log in as %s with the old password; fix: deploy the services '
                              'that depend on %s (deploy.yml), then retire again' % (svc.name, sessions, old, svc.name))
-    has_password = psql(svc, "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '%s'"
-                        % old.replace("'", "''")).strip() == 't'
+    has_password = svc.psql("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '%s'"
+                            % old.replace("'", "''")).strip() == 't'
     if has_password and not module.check_mode:
-        psql(svc, rotation.retire_sql(old))
+        svc.psql(rotation.retire_sql(old))
     module.exit_json(changed=has_password, login=old)
 
 
@@ -153,7 +147,7 @@ def redis(module, svc, password):
     p = module.params
     if p['state'] == 'prepared':
         if not module.check_mode:
-            exec_checked(svc.container, rd.cli(*rotation.redis_prepare_args(password)), what='redis-cli ACL SETUSER')
+            svc.redis(*rotation.redis_prepare_args(password), what='redis-cli ACL SETUSER')
         module.exit_json(changed=True)
     conf = render(password, 'redis_conf')
     secrets_dir = svc.dirs['secrets']
@@ -161,7 +155,7 @@ def redis(module, svc, password):
               os.path.join(secrets_dir, 'run', svc.name, '%s_redis.conf' % svc.name)]
     stale = [path for path in copies if os.path.exists(path) and open(path).read() != conf]
     if not module.check_mode:
-        exec_checked(svc.container, rd.cli(*rotation.redis_retire_args(password)), what='redis-cli ACL SETUSER')
+        svc.redis(*rotation.redis_retire_args(password), what='redis-cli ACL SETUSER')
         for path in stale:
             rewrite_in_place(path, conf)
     module.exit_json(changed=True)
