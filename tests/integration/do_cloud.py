@@ -31,8 +31,22 @@ def stop(cloud):
                    check=False)
 
 
-def sim_state(cloud):
+def _control(cloud, method, path, body=None, timeout=30):
     ctx = ssl.create_default_context(cafile=cloud['ca'])
-    req = urllib.request.Request(cloud['url'] + '/_sim/state', headers={'Authorization': 'Bearer %s' % cloud['token']})
-    with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(cloud['url'] + path, data=data, method=method,
+                                 headers={'Authorization': 'Bearer %s' % cloud['token'],
+                                          'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, context=ctx, timeout=timeout) as resp:
         return json.loads(resp.read())
+
+
+def sim_state(cloud):
+    return _control(cloud, 'GET', '/_sim/state')
+
+
+def wait_idle(cloud, timeout=300):
+    """Wait (bounded) until the simulator's queued host operations are over: a destroyed droplet is gone
+    from the API at once, its host goes down in the background (as a real droplet's disk is wiped later)."""
+    answer = _control(cloud, 'POST', '/_sim/wait_idle', {'timeout': timeout}, timeout=timeout + 30)
+    assert answer['idle'], 'host operations still queued after %s s: %s' % (timeout, answer)

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from helpers import SteadyLoad, recap_changed, run_playbook
-from do_cloud import sim_state
+from do_cloud import sim_state, wait_idle
 from sim_hosts import SimHost, list_hosts, load_images
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -101,6 +101,7 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
         assert load.total > 100 and load.failed == 0, load.summary()
         assert 'surplus, still running: %s, %s' % (name % 3, name % 2) in down.stdout, down.stdout[-6000:]
         assert sorted(droplets()) == [name % 1]
+        wait_idle(cloud)
         hosts = list_hosts()
         assert found[name % 2]['host'] not in hosts and found[name % 3]['host'] not in hosts
         assert containers(stays) == mine

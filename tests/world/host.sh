@@ -316,7 +316,17 @@ teardown_net() {
     fi
 }
 
-# setup_net: netns, lo, eth0 on the public bridge, eth1.. on the private ones, default route
+# host_mac CIDR: the MAC address of the host's interface carrying CIDR, fixed (locally administered)
+# like a droplet's across power cycles, so that a host started again answers at the address the
+# ARP caches of this machine and of its neighbours still hold
+host_mac() {
+    printf '%s/%s' "$H_NAME" "$1" | sha1sum | sed -E 's/^(..)(..)(..)(..)(..).*/02:\1:\2:\3:\4:\5/'
+}
+
+# setup_net: netns, lo, eth0 on the public bridge, eth1.. on the private ones, default route.
+# This machine forgets what its ARP cache held for the host's addresses: an address can come back
+# on another host (the simulator hands out freed addresses again), and a stale entry leaves the
+# host unreachable for several seconds.
 setup_net() {
     local i=0 spec br cidr gw="${PUB_GATEWAY%/*}" hl
     ip netns add "$H_NS"
@@ -329,8 +339,10 @@ setup_net() {
         sysctl -q -w "net.ipv6.conf.$hl.disable_ipv6=1" 2>/dev/null || true
         ip link set dev "$hl" master "$br"
         ip link set dev "$hl" up
+        ip -n "$H_NS" link set dev "eth$i" address "$(host_mac "$cidr")"
         ip -n "$H_NS" addr add "$cidr" dev "eth$i"
         ip -n "$H_NS" link set dev "eth$i" up
+        ip neigh del "${cidr%/*}" dev "$br" 2>/dev/null || true
         i=$((i + 1))
     done
     ip -n "$H_NS" route add default via "$gw" dev eth0
