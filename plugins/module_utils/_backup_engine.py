@@ -206,6 +206,9 @@ def _restore_postgres(svc, path, timeout):
                    mounts + [bind_mount(pgpass, PGPASS_IN_HELPER)], 'restoring %s' % name, timeout,
                    environment={'PGPASSFILE': PGPASS_IN_HELPER},
                    network=naming.network_name(svc.user, svc.project, svc.env))
+        # pg_restore brings no planner statistics: without them the first queries after a restore
+        # plan blind until autovacuum gets round to the tables
+        svc.psql('ANALYZE', pg.restore_db(svc.database))
         svc.psql(pg.swap_sql(svc.database))
     except BaseException:
         undo, drop = pg.undo_swap_sql(svc.database)
