@@ -17,8 +17,9 @@ def _age(mtime, now):
     return 'today' if days == 0 else '%d day%s ago' % (days, '' if days == 1 else 's')
 
 
-def secret_lines(files, now=None):
-    """``name  mode  changed N days ago``, A-Z, with a warning on a mode others can read; never a value."""
+def secret_lines(files, vaulted=(), now=None):
+    """``name  mode  changed N days ago``, A-Z, with a warning on a mode others can read and ``ansible-vault``
+    after the files whose paths are in ``vaulted``; never a value."""
     now = time.time() if now is None else now
     if not files:
         return ['no secrets here']
@@ -28,6 +29,8 @@ def secret_lines(files, now=None):
         name = os.path.relpath(entry['path'], root)
         mode = entry.get('mode', '?')
         line = '%-40s %s  changed %s' % (name, mode, _age(entry.get('mtime', now), now))
+        if entry['path'] in vaulted:
+            line += '  ansible-vault'
         if mode not in SAFE_MODES:
             line += '  ⚠ readable by others: chmod 600 %s' % entry['path']
         lines.append(line)

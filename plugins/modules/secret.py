@@ -17,6 +17,9 @@ description:
   - With O(source), writes a file derived from the secret in O(source) in the given O(format) instead,
     for example the C(requirepass) line of a Redis configuration.
   - Files are written atomically with mode 0600 (or O(mode)) in a directory created 0700.
+  - With O(vault=true) the secret is kept encrypted with ansible-vault (the password or vault ID the play
+    was given, C(--vault-password-file), C(--vault-id) or C(--ask-vault-pass)), for the controller's
+    secrets at rest. M(ansible.builtin.copy) and the C(file) lookup decrypt such files on their way.
 author:
   - Fleet Developers (@projectdeployer)
 extends_documentation_fragment:
@@ -52,6 +55,17 @@ options:
     description: The file mode.
     type: raw
     default: '0600'
+  vault:
+    description:
+      - Keep the secret encrypted with ansible-vault. Only for the controller's own files (the task runs
+        there, usually with C(delegate_to=localhost)) and only for generated secrets (not with O(source) or
+        a O(format) other than V(raw)).
+      - An existing secret in plain text is encrypted in place, its value kept; an encrypted one is
+        kept as it is once it is shown to open with the vault password given.
+      - Fails, before writing anything, when the play has no vault password.
+    type: bool
+    default: false
+    version_added: 0.2.0
   state:
     description: V(present) ensures the file, V(absent) removes it.
     type: str
@@ -60,6 +74,12 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: A password kept encrypted on the controller (run with --vault-password-file or --ask-vault-pass)
+  projectdeployer.fleet.secret:
+    path: /local/u1/myapp/prod/secrets/postgres_password
+    vault: true
+  delegate_to: localhost
+
 - name: A password for u1's postgres, generated once on the controller
   projectdeployer.fleet.secret:
     path: /local/u1/myapp/prod/secrets/postgres_password
@@ -73,6 +93,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+vaulted:
+  description: Whether the file is encrypted with ansible-vault.
+  returned: always
+  type: bool
 path:
   description: The secret file. Its content is never returned.
   returned: always
@@ -86,31 +110,13 @@ created:
 import os
 import secrets
 import string
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._atomic_file import write_atomic
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import render
 
 ALPHABET = string.ascii_letters + string.digits
-
-
-def write_atomic(path, content, mode):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix='.secret.', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read(path):
@@ -130,16 +136,20 @@ def main():
             format=dict(type='str', default='raw', choices=['raw', 'redis_conf', 'pgpass']),
             mode=dict(type='raw', default='0600'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
+            vault=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     p = module.params
     mode = int(str(p['mode']), 8)
+    if p['vault']:
+        module.fail_json(msg='vault: true is done by the action on the controller; fix: run the task through '
+                             'projectdeployer.fleet.secret in a play, not as a bare module')
     current = read(p['path'])
     if p['state'] == 'absent':
         if current is not None and not module.check_mode:
             os.unlink(p['path'])
-        module.exit_json(changed=current is not None, path=p['path'], created=False)
+        module.exit_json(changed=current is not None, path=p['path'], created=False, vaulted=False)
     if p['length'] < 16:
         module.fail_json(msg='length %d is too short for a secret: use 16 or more' % p['length'])
     created = False
@@ -156,7 +166,7 @@ def main():
     changed = wanted != current or (current is not None and (os.stat(p['path']).st_mode & 0o7777) != mode)
     if changed and not module.check_mode:
         write_atomic(p['path'], wanted, mode)
-    module.exit_json(changed=changed, path=p['path'], created=created)
+    module.exit_json(changed=changed, path=p['path'], created=created, vaulted=False)
 
 
 if __name__ == '__main__':

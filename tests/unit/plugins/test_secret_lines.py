@@ -25,5 +25,12 @@ def test_a_mode_others_can_read_is_flagged_with_the_fix():
     assert '⚠ readable by others: chmod 600 /s/secrets/api_key' in lines[0]
 
 
+def test_files_kept_encrypted_say_so():
+    files = [_file('/s/secrets/postgres_password'), _file('/s/secrets/postgres_login')]
+    lines = secret_lines(files, vaulted=['/s/secrets/postgres_password'], now=NOW)
+    assert lines[0].startswith('postgres_login') and not lines[0].endswith('ansible-vault')
+    assert lines[1].startswith('postgres_password') and lines[1].endswith('changed today  ansible-vault')
+
+
 def test_no_secrets():
     assert secret_lines([], now=NOW) == ['no secrets here']
