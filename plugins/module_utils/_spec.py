@@ -668,6 +668,7 @@ SERVICE_KEYS = {
     'mem_limit': Key('str', None, ALL, _check_memory),
     'mem_reservation': Key('str', None, ALL, _check_memory),
     'cpus': Key('number', None, ALL, _check_cpus),
+    'shm_size': Key('str', None, ALL, _check_memory),
     'health_path': Key('str', None, APPS, _check_health_path),
     'health_retries': Key('int', 6, ALL, _ranged(1, 100)),
     'health_interval': Key('int', 10, ALL, _ranged(1, 3600)),
@@ -678,6 +679,7 @@ SERVICE_KEYS = {
     'backup_keep': Key('int', 7, tuple(DATABASES), _ranged(1, 1000)),
 }
 SECRET_KEYS = frozenset(['git_token'])
+POSTGRES_SHM_SIZE = '256m'
 SOURCE_KEYS = ('image', 'dockerfile', 'dockerfile_content')
 
 
@@ -685,7 +687,12 @@ def type_defaults(service_type):
     """The defaults that differ by service type (version and backup of databases, react's build)."""
     if service_type in DATABASES:
         _port, version, backup = DATABASES[service_type]
-        return {'version': version, 'backup_schedule': backup}
+        found = {'version': version, 'backup_schedule': backup}
+        if service_type == 'postgres':
+            # Docker's 64 MiB /dev/shm is too small for postgres' parallel queries and maintenance
+            # ("could not resize shared memory segment"); its dynamic shared memory lives there
+            found['shm_size'] = POSTGRES_SHM_SIZE
+        return found
     if service_type == 'react':
         return {'build_command': 'npm run build'}
     return {}
@@ -825,7 +832,7 @@ def _check_resources(report, path, svc):
         what, _sep, fix = err.partition('; fix: ')
         report.error(_join(path, 'server_cpu'), what, fix)
         return
-    for key in ('mem_limit', 'mem_reservation'):
+    for key in ('mem_limit', 'mem_reservation', 'shm_size'):
         if svc.get(key) and memory_mb(svc[key]) > svc['server_memory']:
             report.error(_join(path, key), '%s %s is more than the server memory (%d MB)'
                          % (key, svc[key], svc['server_memory']),

@@ -41,6 +41,8 @@ def config_hash(desired, image_id, secret_digests):
         'version': desired.get('version'),
         'labels': desired.get('labels') or {},
     }
+    if desired.get('shm_size'):  # only when set: containers deployed before it existed keep their hash
+        material['shm_size'] = desired['shm_size']
     blob = json.dumps(material, sort_keys=True, separators=(',', ':'), default=str)
     return hashlib.sha256(blob.encode('utf-8')).hexdigest()[:16]
 
@@ -76,6 +78,7 @@ def container_kwargs(desired, slot, host_port, chash, deployed_at):
         'restart_policy': {'Name': 'unless-stopped'} if desired.get('restart', True) else {'Name': 'no'},
         'mem_limit': _memory(desired.get('mem_limit')),
         'mem_reservation': _memory(desired.get('mem_reservation')),
+        'shm_size': desired.get('shm_size') or None,
         'log_config': {'Type': 'json-file', 'Config': {'max-size': '10m', 'max-file': '3'}},
         'hostname': service,
     }

@@ -168,6 +168,7 @@ def container_definition(spec, name, internal_ports, secrets_dir, images=None, l
         'mem_limit': svc.get('mem_limit'),
         'mem_reservation': svc.get('mem_reservation'),
         'cpus': svc.get('cpus'),
+        'shm_size': svc.get('shm_size'),
         'version': str(svc.get('version') or spec['version']),
         'scheduled': bool(svc.get('schedule')),
         'schedule': svc.get('schedule'),

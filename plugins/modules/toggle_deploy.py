@@ -140,6 +140,12 @@ options:
   cpus:
     description: CPU limit in cores, for example V(1.0).
     type: float
+  shm_size:
+    description:
+      - Size of the container's C(/dev/shm) in Docker syntax, for example V(256m); Docker's 64 MiB when not set.
+      - Part of the configuration hash only when set.
+    type: str
+    version_added: 0.2.0
   restart:
     description: Restart the container when it stops (policy C(unless-stopped)).
     type: bool
@@ -644,6 +650,7 @@ def main():
             mem_limit=dict(type='str'),
             mem_reservation=dict(type='str'),
             cpus=dict(type='float'),
+            shm_size=dict(type='str'),
             restart=dict(type='bool', default=True),
             health=dict(type='dict', default={}, options=dict(
                 type=dict(type='str', default='running', choices=['http', 'postgres', 'redis', 'tcp', 'running', 'none']),

@@ -127,6 +127,9 @@ def test_example_project_deploys_and_api_uses_postgres_and_redis(deployed):
     for service in ('postgres', 'redis', 'api', 'worker', 'nginx'):
         assert '%s_%s' % (project.prefix, service) in names
     assert names['%s_report' % project.prefix][1] in ('created', 'exited')
+    shm = subprocess.run(['docker', 'inspect', '-f', '{{.HostConfig.ShmSize}}', '%s_postgres' % project.prefix],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert shm == str(256 * 1024 * 1024)  # postgres' dynamic shared memory (parallel queries) lives in /dev/shm
     status, body = project.request('POST', '/items', {'name': 'first'})
     assert status == 201 and body['id'] >= 1 and body['counter'] >= 1
     status, body = project.request('GET', '/items')

@@ -297,6 +297,16 @@ def test_memory_and_cpu_limits():
     assert spec.memory_mb('1g') == 1024 and spec.memory_mb('512') is None
 
 
+def test_shm_size_256m_for_postgres_by_default():
+    raw = quick_start()
+    raw['services']['redis']['shm_size'] = '128M'
+    services = validate(raw)['services']
+    assert services['postgres']['shm_size'] == '256m'
+    assert services['redis']['shm_size'] == '128m' and services['api']['shm_size'] is None
+    raw['services']['postgres']['shm_size'] = '1g'
+    assert validate(raw)['services']['postgres']['shm_size'] == '1g'
+
+
 def test_volumes_and_state():
     services = validate(quick_start(services={
         'files': {'image': 'nginx:1.27', 'ports': [80], 'volumes': {'files/static': '/usr/share/nginx/html:ro'}},
@@ -531,6 +541,8 @@ MALFORMED = [
     ('mem-limit-above-server', _svc('api', mem_limit='2g'), 'services.api.mem_limit', '1024 MB'),
     ('mem-reservation-above-limit', _svc('api', mem_limit='256m', mem_reservation='512m'),
      'services.api.mem_reservation', 'mem_limit'),
+    ('shm-size-no-unit', _svc('api', shm_size='64'), 'services.api.shm_size', 'unit'),
+    ('shm-size-above-server', _svc('api', shm_size='2g'), 'services.api.shm_size', '1024 MB'),
     ('cpus-zero', _svc('api', cpus=0), 'services.api.cpus', 'more than 0'),
     ('cpus-above-server', _svc('api', cpus=2), 'services.api.cpus', '1 vCPU'),
     ('health-path-relative', _svc('api', health_path='health'), 'services.api.health_path', '/health'),

@@ -61,3 +61,11 @@ def test_a_secret_rotated_in_place_does_not_change_the_hash():
     rotated = dict(BASE, secrets=[{'source': '/s/pw', 'target': '/run/secrets/pw', 'in_place': True}])
     assert t.config_hash(rotated, 'sha256:a', {'/run/secrets/pw': 'x'}) == t.config_hash(rotated, 'sha256:a', {'/run/secrets/pw': 'y'})
     assert t.config_hash(BASE, 'sha256:a', {'/run/secrets/pw': 'x'}) != t.config_hash(BASE, 'sha256:a', {'/run/secrets/pw': 'y'})
+
+
+def test_shm_size_counts_only_when_set():
+    before = t.config_hash(BASE, 'sha256:a', {'/run/secrets/pw': 'x'})
+    assert t.config_hash(dict(BASE, shm_size=None), 'sha256:a', {'/run/secrets/pw': 'x'}) == before
+    assert t.config_hash(dict(BASE, shm_size='256m'), 'sha256:a', {'/run/secrets/pw': 'x'}) != before
+    assert 'shm_size' not in t.container_kwargs(BASE, 'primary', 8100, 'h', 'now')
+    assert t.container_kwargs(dict(BASE, shm_size='256m'), 'primary', 8100, 'h', 'now')['shm_size'] == '256m'

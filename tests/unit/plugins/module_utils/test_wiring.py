@@ -41,6 +41,7 @@ def test_databases_are_stateful_with_file_secrets():
     assert pg['env_vars']['POSTGRES_PASSWORD_FILE'] == '/run/secrets/postgres_password'
     assert pg['env_vars']['POSTGRES_USER'] == 'u1_myapp' and pg['env_vars']['POSTGRES_DB'] == 'myapp_prod'
     assert pg['health']['type'] == 'postgres'
+    assert pg['shm_size'] == '256m'
     redis = container_definition(spec, 'redis', PORTS, SECRETS)
     assert redis['command'] == 'redis-server /run/secrets/redis.conf --appendonly yes'
     assert {'source': SECRETS + '/redis_redis.conf', 'target': '/run/secrets/redis.conf', 'owner': 999,
