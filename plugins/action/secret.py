@@ -11,8 +11,6 @@ secret is generated (or an existing plain one encrypted, its value kept) here ra
 from __future__ import annotations
 
 import os
-import secrets
-import string
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -22,8 +20,7 @@ from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._atomic_file import write_atomic
-
-ALPHABET = string.ascii_letters + string.digits
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import generate, length_error
 NO_PASSWORD = ('vault: true needs the vault password to encrypt %s; fix: run ansible-playbook with '
                '--vault-password-file FILE (or --vault-id, or --ask-vault-pass), or set fleet_vault_secrets=false')
 
@@ -64,8 +61,8 @@ class ActionModule(ActionBase):
             raise AnsibleError('vault: true is for the controller\'s own files (%s); fix: delegate_to: localhost' % path)
         mode = int(str(args.get('mode', '0600')), 8)
         length = int(args.get('length', 40))
-        if length < 16:
-            raise AnsibleError('length %d is too short for a secret: use 16 or more' % length)
+        if length_error(length):
+            raise AnsibleError(length_error(length))
         vault_secrets = getattr(self._loader, '_vault', None) and self._loader._vault.secrets or []
         current = _read(path)
         if current is not None and is_encrypted(current):
@@ -79,7 +76,7 @@ class ActionModule(ActionBase):
                 os.chmod(path, mode)
             return dict(changed=changed, path=path, created=False, vaulted=True)
         created = current is None or not current.strip()
-        plain = current if not created else to_bytes(''.join(secrets.choice(ALPHABET) for dummy in range(length)))
+        plain = current if not created else to_bytes(generate(length))
         try:
             found = match_encrypt_secret(vault_secrets, C.DEFAULT_VAULT_ENCRYPT_IDENTITY) if vault_secrets else None
         except AnsibleError:  # an --encrypt-vault-id the play was not given

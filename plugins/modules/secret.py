@@ -108,15 +108,11 @@ created:
 '''
 
 import os
-import secrets
-import string
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._atomic_file import write_atomic
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import render
-
-ALPHABET = string.ascii_letters + string.digits
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import generate, length_error, render
 
 
 def read(path):
@@ -150,8 +146,8 @@ def main():
         if current is not None and not module.check_mode:
             os.unlink(p['path'])
         module.exit_json(changed=current is not None, path=p['path'], created=False, vaulted=False)
-    if p['length'] < 16:
-        module.fail_json(msg='length %d is too short for a secret: use 16 or more' % p['length'])
+    if length_error(p['length']):
+        module.fail_json(msg=length_error(p['length']))
     created = False
     if p['source']:
         secret = read(p['source'])
@@ -161,7 +157,7 @@ def main():
     elif current is not None and current.strip():
         wanted = current
     else:
-        wanted = render(''.join(secrets.choice(ALPHABET) for dummy in range(p['length'])), p['format'])
+        wanted = render(generate(p['length']), p['format'])
         created = True
     changed = wanted != current or (current is not None and (os.stat(p['path']).st_mode & 0o7777) != mode)
     if changed and not module.check_mode:

@@ -105,6 +105,19 @@ def cleanup(user):
         os.unlink(path)
 
 
+def deployed_example(tmp_path_factory, name, letter, cls=Project):
+    """For a module fixture: the example project of a new user (``letter`` and six more) deployed, then
+    its containers, volumes, network, cron files and edge removed."""
+    root = str(tmp_path_factory.mktemp(name))
+    user = letter + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
+    project = cls(root, user, free_port())
+    proc = project.playbook('deploy')
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    yield project
+    cleanup(user)
+    subprocess.run(['docker', 'rm', '-f', project.edge_container], capture_output=True, check=False)
+
+
 @pytest.fixture(scope='module')
 def deployed(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('deploy'))

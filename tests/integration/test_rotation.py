@@ -8,15 +8,13 @@ work, redis keeps the new one across a restart, and the databases' containers ar
 recreated. list_secrets shows no value.
 """
 import os
-import random
-import string
 import subprocess
 import time
 
 import pytest
 
-from helpers import SteadyLoad, free_port, recap_changed
-from test_deploy import Project, cleanup
+from helpers import SteadyLoad, recap_changed
+from test_deploy import deployed_example
 
 pytestmark = pytest.mark.usefixtures('world')
 
@@ -44,14 +42,7 @@ def _secret(project, name):
 
 @pytest.fixture(scope='module')
 def rotated_project(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('rotation'))
-    user = 'r' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    project = Project(root, user, free_port())
-    proc = project.playbook('deploy')
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    yield project
-    cleanup(user)
-    subprocess.run(['docker', 'rm', '-f', project.edge_container], capture_output=True, check=False)
+    yield from deployed_example(tmp_path_factory, 'rotation', 'r')
 
 
 def _rotate_under_load(project):

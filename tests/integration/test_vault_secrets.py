@@ -17,8 +17,8 @@ import subprocess
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from helpers import free_port, recap_changed, run_playbook
-from test_deploy import Project, cleanup
+from helpers import recap_changed, run_playbook
+from test_deploy import Project, deployed_example
 
 pytestmark = pytest.mark.usefixtures('world')
 
@@ -26,7 +26,13 @@ VAULT_PASSWORD = 'fleet-vault-test-' + ''.join(random.choice(string.ascii_letter
 
 
 class VaultedProject(Project):
-    """The example project whose controller folder is ``root/controller``."""
+    """The example project whose controller folder is ``root/controller``, with a vault password file."""
+
+    def __init__(self, root, user, edge_port):
+        super(VaultedProject, self).__init__(root, user, edge_port)
+        self.password_file = os.path.join(root, 'vault-password')
+        with open(os.open(self.password_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as handle:
+            handle.write(VAULT_PASSWORD + '\n')
 
     @property
     def controller_secrets(self):
@@ -55,17 +61,7 @@ def _decrypt(data):
 
 @pytest.fixture(scope='module')
 def project(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('vault'))
-    user = 'k' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    proj = VaultedProject(root, user, free_port())
-    proj.password_file = os.path.join(root, 'vault-password')
-    with open(os.open(proj.password_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as handle:
-        handle.write(VAULT_PASSWORD + '\n')
-    proc = proj.playbook('deploy')
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    yield proj
-    cleanup(user)
-    subprocess.run(['docker', 'rm', '-f', proj.edge_container], capture_output=True, check=False)
+    yield from deployed_example(tmp_path_factory, 'vault', 'k', VaultedProject)
 
 
 def test_plain_secrets_are_encrypted_in_place_and_nothing_restarts(project):
