@@ -5,6 +5,8 @@ The collection lives at the repository root, so the tests put a symlink
 ``<tmp>/ansible_collections/projectdeployer/fleet -> <repo>`` on ``sys.path``
 and on ``ANSIBLE_COLLECTIONS_PATH`` for the ansible-playbook runs they start.
 """
+import contextlib
+import glob
 import hashlib
 import os
 import sys
@@ -32,3 +34,25 @@ if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(
     [COLLECTIONS_ROOT] + [p for p in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep) if p])
+
+
+def _is_xdist_worker(config):
+    return hasattr(config, 'workerinput')
+
+
+def pytest_sessionstart(session):
+    """Deploys schedule jobs and backups in /etc/cron.d, which the simulated hosts share with this machine:
+    whatever the run added there is removed at its end (a test's own teardown may be cut short). Done by the
+    process that runs the whole session (pytest-xdist's controller, or pytest alone), never by a worker: a
+    worker's session ends while others still run tests whose cron files must stay."""
+    if not _is_xdist_worker(session.config):
+        session.config.fleet_cron_before = set(glob.glob('/etc/cron.d/fleet_*'))
+
+
+def pytest_sessionfinish(session):
+    before = getattr(session.config, 'fleet_cron_before', None)
+    if before is None:
+        return
+    for path in set(glob.glob('/etc/cron.d/fleet_*')) - before:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

@@ -13,8 +13,6 @@
 
 Every test under tests/integration is marked ``integration``.
 """
-import contextlib
-import glob
 import os
 import re
 import secrets
@@ -45,10 +43,28 @@ WORLD_IMAGES = {
 TEST_LABEL = 'fleet-test'
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if str(item.fspath).startswith(HERE + os.sep):
-            item.add_marker(pytest.mark.integration)
+# Integration modules, slowest first (docs/testing.md's table): pytest-xdist (``--dist loadfile
+# --no-loadscope-reorder``) hands the modules out in this order, so the long ones start at once and the short
+# ones fill the gaps at the end. A module not listed comes after the listed ones.
+SLOWEST_FIRST = ()
+
+
+def _module(item):
+    return os.path.splitext(os.path.basename(str(item.fspath)))[0]
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    """Every test under tests/integration is marked ``integration``; the integration modules come first,
+    slowest first (SLOWEST_FIRST), then the unit tests. With ``--dist loadfile`` a module's tests run in one
+    worker, one after another, sharing its module-scoped fixtures (a deployed project, a simulator)."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    mine = [item for item in items if str(item.fspath).startswith(HERE + os.sep)]
+    for item in mine:
+        item.add_marker(pytest.mark.integration)
+    ids = {id(item) for item in mine}
+    others = [item for item in items if id(item) not in ids]
+    mine.sort(key=lambda item: rank.get(_module(item), len(rank)))
+    items[:] = mine + others
 
 
 def _registry_status():
@@ -199,14 +215,3 @@ def cloud(tmp_path_factory, world):  # pylint: disable=unused-argument
     started = do_cloud.start(str(tmp_path_factory.mktemp('do_sim_hosts')))
     yield started
     do_cloud.stop(started)
-
-
-@pytest.fixture(scope='session', autouse=True)
-def no_leftover_cron_files():
-    """Deploys schedule jobs and backups in /etc/cron.d, which the simulated hosts share with this machine:
-    whatever the session added there is removed at its end (a test's own teardown may be cut short)."""
-    before = set(glob.glob('/etc/cron.d/fleet_*'))
-    yield
-    for path in set(glob.glob('/etc/cron.d/fleet_*')) - before:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)

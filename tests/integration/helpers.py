@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -48,6 +49,32 @@ def task_results(proc, task_name):
 def recap_changed(output):
     """The sum of ``changed=N`` in the PLAY RECAP of an ansible-playbook output."""
     return sum(int(n) for n in re.findall(r'changed=(\d+)', output.split('PLAY RECAP')[-1]))
+
+
+# pytest-xdist runs integration tests in several workers at once (docs/testing.md): each worker owns
+# its own block of simulated-host addresses, so tests running at once never ask for the same one.
+MAX_WORKERS = 8
+
+
+def worker_index():
+    """0 for ``gw0`` (and without xdist), 1 for ``gw1``, ..."""
+    name = os.environ.get('PYTEST_XDIST_WORKER', 'gw0')
+    index = int(name[2:]) if name.startswith('gw') and name[2:].isdigit() else 0
+    assert index < MAX_WORKERS, 'at most %d pytest-xdist workers have address blocks (%s)' % (MAX_WORKERS, name)
+    return index
+
+
+def host_ips(count):
+    """``count`` distinct addresses for tests/world/host.sh hosts on 10.250.0.0/16 from this worker's block
+    (third octets 40 + 20 * worker ... + 19; the DigitalOcean simulator's droplets use 201-250)."""
+    third = 40 + 20 * worker_index() + random.randrange(20)
+    return ['10.250.%d.%d' % (third, last) for last in random.sample(range(2, 251), count)]
+
+
+def sim_public_range():
+    """The public addresses of this worker's DigitalOcean simulators' droplets (``--public-range``)."""
+    third = 201 + 6 * worker_index()
+    return '10.250.%d.1-10.250.%d.254' % (third, third + 5)
 
 
 def free_port():

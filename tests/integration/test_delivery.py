@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, recap_changed, run_playbook, ssh_keypair
+from helpers import REPO, free_port, host_ips, recap_changed, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -50,7 +50,7 @@ def _common(tmp_path, spec):
 def test_registry_less_delivery_over_ssh(tmp_path):
     key = ssh_keypair(tmp_path)
     user = 'r' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    ip = '10.250.%d.%d' % (random.randint(40, 200), random.randint(2, 250))
+    ip, = host_ips(1)
     with sim_host('fd-%s' % user, ip, '%s.pub' % key) as host:
         # the server has the stand-in nginx (as a real one pulls nginx from Docker Hub), nothing of ours,
         # and no way to reach the registry on this machine's loopback
@@ -96,7 +96,7 @@ def test_push_to_the_registry_and_pull_where_missing(tmp_path):
     # the registry has it: remove it here, and a deploy without building pulls it back
     subprocess.run(['docker', 'rmi', '-f', image], capture_output=True, check=True)
     edge = 'fleet_edge_%s' % user
-    port = random.randint(20000, 30000)
+    port = free_port()
     try:
         proc = run_playbook('playbooks/deploy.yml', '-i', 'inventory/local.yml', *_common(tmp_path, spec),
                             '-e', 'fleet_build=false', '-e', 'fleet_root=%s' % (tmp_path / 'fleet'),

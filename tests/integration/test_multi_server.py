@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, recap_changed, run_playbook, ssh_keypair
+from helpers import REPO, host_ips, recap_changed, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -28,8 +28,7 @@ STAND_INS = {'a': ['fleet-world/nginx:1.22', 'fleet-world/postgres:15', 'fleet-w
 def test_project_across_two_servers(tmp_path):
     key = ssh_keypair(tmp_path)
     user = 'm' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    net = random.randint(40, 200)
-    ips = {'a': '10.250.%d.%d' % (net, random.randint(2, 120)), 'b': '10.250.%d.%d' % (net, random.randint(121, 250))}
+    ips = dict(zip('ab', host_ips(2)))
     with open(os.path.join(REPO, 'examples', 'myapp.yml')) as handle:
         spec = yaml.safe_load(handle)
     spec['fleet_user'] = user

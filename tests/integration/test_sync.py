@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from helpers import recap_changed, run_playbook, ssh_keypair
+from helpers import host_ips, recap_changed, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -36,8 +36,7 @@ def _write(path, text, mode=0o644):
 def test_push_pull_sync_and_list_secrets(tmp_path):
     key = ssh_keypair(tmp_path)
     user = 's' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    net = random.randint(40, 200)
-    ips = ['10.250.%d.%d' % (net, random.randint(2, 120)), '10.250.%d.%d' % (net, random.randint(121, 250))]
+    ips = host_ips(2)
     spec_path = tmp_path / 'spec.yml'
     spec_path.write_text(yaml.safe_dump({'fleet_user': user, 'fleet_project': 'shop',
                                          'services': {'postgres': {'type': 'postgres'}}}))

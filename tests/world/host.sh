@@ -36,7 +36,8 @@
 #              keys generated per host.
 #   Ending that init ends everything in the host, containers included.
 # The rest of the filesystem is this machine's (so /work/main/.venv/bin/python with the docker
-# SDK works as ansible_python_interpreter on every host; /root and /tmp are shared too).
+# SDK works as ansible_python_interpreter on every host; /root and /tmp are shared too, but for
+# /root/.bashrc, which is Debian's skeleton in every host, as on a fresh droplet).
 #
 # up is idempotent (a running host with the same public IP only gets the new keys; a broken one
 # is cleaned and started again) and waits, bounded, for the engine (60 s) and sshd (10 s).
@@ -712,6 +713,7 @@ write_configs() {
     printf 'NAME=%s\nPUBLIC_IP=%s\nPUBLIC_CIDR=%s\nPRIVATE=%s\n' \
         "$H_NAME" "$H_PUBLIC_IP" "$H_PUBLIC_CIDR" "${H_PRIVATE[*]}" >"$H_ENV.tmp"
     mv "$H_ENV.tmp" "$H_ENV"
+    if [ -f /etc/skel/.bashrc ]; then cp /etc/skel/.bashrc "$H_DATA/bashrc"; else : >"$H_DATA/bashrc"; fi
     # its own (empty) daemon.json: never this machine's /etc/docker/daemon.json
     [ -f "$H_DATA/daemon.json" ] || echo '{}' >"$H_DATA/daemon.json"
     d="$H_DATA/ssh"
@@ -759,6 +761,10 @@ cmd_init() {
     # dockerd must start its own containerd, never a system one at /run/containerd
     if [ -d /run/containerd ]; then mount -t tmpfs -o mode=0711 tmpfs /run/containerd; fi
     mount --bind "$H_DATA/local" /local
+    # root's shell start-up file is a fresh droplet's (Debian's skeleton), not this machine's: sshd runs
+    # every command through bash, which reads ~/.bashrc, and this machine's may run tools (pyenv's
+    # rehash, with a lock all hosts would share) on each of them
+    if [ -f /root/.bashrc ]; then mount --bind "$H_DATA/bashrc" /root/.bashrc; fi
 
     driver="$(cat "$H_DATA/storage-driver" 2>/dev/null || true)"
     rm -f "$H_RUN/docker.pid" "$H_SOCK"

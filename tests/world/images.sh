@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the stand-in images from tests/world/images/<name>/ (FROM fleet-world/base:bookworm,
-# the build arg BASE_IMAGE),
-# one after another, and tag them fleet-world/<name>:<tag>. An image is rebuilt only when the
+# the build arg BASE_IMAGE), all at once (they only share the base image), and tag them
+# fleet-world/<name>:<tag>. An image is rebuilt only when the
 # sha256 of its build dir (label fleet-world.hash) or the base image (label fleet-world.base)
 # changed, so a second run is a no-op. Usage: images.sh [NAME...] (default: all).
 # Logs: /var/log/fleet-world/build-<name>.log.
@@ -28,6 +28,11 @@ label_of() {
 
 for name in "${ORDER[@]}"; do
     [ -n "${WORLD_IMAGE_TAGS[$name]:-}" ] || die "unknown image '$name' (known: ${!WORLD_IMAGE_TAGS[*]})"
+done
+
+# build_one NAME: build (when its recipe or the base changed) and tag one image; dies naming its log.
+build_one() {
+    local name=$1 dir tags ref hash log start old_id id tag alias
     dir="$WORLD_DIR/images/$name"
     [ -f "$dir/Dockerfile" ] || die "no Dockerfile in $dir"
     read -r -a tags <<<"${WORLD_IMAGE_TAGS[$name]}"
@@ -68,5 +73,15 @@ for name in "${ORDER[@]}"; do
         done
         docker rmi "$old_id" >/dev/null 2>&1 || true
     fi
-    old_id=
+}
+
+pids=()
+for name in "${ORDER[@]}"; do
+    build_one "$name" &
+    pids+=("$!")
 done
+failed=()
+for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed+=("${ORDER[$i]}")
+done
+[ "${#failed[@]}" -eq 0 ] || die "building ${failed[*]} failed (see the messages above)"

@@ -96,8 +96,9 @@ def make_backend(kind, boot_seconds=1.0, max_parallel=4):
 
 
 def make_server(state_dir, port=0, host='127.0.0.1', tokens=(), backend='real', boot_seconds=1.0,
-                action_seconds=1.0, droplet_limit=None, max_parallel=4, tls_names=()):
-    """(server, state, info) ready to ``serve_forever``; info: url, ca, token, port."""
+                action_seconds=1.0, droplet_limit=None, max_parallel=4, tls_names=(), public_range=None):
+    """(server, state, info) ready to ``serve_forever``; info: url, ca, token, port.
+    ``public_range``: (first, last) public address of droplets, inside 10.250.0.0/16."""
     from . import tls
     from .server import SimServer
     from .state import State
@@ -105,6 +106,8 @@ def make_server(state_dir, port=0, host='127.0.0.1', tokens=(), backend='real', 
     ca, cert, key = tls.ensure(state_dir, [host] + list(tls_names))
     tokens = _config_tokens(state_dir, list(tokens))
     cfg = {'action_seconds': action_seconds}
+    if public_range:
+        cfg['public_first'], cfg['public_last'] = public_range
     if droplet_limit is not None:
         cfg['droplet_limit'] = droplet_limit
     state = State(make_backend(backend, boot_seconds, max_parallel), state_dir, cfg)
@@ -118,6 +121,21 @@ def make_server(state_dir, port=0, host='127.0.0.1', tokens=(), backend='real', 
     info = {'url': 'https://%s:%d' % (shown, real_port), 'ca': ca, 'token': tokens[0], 'port': real_port,
             'pid': os.getpid(), 'state_dir': state_dir}
     return server, state, info
+
+
+def _public_range(text):
+    """``FIRST-LAST`` -> (first, last), both inside the public bridge's 10.250.0.0/16 and not its .0.1."""
+    if not text:
+        return None
+    import ipaddress
+    try:
+        first, last = (ipaddress.ip_address(part.strip()) for part in text.split('-'))
+    except ValueError:
+        raise SystemExit('--public-range: %r is not FIRST-LAST (two IPv4 addresses)' % text) from None
+    bridge = ipaddress.ip_network('10.250.0.0/16')
+    if first not in bridge or last not in bridge or first > last or int(first) <= int(bridge[1]):
+        raise SystemExit('--public-range: %s must lie in 10.250.0.2-10.250.255.254, first <= last' % text)
+    return str(first), str(last)
 
 
 def _write_env(state_dir, info):
@@ -134,7 +152,8 @@ def _serve(args):
         tokens.append(os.environ['DO_SIM_TOKEN'])
     server, state, info = make_server(
         os.path.abspath(args.state_dir), args.port, args.host, tokens, args.hosts, args.fake_boot_seconds,
-        args.action_seconds, args.droplet_limit, args.max_parallel, args.tls_name or ())
+        args.action_seconds, args.droplet_limit, args.max_parallel, args.tls_name or (),
+        _public_range(args.public_range))
     log = logging.getLogger('do_sim')
     stopping = threading.Event()
 
@@ -186,6 +205,9 @@ def main(argv=None):
     s.add_argument('--max-parallel', type=int, default=4, help='host starts at once')
     s.add_argument('--tls-name', action='append', help='another name for the server certificate')
     s.add_argument('--stop-timeout', type=float, default=240)
+    s.add_argument('--public-range', metavar='FIRST-LAST',
+                   help='public addresses of droplets (default 10.250.201.1-10.250.250.254); simulators running '
+                        'at once are given ranges of their own')
     t = sub.add_parser('teardown', help='take down every host a (stopped) simulator left in its state dir')
     t.add_argument('--state-dir', required=True)
     t.add_argument('--hosts', choices=('real', 'fake'), default='real')

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Print where a test run's time went, from pytest's JUnit XML (``--junitxml``).
+
+    python tests/durations.py REPORT.xml [--tests N] [--modules N] [--markdown]
+
+The N slowest tests (setup + call + teardown, as pytest's junit_duration_report=total gives) and the
+N slowest modules (the sum of their tests: with ``--dist loadgroup`` a module runs in one worker, so
+this is its share of a worker's wall time). ``--markdown`` prints the tables docs/testing.md keeps.
+"""
+import argparse
+import collections
+import sys
+import xml.etree.ElementTree as ET
+
+
+def read(path):
+    """[(module, test name, seconds, outcome)] of every test case in the report."""
+    cases = []
+    for case in ET.parse(path).getroot().iter('testcase'):
+        module = case.get('classname', '').split('.')
+        # classname: tests.integration.test_deploy[.Class]; keep the module's basename
+        name = next((part for part in reversed(module) if part.startswith('test_')), module[-1])
+        outcome = 'passed'
+        for child in case:
+            if child.tag in ('failure', 'error'):
+                outcome = 'failed'
+            elif child.tag == 'skipped' and outcome == 'passed':
+                outcome = 'skipped'
+        cases.append((name, case.get('name', ''), float(case.get('time') or 0), outcome))
+    return cases
+
+
+def table(headers, rows, markdown):
+    if markdown:
+        lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join(' --- ' for _ in headers) + '|']
+        lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
+        return '\n'.join(lines)
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+    fmt = '  '.join('%%-%ds' % w for w in widths)
+    return '\n'.join([fmt % tuple(headers)] + [fmt % tuple(str(c) for c in row) for row in rows])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
+    p.add_argument('report')
+    p.add_argument('--tests', type=int, default=25)
+    p.add_argument('--modules', type=int, default=15)
+    p.add_argument('--markdown', action='store_true')
+    args = p.parse_args(argv)
+    try:
+        cases = read(args.report)
+    except (OSError, ET.ParseError) as exc:
+        print('no durations: %s' % exc, file=sys.stderr)
+        return 1
+    total = sum(c[2] for c in cases)
+    slow = sorted(cases, key=lambda c: -c[2])[:args.tests]
+    print('%d slowest tests (of %d; %.0f s of test time in all workers together)' % (len(slow), len(cases), total))
+    print(table(['seconds', 'test', 'outcome'],
+                [('%.1f' % s, '%s::%s' % (m, n), o) for m, n, s, o in slow], args.markdown))
+    per_module = collections.defaultdict(lambda: [0.0, 0])
+    for m, _n, s, _o in cases:
+        per_module[m][0] += s
+        per_module[m][1] += 1
+    print()
+    print('%d slowest modules' % min(args.modules, len(per_module)))
+    print(table(['seconds', 'module', 'tests'],
+                [('%.1f' % s, m, n) for m, (s, n) in sorted(per_module.items(), key=lambda kv: -kv[1][0])[:args.modules]],
+                args.markdown))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
