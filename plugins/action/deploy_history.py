@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._history import append_records, read_records, records_from_results
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.history import append_records, read_records, records_from_results
 
 
 class ActionModule(ActionBase):

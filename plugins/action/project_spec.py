@@ -14,8 +14,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._plan import build_plan, render_plan
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import SpecError, validate_project
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import build_plan, render_plan
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SpecError, validate_project
 
 SPEC_KEYS = ('fleet_user', 'fleet_project', 'docker_hub_user', 'fleet_version', 'services')
 # Variables of the collection's playbooks and roles that may sit in a spec file beside the spec.

@@ -19,8 +19,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._atomic_file import write_atomic
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import generate, length_error
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets.formats import generate, length_error
 NO_PASSWORD = ('vault: true needs the vault password to encrypt %s; fix: run ansible-playbook with '
                '--vault-password-file FILE (or --vault-id, or --ask-vault-pass), or set fleet_vault_secrets=false')
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._wiring import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.wiring import (
     container_definition as _container_definition)
 
 

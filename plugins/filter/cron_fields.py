@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._cron import CronError
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._cron import cron_fields as _cron_fields
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.cron import CronError
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.cron import cron_fields as _cron_fields
 
 
 def cron_fields(schedule):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._routes import mesh_routes as _mesh_routes
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.routes import mesh_routes as _mesh_routes
 
 
 def mesh_routes(rows, servers):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import (
     hashed_host_port, hashed_internal_port, secondary_port)
 
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._status import render, status_rows
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.status import render, status_rows
 
 
 def status_table(by_host, planned=None):

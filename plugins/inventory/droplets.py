@@ -195,9 +195,9 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOApi, DOError, make_client
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import SURPLUS_TAG
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOApi, DOError, make_client
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import SURPLUS_TAG
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     ENV_RE, PROJECT_RE, SERVICE_RE, USER_RE, id_error, prefix)
 
 display = Display()
@@ -291,7 +291,7 @@ def reduce_droplet(droplet):
 
 
 def make_api(params):
-    """The API client (module_utils/_do.py: pydo with one retry policy and one error shape)."""
+    """The API client (module_utils/_digitalocean/api.py: pydo with one retry policy and one error shape)."""
     return DOApi(make_client(params), max_attempts=params['retry_max_attempts'],
                  max_seconds=params['retry_max_seconds'])
 

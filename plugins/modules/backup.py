@@ -152,10 +152,10 @@ restore:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_engine as engine
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_files as files
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
 

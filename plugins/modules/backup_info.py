@@ -93,9 +93,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_files as files
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._text_table import text_table
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.text_table import text_table
 
 
 def checked(record):

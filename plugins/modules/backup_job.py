@@ -80,18 +80,18 @@ import zipfile
 from ansible.module_utils.basic import AnsibleModule
 
 # Imported here so that Ansible carries them to the host with this module: the program is made of them.
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import (
-    _backup_engine, _backup_files, _backup_job, _backup_postgres, _backup_redis, _cron, _docker, _naming, _sizes, _spec)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine, files, job, postgres, redis
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import cron, naming, schema, sizes
 
 PACKAGE = 'ansible_collections.projectdeployer.fleet.plugins.module_utils'
 # The job's code and everything it imports, nothing else.
-LIBRARY = (_backup_job, _backup_engine, _backup_files, _backup_postgres, _backup_redis, _naming, _docker, _cron,
-           _spec, _sizes)
+LIBRARY = (job, engine, files, postgres, redis, naming, docker, cron, schema, sizes)
 MAIN = '''# The scheduled backup of projectdeployer.fleet (see the backup_job module).
 import sys
-from %s._backup_job import main
+from %s import main
 raise SystemExit(main(sys.argv[1:]))
-''' % PACKAGE
+''' % job.__name__
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -99,8 +99,10 @@ def sources():
     """(path in the zip, text) of every file the program needs, the package __init__ files included."""
     parts = PACKAGE.split('.')
     entries = [('/'.join(parts[:depth] + ['__init__.py']), '') for depth in range(1, len(parts) + 1)]
+    for package in sorted(set(module.__name__.split('.')[len(parts)] for module in LIBRARY)):
+        entries.append(('/'.join(parts + [package, '__init__.py']), ''))
     for module in LIBRARY:
-        entries.append(('/'.join(parts + [module.__name__.rsplit('.', 1)[1] + '.py']), inspect.getsource(module)))
+        entries.append(('/'.join(module.__name__.split('.')) + '.py', inspect.getsource(module)))
     entries.append(('__main__.py', MAIN))
     return entries
 

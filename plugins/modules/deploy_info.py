@@ -76,9 +76,9 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._active_slot import read_active
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
 

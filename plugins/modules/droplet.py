@@ -285,13 +285,13 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, run_manager
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOError, do_argument_spec, run_manager
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import (
     SURPLUS_TAG, batches, droplet_address, droplet_age, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag,
     has_networks, mark_view, name_prefix, plan_droplets, service_tag, stuck_droplets, surplus_marks)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     check_ids, droplet_tags, tenant_argument_spec)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._sizes import size_error, size_for, zone_error
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.sizes import size_error, size_for, zone_error
 
 POLL_INTERVAL = 5.0
 TAG_RE = re.compile(r'^[a-zA-Z0-9_:\-]{1,255}$')

@@ -144,10 +144,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import do_argument_spec, run_manager
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import do_argument_spec, run_manager
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import (
     env_tag, firewall_body, firewall_name, firewall_rules, firewall_state)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids, tenant_argument_spec
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
 
 NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9.\-]{1,254}$')
 

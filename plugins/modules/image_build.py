@@ -358,10 +358,10 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, FleetDockerError, get_client)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._image_build import ImageBuild, ImageBuildError
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import DEFAULT_BUILD_ROOT, tenant_argument_spec
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.image_build import ImageBuild, ImageBuildError
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import DEFAULT_BUILD_ROOT, tenant_argument_spec
 
 
 def main():

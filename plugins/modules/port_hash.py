@@ -104,10 +104,10 @@ collision:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids, tenant_argument_spec
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import (
     HOST_BASE, INTERNAL_BASE, PortExhaustedError, PortTable, service_ports)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._port_state import locked_state
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_state import locked_state
 
 
 def compute(params, state):

@@ -111,8 +111,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._atomic_file import write_atomic
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import generate, length_error, render
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets.formats import generate, length_error, render
 
 
 def read(path):

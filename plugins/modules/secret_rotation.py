@@ -90,12 +90,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_engine as engine
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _rotation as rotation
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets import rotation
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._secret_formats import render
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets.formats import render
 
 
 def read_secret(path):

@@ -90,12 +90,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._active_slot import read_active
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._container_logs import collect
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.container_logs import collect
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client, get_container)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._logs import clean, highlight, mark
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.logs import clean, highlight, mark
 
 
 def pick_container(client, ids, state_dir):

@@ -135,9 +135,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, module_api
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import ssh_fingerprint, ssh_key_name
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOError, do_argument_spec, module_api
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import ssh_fingerprint, ssh_key_name
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids
 
 try:
     from cryptography.hazmat.primitives import serialization

@@ -312,14 +312,14 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _health as health
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._docker import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import health_check as health
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, ImageNotFound,
     get_client, get_container)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._active_slot import read_active, write_active
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._container_logs import failure_report
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._toggle import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active, write_active
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.container_logs import failure_report
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggle import (
     choose_slots, config_hash, container_kwargs, secret_target, slot_port)
 
 

@@ -147,9 +147,9 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, run_manager
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import vpc_name
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import check_ids
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOError, do_argument_spec, run_manager
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import vpc_name
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids
 
 NAME_RE = re.compile(r'^[a-zA-Z0-9.\-]{1,255}$')
 REGION_RE = re.compile(r'^[a-z]{3}[0-9]$')

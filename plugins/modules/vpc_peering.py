@@ -124,8 +124,8 @@ vpc_peering:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOError, do_argument_spec, run_manager
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOError, do_argument_spec, run_manager
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import (
     check_peering_name,
     find_peering,
     peering_name,

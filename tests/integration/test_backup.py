@@ -25,8 +25,8 @@ import yaml
 
 from helpers import free_port, recap_changed, run_playbook
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_engine as engine
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_files as files
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files
 
 pytestmark = pytest.mark.usefixtures('world')
 

@@ -18,7 +18,7 @@ import pytest
 
 from git_server import GitDaemon, GitHttpServer, create_bare_repo, self_signed_cert
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _git_source as gs
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import git_source as gs
 
 TOKEN = 'fleet-test-T0ken/with+chars'
 FORMS = [TOKEN, quote(TOKEN, safe=''), base64.b64encode(TOKEN.encode()).decode(),

@@ -20,7 +20,7 @@ import pytest
 
 from helpers import REPO
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import droplet_name, droplet_tags
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import droplet_name, droplet_tags
 
 PLUGIN = 'projectdeployer.fleet.droplets'
 BIN = os.path.dirname(sys.executable)

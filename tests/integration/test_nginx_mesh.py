@@ -19,9 +19,9 @@ import urllib.request
 import pytest
 
 from helpers import run_playbook, task_results
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import network_name, sidecar_name
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _nginx
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._nginx import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import network_name, sidecar_name
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.nginx import (
     MeshError, NginxSite, active_workers, nginx_processes, sidecar_spec)
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ import os
 import stat
 
 from helpers import run_playbook, task_results
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import hashed_host_port
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import hashed_host_port
 
 PLAY = """
 - hosts: localhost

@@ -22,8 +22,8 @@ import docker.errors
 import pytest
 
 from helpers import run_playbook, task_results
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._logs import ERROR_MARK, WARNING_HEADER
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.logs import ERROR_MARK, WARNING_HEADER
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     USER_RE, container_name, network_name, volume_name)
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _naming as naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._ports import hashed_internal_port
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import hashed_internal_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATH = os.path.join(REPO, 'examples', 'apps', 'api', 'resource_resolver.py')

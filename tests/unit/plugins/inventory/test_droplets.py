@@ -44,7 +44,7 @@ def _install_collection_loader():
 
 _install_collection_loader()
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import (  # noqa: E402
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (  # noqa: E402
     droplet_name, droplet_tags)
 
 PLUGIN = 'projectdeployer.fleet.droplets'
@@ -125,7 +125,7 @@ class FakeDroplets(object):
         self.calls = []
 
     def list(self, **kwargs):
-        kwargs.pop('cls', None)  # module_utils/_do.py's status hook; a fake may ignore it
+        kwargs.pop('cls', None)  # module_utils/_digitalocean/api.py's status hook; a fake may ignore it
         self.calls.append(kwargs)
         return copy.deepcopy(self.pages[kwargs.get('page', 1) - 1])
 

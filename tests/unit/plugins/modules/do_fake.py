@@ -292,8 +292,8 @@ def run_module(module, args, fake, monkeypatch, check_mode=False, diff=False, cl
     """Run ``module.main()`` with ``args`` against ``fake``; return the result dict (``failed`` set on failure)."""
     from ansible.module_utils import basic
     from ansible.module_utils.testing import patch_module_args
-    from ansible_collections.projectdeployer.fleet.plugins.module_utils import _do
-    from ansible_collections.projectdeployer.fleet.plugins.module_utils._do import DOApi
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean import api as _do
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOApi
 
     clock = clock or FakeClock()
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils import _backup_files as files
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files
 from ansible_collections.projectdeployer.fleet.plugins.modules import backup_info as mod
 
 T0 = datetime(2024, 1, 15, 2, 0, 0, tzinfo=timezone.utc)

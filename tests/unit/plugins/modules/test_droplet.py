@@ -17,7 +17,7 @@ def run(fake, monkeypatch, **args):
 
 
 def seed(fake, indexes, zone='lon1', service='api', status='active'):
-    from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import droplet_name, droplet_tags
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import droplet_name, droplet_tags
     for i in indexes:
         fake.new_droplet(droplet_name('u1', 'myapp', 'prod', service, zone, i),
                          dict(region=zone, size='s-1vcpu-1gb', tags=droplet_tags('u1', 'myapp', 'prod', service)),
@@ -181,7 +181,7 @@ def _utc(seconds_ago):
 
 
 def test_a_droplet_stuck_in_new_is_replaced_and_a_young_one_waited_for(monkeypatch):
-    from ansible_collections.projectdeployer.fleet.plugins.module_utils._naming import droplet_tags
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import droplet_tags
     fake = FakeDO(activate_after=2)
     body = dict(region='lon1', size='s-1vcpu-1gb', tags=droplet_tags('u1', 'myapp', 'prod', 'api'))
     stuck = fake.new_droplet('u1-myapp-prod-api-lon1-1', body, created_at=_utc(400))

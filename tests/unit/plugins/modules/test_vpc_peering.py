@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._do_fleet import peering_name
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import peering_name
 from ansible_collections.projectdeployer.fleet.plugins.modules import vpc_peering as mod
 
 from do_fake import NOT_FOUND, FakeClock, FakeDO, _answer, _Group, _paged, _public, run_module

@@ -1,0 +1,555 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The running nginx containers of the mesh: files, validation, graceful reload, lifecycle.
+
+Used by the ``nginx_mesh`` module. The rendering itself is pure and lives in ``mesh.py``.
+A configuration change goes: write ``*.new`` next to the live file, ``nginx -t`` it inside the
+running container (or a throw-away one when none runs), rename it into place, ``nginx -s
+reload`` and wait until every accepting worker is a new one. Anything that fails on the way
+leaves the previous file in place and the previous configuration serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import posixpath
+import re
+import tempfile
+import time
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import mesh as _mesh
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
+    APIError, FleetDockerError, ImageNotFound, NotFound, ensure_network, exec_text, get_container)
+
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+STOP_TIMEOUT = 10
+START_TIMEOUT = 30
+ERROR_MARKERS = ('[emerg]', '[alert]', '[crit]', '[error]')
+LOG_PREFIX_RE = re.compile(r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: (?:\*\d+ )?')
+
+# One line of sh (no ps in the nginx images): "PID PPID CMDLINE" for every process, from /proc.
+PS_SCRIPT = ('for d in /proc/[0-9]*; do s=$(cat "$d/stat" 2>/dev/null) || continue; '
+             'c=$(tr "\\000" " " < "$d/cmdline" 2>/dev/null) || continue; '
+             'set -- ${s##*") "}; echo "${d#/proc/} $2 $c"; done')
+
+
+class MeshError(FleetDockerError):
+    """A failure worth one clear line; ``detail`` carries nginx's own words when there are any."""
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def ensure_dir(path):
+    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    os.chmod(path, DIR_MODE)
+    _own_by_root(path)
+
+
+def _own_by_root(path):
+    if os.geteuid() == 0:
+        os.chown(path, 0, 0)
+
+
+def write_file(path, text):
+    """Write ``text`` atomically (temporary file, fsync, rename), mode 0644, owned by root."""
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+        _own_by_root(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def remove_file(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def restore_file(path, text):
+    """Put back the previous content (None: the file did not exist)."""
+    if text is None:
+        remove_file(path)
+    else:
+        write_file(path, text)
+
+
+@contextlib.contextmanager
+def dir_lock(directory):
+    """Exclusive lock on ``directory/.lock``: two runs never edit the shared edge at once."""
+    with open(os.path.join(directory, '.lock'), 'a') as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------------------------------------
+# nginx inside a container
+
+
+def error_line(output):
+    """nginx's most telling line: the first [emerg]/[alert]/... line, else the last line.
+
+    The timestamp and pid#tid prefix of nginx's log format are dropped.
+    """
+    lines = [LOG_PREFIX_RE.sub(r'\1 ', line.strip()) for line in (output or '').splitlines() if line.strip()]
+    for line in lines:
+        if any(marker in line for marker in ERROR_MARKERS):
+            return line
+    return lines[-1] if lines else 'no output'
+
+
+def nginx_processes(container):
+    """``(master_pid, {worker_pid: shutting_down})`` of the nginx running in ``container``."""
+    code, output = exec_text(container, ['sh', '-c', PS_SCRIPT])
+    if code != 0:
+        raise MeshError('cannot list the processes of container %s: %s' % (container.name, error_line(output)))
+    procs = []
+    for line in output.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() and parts[2].startswith('nginx: '):
+            procs.append((int(parts[0]), int(parts[1]), parts[2]))
+    masters = [pid for pid, _ppid, cmd in procs if cmd.startswith('nginx: master process')]
+    master = min(masters) if masters else None
+    workers = dict((pid, 'shutting down' in cmd) for pid, ppid, cmd in procs
+                   if ppid == master and cmd.startswith('nginx: worker process'))
+    return master, workers
+
+
+def active_workers(workers):
+    return sorted(pid for pid, shutting_down in workers.items() if not shutting_down)
+
+
+def test_in_container(container, conf_path):
+    """``nginx -t -c conf_path`` in the running container; raise MeshError with nginx's error."""
+    code, output = exec_text(container, ['nginx', '-t', '-q', '-c', conf_path])
+    if code != 0:
+        raise MeshError(error_line(output))
+
+
+def test_in_oneoff(client, spec, conf_path):
+    """``nginx -t`` in a throw-away container of ``spec`` (when none runs yet)."""
+    kwargs = dict(image=spec['image'], entrypoint=['nginx'], command=['-t', '-q', '-c', conf_path],
+                  volumes=_volumes(spec), labels={'fleet.role': 'nginx-config-test'}, detach=True)
+    if spec.get('network'):
+        kwargs['network'] = spec['network']
+    container = client.containers.create(**kwargs)
+    try:
+        container.start()
+        status = container.wait(timeout=60)
+        output = container.logs(stdout=True, stderr=True).decode('utf-8', 'replace')
+    finally:
+        with contextlib.suppress(APIError, NotFound):
+            container.remove(force=True)
+    if status.get('StatusCode') != 0:
+        raise MeshError(error_line(output))
+
+
+def reload_and_wait(container, conf_path, timeout):
+    """``nginx -s reload`` and wait until every accepting worker is new.
+
+    Old workers finish their in-flight requests in the background ("is shutting down"); the
+    reload took effect once no worker of the previous generation accepts connections.
+    """
+    _master, before = nginx_processes(container)
+    started = time.time()
+    code, output = exec_text(container, ['nginx', '-c', conf_path, '-s', 'reload'])
+    if code != 0:
+        raise MeshError('nginx -s reload failed in %s: %s' % (container.name, error_line(output)))
+    deadline = started + timeout
+    while True:
+        _master, workers = nginx_processes(container)
+        active = active_workers(workers)
+        if active and not set(active) & set(before):
+            return
+        if time.time() > deadline:
+            logs = container.logs(stdout=False, stderr=True, since=int(started) - 1).decode('utf-8', 'replace')
+            raise MeshError('nginx in %s did not take the new configuration within %d s: %s'
+                            % (container.name, timeout, error_line(logs)))
+        time.sleep(0.1)
+
+
+def wait_serving(container, timeout=START_TIMEOUT):
+    """Wait until the container runs an nginx master with at least one accepting worker."""
+    deadline = time.time() + timeout
+    while True:
+        container.reload()
+        if container.status == 'running':
+            try:
+                master, workers = nginx_processes(container)
+            except (MeshError, APIError):
+                master, workers = None, {}
+            if master and active_workers(workers):
+                return
+        elif container.status in ('exited', 'dead'):
+            break
+        if time.time() > deadline:
+            break
+        time.sleep(0.2)
+    logs = container.logs(stdout=True, stderr=True, tail=20).decode('utf-8', 'replace')
+    raise MeshError('nginx container %s is %s, not serving: %s' % (container.name, container.status, error_line(logs)))
+
+
+# ---------------------------------------------------------------------------------------------
+# containers
+
+
+def sidecar_spec(user, project, env, image, config_dir, network):
+    return {
+        'name': naming.sidecar_name(user, project, env),
+        'image': image,
+        'config_dir': config_dir,
+        'labels': {'fleet.user': user, 'fleet.project': project, 'fleet.env': env, 'fleet.role': 'sidecar'},
+        'network': network,
+        'aliases': [naming.SIDECAR_ALIAS],
+        'ports': None,
+    }
+
+
+def edge_spec(image, config_dir, http_port, bind_address, name=None):
+    return {
+        'name': name or naming.EDGE_CONTAINER,
+        'image': image,
+        'config_dir': config_dir,
+        'labels': {'fleet.role': 'edge'},
+        'network': None,
+        'aliases': [],
+        'ports': {'%d/tcp' % _mesh.EDGE_CONTAINER_PORT: (bind_address, http_port)},
+    }
+
+
+def container_command():
+    return ['nginx', '-c', posixpath.join(_mesh.CONF_ROOT, _mesh.CONF_NAME), '-g', 'daemon off;']
+
+
+def _volumes(spec):
+    return {spec['config_dir']: {'bind': _mesh.CONF_ROOT, 'mode': 'ro'}}
+
+
+def image_id(client, image, pull=True):
+    """The id of ``image``, pulled when the host lacks it (None in check mode when missing)."""
+    try:
+        return client.images.get(image).id
+    except ImageNotFound:
+        if not pull:
+            return None
+    try:
+        return client.images.pull(image).id
+    except APIError as exc:
+        raise MeshError('image %s is not on the host and cannot be pulled: %s' % (image, exc))
+
+
+def spec_differences(container, spec, wanted_image_id):
+    """Why ``container`` is not what ``spec`` wants (empty: it is)."""
+    attrs = container.attrs
+    config, host = attrs.get('Config') or {}, attrs.get('HostConfig') or {}
+    reasons = []
+    if wanted_image_id is None or attrs.get('Image') != wanted_image_id:
+        reasons.append('image')
+    if list(config.get('Cmd') or []) != container_command():
+        reasons.append('command')
+    mounts = sorted((m.get('Source'), m.get('Destination'), bool(m.get('RW'))) for m in attrs.get('Mounts') or [])
+    sources = set([os.path.normpath(spec['config_dir']), os.path.realpath(spec['config_dir'])])
+    if len(mounts) != 1 or mounts[0][0] not in sources or mounts[0][1:] != (_mesh.CONF_ROOT, False):
+        reasons.append('mounts')
+    labels = config.get('Labels') or {}
+    if any(labels.get(k) != v for k, v in spec['labels'].items()):
+        reasons.append('labels')
+    wanted_ports = {}
+    for port, (address, host_port) in (spec['ports'] or {}).items():
+        wanted_ports[port] = [{'HostIp': address, 'HostPort': str(host_port)}]
+    if (host.get('PortBindings') or {}) != wanted_ports:
+        reasons.append('ports')
+    networks = (attrs.get('NetworkSettings') or {}).get('Networks') or {}
+    network = spec['network'] or 'bridge'
+    if network not in networks:
+        reasons.append('network')
+    elif spec['aliases'] and not set(spec['aliases']) <= set(networks[network].get('Aliases') or []):
+        reasons.append('network alias')
+    if (host.get('RestartPolicy') or {}).get('Name') != 'unless-stopped':
+        reasons.append('restart policy')
+    return reasons
+
+
+def create_container(client, spec):
+    """Create and start the nginx container of ``spec``; wait until it serves."""
+    kwargs = dict(
+        image=spec['image'], command=container_command(), name=spec['name'], labels=spec['labels'],
+        volumes=_volumes(spec), restart_policy={'Name': 'unless-stopped'}, detach=True,
+        environment={'NGINX_ENTRYPOINT_QUIET_LOGS': '1'},
+        log_config={'type': 'json-file', 'config': {'max-size': '10m', 'max-file': '3'}},
+    )
+    if spec['network']:
+        kwargs['network'] = spec['network']
+        kwargs['networking_config'] = {
+            spec['network']: client.api.create_endpoint_config(aliases=spec['aliases'] or None)}
+    if spec['ports']:
+        kwargs['ports'] = spec['ports']
+    container = client.containers.create(**kwargs)
+    try:
+        container.start()
+    except APIError as exc:
+        with contextlib.suppress(APIError, NotFound):
+            container.remove(force=True)
+        raise MeshError('cannot start nginx container %s: %s' % (spec['name'], exc.explanation or exc))
+    wait_serving(container)
+    return container
+
+
+def remove_container(container):
+    """Graceful stop (SIGQUIT: in-flight requests finish) then removal."""
+    with contextlib.suppress(NotFound):
+        container.stop(timeout=STOP_TIMEOUT)
+        container.remove(force=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# one nginx: container + files
+
+
+class NginxSite(object):
+    """One nginx container and the files of its config directory that a run manages."""
+
+    def __init__(self, client, spec, check_mode, reload_timeout):
+        self.client = client
+        self.spec = spec
+        self.check_mode = check_mode
+        self.reload_timeout = reload_timeout
+        self.container = get_container(client, spec['name'])
+        self.reloaded = False
+        self.container_action = 'none'
+
+    def path(self, rel):
+        return os.path.join(self.spec['config_dir'], rel)
+
+    @property
+    def container_id(self):
+        return self.container.id if self.container is not None else None
+
+    def apply(self, changes, check_rel, check_text=None):
+        """Install ``changes`` and converge the container; return whether anything changed.
+
+        ``changes`` maps a path relative to the config dir to ``(old text, new text)`` (old None:
+        new file; new None: remove). Each new text is first staged as ``rel + '.new'``; nginx -t
+        then validates ``check_rel``, written from ``check_text`` unless it is one of the staged
+        files. Only a valid set is renamed into place and reloaded.
+        """
+        recreate, running = True, False
+        wanted = image_id(self.client, self.spec['image'], pull=not self.check_mode)
+        if self.container is not None:
+            recreate = bool(spec_differences(self.container, self.spec, wanted))
+            running = self.container.status == 'running'
+        if recreate:
+            action = 'created' if self.container is None else 'recreated'
+        else:
+            action = 'none' if running else 'started'
+        if self.check_mode:
+            self.container_action = action  # the prediction
+            return bool(changes) or action != 'none'
+        serving = action == 'none'
+        if changes:
+            self._install(changes, check_rel, check_text, serving)
+        if recreate:
+            if self.container is not None:
+                remove_container(self.container)
+            self.container = create_container(self.client, self.spec)
+        elif not running:
+            self.container.restart(timeout=STOP_TIMEOUT)
+            wait_serving(self.container)
+        self.container_action = action
+        return bool(changes) or action != 'none'
+
+    def _install(self, changes, check_rel, check_text, serving):
+        staged = []
+        try:
+            for rel, (_old, new) in sorted(changes.items()):
+                if new is not None:
+                    write_file(self.path(rel + '.new'), new)
+                    staged.append(rel + '.new')
+            if check_text is not None:
+                write_file(self.path(check_rel), check_text)
+                staged.append(check_rel)
+            conf_path = posixpath.join(_mesh.CONF_ROOT, check_rel)
+            try:
+                if serving:
+                    test_in_container(self.container, conf_path)
+                else:
+                    test_in_oneoff(self.client, self.spec, conf_path)
+            except MeshError as exc:
+                raise MeshError('nginx refused the new configuration of %s, the previous one keeps serving: %s'
+                                % (self.spec['name'], exc))
+            for rel, (_old, new) in sorted(changes.items()):
+                if new is None:
+                    remove_file(self.path(rel))
+                else:
+                    os.replace(self.path(rel + '.new'), self.path(rel))
+        finally:
+            for rel in staged:
+                remove_file(self.path(rel))
+        if serving:
+            self.reload(changes)
+
+    def reload(self, changes):
+        """Graceful reload; if it does not take effect, put the previous files back and fail."""
+        if self.container is None or self.container.status != 'running':
+            return
+        try:
+            reload_and_wait(self.container, posixpath.join(_mesh.CONF_ROOT, _mesh.CONF_NAME), self.reload_timeout)
+        except MeshError:
+            for rel, (old, _new) in changes.items():
+                restore_file(self.path(rel), old)
+            raise
+        self.reloaded = True
+
+    def remove_container(self):
+        if self.container is None:
+            return False
+        if not self.check_mode:
+            remove_container(self.container)
+            self.container_action = 'removed'
+        return True
+
+
+def ensure_tenant_network(client, name, user, project, env, check_mode):
+    """The tenant network (created with fleet labels when missing); returns whether it was missing."""
+    if check_mode:
+        return not any(net.name == name for net in client.networks.list(names=[name]))
+    _net, created = ensure_network(client, name, {'fleet.user': user, 'fleet.project': project, 'fleet.env': env})
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# the four things nginx_mesh does
+
+
+def _diff(path, before, after):
+    return {'before_header': path, 'after_header': path, 'before': before or '', 'after': after or ''}
+
+
+def _result(site, changed, config_path, routes, diffs):
+    return {
+        'changed': changed,
+        'config_path': config_path,
+        'container_id': site.container_id if site.container_action != 'removed' else None,
+        'container_action': site.container_action,
+        'reloaded': site.reloaded,
+        'routes': routes,
+        'diff': diffs[0] if len(diffs) == 1 else diffs,
+    }
+
+
+def _locked(config_dir):
+    """The config dir's lock when the dir exists (check mode creates nothing)."""
+    return dir_lock(config_dir) if os.path.isdir(config_dir) else contextlib.nullcontext()
+
+
+def sidecar(client, p, check_mode):
+    """The tenant sidecar: ``{config_dir}/nginx.conf``, container ``{prefix}_nginx`` on the tenant network."""
+    if p['state'] == 'present' and not check_mode:
+        ensure_dir(p['config_dir'])
+    with _locked(p['config_dir']):
+        return _sidecar_locked(client, p, check_mode)
+
+
+def _sidecar_locked(client, p, check_mode):
+    user, project, env = p['user'], p['project'], p['env']
+    network = p['network'] or naming.network_name(user, project, env)
+    spec = sidecar_spec(user, project, env, p['image'], p['config_dir'], network)
+    site = NginxSite(client, spec, check_mode, p['reload_timeout'])
+    conf = site.path(_mesh.CONF_NAME)
+    old = read_text(conf)
+    if p['state'] == 'absent':
+        changed = site.remove_container() or old is not None
+        if changed and not check_mode:
+            for rel in (_mesh.CONF_NAME, _mesh.CONF_NAME + '.new', '.lock'):
+                remove_file(site.path(rel))
+            with contextlib.suppress(OSError):
+                os.rmdir(p['config_dir'])
+        return _result(site, changed, conf, 0, [_diff(conf, old, None)] if old else [])
+    text = _mesh.render_sidecar(p['routes'], naming.prefix(user, project, env))
+    changed = ensure_tenant_network(client, network, user, project, env, check_mode)
+    changes = {} if old == text else {_mesh.CONF_NAME: (old, text)}
+    changed = site.apply(changes, _mesh.CONF_NAME + '.new') or changed
+    return _result(site, changed, conf, len(p['routes']), [_diff(conf, old, text)] if changes else [])
+
+
+def _fragments(conf_d):
+    """tenant -> fragment text of every ``conf.d/{tenant}.conf``."""
+    try:
+        names = sorted(os.listdir(conf_d))
+    except FileNotFoundError:
+        return {}
+    return dict((name[:-len('.conf')], read_text(os.path.join(conf_d, name)) or '')
+                for name in names if name.endswith('.conf'))
+
+
+def edge(client, p, check_mode):
+    """The shared edge: this tenant's ``conf.d/{tenant}.conf``, the main file, container ``fleet_edge``."""
+    tenant = naming.prefix(p['user'], p['project'], p['env'])
+    spec = edge_spec(p['image'], p['config_dir'], p['http_port'], p['bind_address'], p['container_name'])
+    if p['state'] == 'present' and not check_mode:
+        ensure_dir(p['config_dir'])
+        ensure_dir(os.path.join(p['config_dir'], 'conf.d'))
+    with _locked(p['config_dir']):
+        return _edge_locked(client, p, check_mode, tenant, spec)
+
+
+def _edge_locked(client, p, check_mode, tenant, spec):
+    site = NginxSite(client, spec, check_mode, p['reload_timeout'])
+    frag_rel = 'conf.d/%s.conf' % tenant
+    frag, main = site.path(frag_rel), site.path(_mesh.CONF_NAME)
+    others = _fragments(site.path('conf.d'))
+    old_frag = others.pop(tenant, None)
+    old_main = read_text(main)
+    other_includes = ['conf.d/%s.conf' % t for t in others]
+    if p['state'] == 'absent':
+        changed = old_frag is not None
+        diffs = [_diff(frag, old_frag, None)] if changed else []
+        if others:
+            if changed and not check_mode:
+                remove_file(frag)
+                site.reload({frag_rel: (old_frag, None)})
+        else:
+            changed = site.remove_container() or changed or old_main is not None
+            if not check_mode:
+                remove_file(frag)
+                remove_file(main)
+        return _result(site, changed, frag, 0, diffs)
+    routes = _mesh.check_routes(p['routes'], 'edge')
+    _mesh.domain_clashes(tenant, routes, others)
+    new_frag = _mesh.render_edge_fragment(tenant, routes)
+    new_main = _mesh.render_edge_main()
+    changes, diffs = {}, []
+    if old_frag != new_frag:
+        changes[frag_rel] = (old_frag, new_frag)
+        diffs.append(_diff(frag, old_frag, new_frag))
+    if old_main != new_main:
+        changes[_mesh.CONF_NAME] = (old_main, new_main)
+        diffs.append(_diff(main, old_main, new_main))
+    check_text = _mesh.render_edge_main(includes=other_includes + [frag_rel + ('.new' if frag_rel in changes else '')])
+    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text)
+    return _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)

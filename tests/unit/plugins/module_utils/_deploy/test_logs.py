@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# -*- coding: utf-8 -*-
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import logs as _logs
+
+CRASH = """Collecting flask
+  Downloading flask-3.0.0-py3-none-any.whl (99 kB)
+Successfully installed flask-3.0.0
+starting api on 0.0.0.0:8000
+Traceback (most recent call last):
+  File "/app/api.py", line 30, in <module>
+    host = ResourceResolver.get_service_host(project, env, "postgres")
+TypeError: ResourceResolver.get_service_host() missing 1 required positional argument
+"""
+
+
+def test_noise_is_filtered():
+    lines = _logs.clean(CRASH)
+    assert not any(line.startswith(('Collecting', '  Downloading', 'Successfully')) for line in lines)
+    assert 'starting api on 0.0.0.0:8000' in lines
+
+
+def test_traceback_is_highlighted_whole_under_the_seed_header():
+    out = _logs.highlight(_logs.clean(CRASH), prefix='[localhost] ')
+    assert out[0] == u'[localhost] \u26a0\ufe0f  ERROR LINES DETECTED:'
+    assert out[1] == u'[localhost] \u274c Traceback (most recent call last):'
+    assert out[2].endswith(u'\u274c   File "/app/api.py", line 30, in <module>')
+    assert out[-1].endswith('TypeError: ResourceResolver.get_service_host() missing 1 required positional argument')
+    assert not any('starting api' in line for line in out)
+
+
+def test_no_errors_no_header():
+    assert _logs.highlight(['all good', 'listening on 8000']) == []
+
+
+def test_mark_keeps_every_line():
+    marked = _logs.mark(['ok', 'FATAL: database "x" does not exist'])
+    assert marked[0] == '   ok' and marked[1].startswith(u'\u274c ')
+
+
+def test_escape_codes_removed():
+    assert _logs.clean('\x1b[31mERROR\x1b[0m boom') == ['ERROR boom']
+
+
+def test_interleaved_output_does_not_join_a_traceback():
+    lines = ['Traceback (most recent call last):', '  File "<string>", line 5, in <module>', 'starting v3',
+             '  File "<string>", line 3, in connect', 'RuntimeError: cannot reach the database at db:5432']
+    errors = _logs.error_lines(lines)
+    assert 'starting v3' not in errors
+    assert errors[0].startswith('Traceback') and errors[-1].startswith('RuntimeError')
+
+
+def test_exception_line_without_message_ends_a_traceback():
+    lines = ['Traceback (most recent call last):', '  File "a.py", line 1, in <module>', 'KeyboardInterrupt', 'bye']
+    assert _logs.error_lines(lines) == lines[:3]
