@@ -43,10 +43,19 @@ WORLD_IMAGES = {
 TEST_LABEL = 'fleet-test'
 
 
-# Integration modules, slowest first (docs/testing.md's table): pytest-xdist (``--dist loadfile
-# --no-loadscope-reorder``) hands the modules out in this order, so the long ones start at once and the short
-# ones fill the gaps at the end. A module not listed comes after the listed ones.
-SLOWEST_FIRST = ()
+# The order pytest-xdist (``--dist loadfile --no-loadscope-reorder``) hands the integration modules out in:
+# slowest first (docs/testing.md's table), so the long ones start at once and the short ones fill the gaps at
+# the end. xdist gives each of the (4) workers two modules to begin with, the first four and the next four: the
+# next four are short ones, so that no worker is handed two long ones before the others get any. A module
+# not listed comes after the listed ones; then the unit tests.
+SLOWEST_FIRST = (
+    'test_deploy', 'test_backup', 'test_do_faults', 'test_deploy_droplets',
+    'test_validate_playbook', 'test_galaxy_install', 'test_custom_build', 'test_port_hash_module',
+    'test_scale_droplets', 'test_multi_server', 'test_rotation', 'test_build_apps', 'test_vault_secrets',
+    'test_do_modules', 'test_delivery', 'test_sync', 'test_toggle_deploy', 'test_nginx_mesh', 'test_image_build',
+    'test_provision', 'test_world_images', 'test_do_sim', 'test_do_sim_peering', 'test_secret_module',
+    'test_sim_host', 'test_inventory_droplets', 'test_git_source',
+)
 
 
 def _module(item):

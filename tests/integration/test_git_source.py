@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``_git_source.checkout`` against real git servers on 127.0.0.1 (no Docker, no test world).
+"""``_build.git_source.checkout`` against real git servers on 127.0.0.1 (no Docker, no test world).
 
 Smart HTTP with a token (git-http-backend), https with a self-signed CA, ``git daemon``
 (``git://``) and ``file://``. The runner is a subprocess stand-in for
