@@ -40,19 +40,30 @@ def _is_xdist_worker(config):
     return hasattr(config, 'workerinput')
 
 
+def _basetemp(config):
+    factory = getattr(config, '_tmp_path_factory', None)
+    return str(factory.getbasetemp()) if factory is not None else None
+
+
 def pytest_sessionstart(session):
     """Deploys schedule jobs and backups in /etc/cron.d, which the simulated hosts share with this machine:
-    whatever the run added there is removed at its end (a test's own teardown may be cut short). Done by the
+    what the run added there is removed at its end (a test's own teardown may be cut short). Done by the
     process that runs the whole session (pytest-xdist's controller, or pytest alone), never by a worker: a
-    worker's session ends while others still run tests whose cron files must stay."""
+    worker's session ends while others still run tests whose cron files must stay. Only files naming this
+    run's temporary directory (every test's fleet root is under it) go: another pytest run on this machine
+    keeps its own."""
     if not _is_xdist_worker(session.config):
         session.config.fleet_cron_before = set(glob.glob('/etc/cron.d/fleet_*'))
 
 
 def pytest_sessionfinish(session):
     before = getattr(session.config, 'fleet_cron_before', None)
-    if before is None:
+    base = _basetemp(session.config)
+    if before is None or not base:
         return
     for path in set(glob.glob('/etc/cron.d/fleet_*')) - before:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        with contextlib.suppress(OSError):
+            with open(path, encoding='utf-8', errors='replace') as handle:
+                mine = base + os.sep in handle.read()
+            if mine:
+                os.unlink(path)
