@@ -243,8 +243,10 @@ def test_peerings_route_and_survive_a_restart(tmp_path):
 def sim(tmp_path_factory):
     state_dir = str(tmp_path_factory.mktemp('do_sim'))
     server, state, info = do_sim.make_server(state_dir, port=0, tokens=['unit-token'], backend='fake',
-                                             boot_seconds=0.3, action_seconds=0.2)
-    state.cfg['firewall_seconds'] = 0.3
+                                             boot_seconds=1.5, action_seconds=1.5)
+    # long enough that a droplet is still "new", an action "in-progress" and a firewall "waiting" when the
+    # test's next request comes, also on a machine busy with the rest of the suite (0.2-0.3 s was not)
+    state.cfg['firewall_seconds'] = 1.5
     thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
     thread.start()
 
@@ -676,7 +678,7 @@ def test_faults(sim):
     # never active
     sim.call('POST', '/_sim/faults', {'never_active': ['unit-stuck']})
     stuck = c.droplets.create(dict(body, name='unit-stuck-1'))['droplet']
-    time.sleep(1.0)   # > boot_seconds: the others are active by now
+    time.sleep(2.0)   # > boot_seconds: the others are active by now
     d = c.droplets.get(stuck['id'])['droplet']
     assert d['status'] == 'new' and d['networks'] == {'v4': [], 'v6': []}
     state = sim.call('GET', '/_sim/state')[2]
