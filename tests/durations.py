@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Print where a test run's time went, from pytest's JUnit XML (``--junitxml``).
 
@@ -33,7 +32,7 @@ def read(path):
 
 def table(headers, rows, markdown):
     if markdown:
-        lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join(' --- ' for _ in headers) + '|']
+        lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join(' --- ' for dummy in headers) + '|']
         lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
         return '\n'.join(lines)
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
