@@ -82,11 +82,11 @@ from ansible.module_utils.basic import AnsibleModule
 # Imported here so that Ansible carries them to the host with this module: the program is made of them.
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine, files, job, postgres, redis
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import cron, naming, schema, sizes
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import auth, cron, naming, schema, sizes
 
 PACKAGE = 'ansible_collections.projectdeployer.fleet.plugins.module_utils'
 # The job's code and everything it imports, nothing else.
-LIBRARY = (job, engine, files, postgres, redis, naming, docker, cron, schema, sizes)
+LIBRARY = (job, engine, files, postgres, redis, naming, docker, cron, schema, sizes, auth)
 MAIN = '''# The scheduled backup of projectdeployer.fleet (see the backup_job module).
 import sys
 from %s import main

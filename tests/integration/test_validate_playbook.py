@@ -67,6 +67,41 @@ def test_bad_spec_gives_one_clear_line_and_no_traceback(tmp_path, mutate, expect
     assert 'fix:' in msg_lines[0]
 
 
+# A database always runs with its generated password: forms that would drop it are refused before any host
+# is touched, each as one line naming the key and server_settings, the safe way.
+@pytest.mark.parametrize('mutate,expected', [
+    # the issue: a redis command copied from a compose file ran redis with no password
+    (lambda s: s['services']['redis'].update(command='redis-server --appendonly yes --maxmemory 256mb'),
+     'services.redis.command'),
+    (lambda s: s['services']['postgres'].update(env_vars={'POSTGRES_HOST_AUTH_METHOD': 'trust'}),
+     'services.postgres.env_vars.POSTGRES_HOST_AUTH_METHOD'),
+], ids=['redis-command', 'postgres-trust'])
+def test_a_spec_that_drops_a_database_password_is_refused(tmp_path, mutate, expected):
+    path = _write_spec(tmp_path, mutate)
+    proc = run_playbook('playbooks/validate.yml', '-e', '@%s' % path, '-e', 'fleet_env=prod')
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert 'Traceback' not in out
+    # Ansible's one-line [ERROR] (the result's msg follows it, wrapped by the yaml callback)
+    errors = [line for line in out.splitlines() if line.startswith('[ERROR]') and expected in line]
+    assert len(errors) == 1, out
+    assert str(path) in errors[0] or os.path.relpath(str(path), REPO) in errors[0]
+    what, fix = errors[0].split(': %s: ' % expected, 1)[1].split('; fix: ')
+    assert 'generated password' in what and 'server_settings' in fix
+
+
+def test_server_settings_validate(tmp_path):
+    def mutate(spec):
+        spec['services']['redis']['server_settings'] = {'maxmemory': '100mb', 'maxmemory-policy': 'allkeys-lru'}
+        spec['services']['postgres']['server_settings'] = {'max_connections': 200, 'shared_buffers': '256MB'}
+    path = _write_spec(tmp_path, mutate)
+    proc = run_playbook('playbooks/validate.yml', '-e', '@%s' % path, '-e', 'fleet_env=prod', json_output=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    services = task_results(proc, 'Validate the spec')['localhost']['spec']['services']
+    assert services['redis']['server_settings'] == {'maxmemory': '100mb', 'maxmemory-policy': 'allkeys-lru'}
+    assert services['postgres']['server_settings'] == {'max_connections': 200, 'shared_buffers': '256MB'}
+
+
 def test_missing_env_is_named(tmp_path):
     proc = run_playbook('playbooks/validate.yml', '-e', '@examples/myapp.yml')
     assert proc.returncode != 0

@@ -15,16 +15,19 @@ The keys and defaults are those of the seed's ``add_service``, ``add_postgres``,
 ``add_redis``, ``add_opensearch``, ``add_python_service``, ``add_nodejs_service``
 and ``add_react_service``, plus the fleet's extensions; :data:`SERVICE_KEYS` is
 the one table that drives type checks, defaults and which service types take
-which key.  docs/spec.md documents every key.
+which key.  What would start a database without its generated password is
+refused by the rules of ``_spec/auth``.  docs/spec.md documents every key.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import re
 from collections import namedtuple
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import auth
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.cron import cron_error
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import RESERVED_SERVICE_NAMES, id_error
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.sizes import size_error, zone_error
@@ -458,6 +461,26 @@ def _check_env_vars(report, path, value):
     return result
 
 
+def _check_server_settings(report, path, value):
+    """Names as the server spells them, one plain value each; what they may not touch is ``auth``'s."""
+    result = {}
+    for name, val in value.items():
+        item = _join(path, name)
+        if not isinstance(name, str) or not auth.SETTING_NAME_RE.match(name):
+            report.error(item, '%s is not a server setting name' % _q(name),
+                         'write the name in lowercase as the server spells it, for example maxmemory or '
+                         'max_connections')
+        elif val is None or isinstance(val, (list, dict)):
+            report.error(item, 'must be a single value (text, a number or true/false), got %s' % _a(val),
+                         'write %s: "" for an empty value' % name if val is None else
+                         'write one value; for redis, several words in one string ("900 1 300 10")')
+        elif any(c in str(val) for c in '\n\r\0'):
+            report.error(item, 'must be one line', 'write the value on one line')
+        else:
+            result[str(name)] = val
+    return result
+
+
 def _check_volumes(report, path, value):
     result = {}
     targets = set()
@@ -677,6 +700,8 @@ SERVICE_KEYS = {
     'scan_command': Key('str', None, ALL, _check_text),
     'backup_schedule': Key('str', None, tuple(DATABASES), _check_cron),
     'backup_keep': Key('int', 7, tuple(DATABASES), _ranged(1, 1000)),
+    # the safe way to tune a database: _spec/auth refuses what would drop its generated password
+    'server_settings': Key('dict', {}, ('postgres', 'redis'), _check_server_settings),
 }
 SECRET_KEYS = frozenset(['git_token'])
 POSTGRES_SHM_SIZE = '256m'
@@ -803,6 +828,8 @@ def _check_sources(report, path, svc, service_type, bad):
 def _check_service_rules(report, path, svc, service_type, bad):
     """Rules between keys of one service."""
     _check_sources(report, path, svc, service_type, bad)
+    for keys, what, fix in auth.problems(service_type, svc):
+        report.error(functools.reduce(_join, keys, path), what, fix)
     if svc.get('git_token') and not svc.get('git_repo') and 'git_repo' not in bad:
         report.error(_join(path, 'git_token'), 'git_token is set but git_repo is not',
                      'set git_repo, or remove git_token')

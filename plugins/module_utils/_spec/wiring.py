@@ -11,11 +11,18 @@ Dependencies are reached through the tenant's sidecar, ``nginx:INTERNAL_PORT``
 clients get ``PGPASSFILE``/``POSTGRES_PASSWORD_FILE`` and a ``DATABASE_URL`` without a
 password (libpq reads the password from PGPASSFILE), Redis clients get
 ``REDIS_PASSWORD_FILE``.
+
+A database runs the collection's command, never the spec's (``_spec/auth`` refuses one): the
+image's own for postgres, ``redis-server /run/secrets/redis.conf --appendonly yes`` for redis,
+each followed by the service's ``server_settings`` (:func:`server_command`).
 """
 
 from __future__ import annotations
 
+import shlex
+
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.auth import server_args
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import service_image
 
 SECRETS_IN_CONTAINER = '/run/secrets'
@@ -27,6 +34,7 @@ DATA_PATHS = {
     'redis': '/data',
     'opensearch': '/usr/share/opensearch/data',
 }
+REDIS_COMMAND = 'redis-server %s/redis.conf --appendonly yes' % SECRETS_IN_CONTAINER
 
 
 def env_prefix(service):
@@ -133,6 +141,20 @@ def health_check(svc):
     return check
 
 
+def server_command(svc):
+    """The command of a postgres or redis service: the collection's, then its ``server_settings``.
+
+    postgres without settings: None, the image's own (``postgres``); with them
+    ``postgres -c name=value ...``. redis: ``REDIS_COMMAND --name value ...``, whose arguments
+    override the configuration file's (``_spec/auth`` refuses the settings of the password).
+    """
+    command = REDIS_COMMAND if svc['type'] == 'redis' else None
+    if svc.get('server_settings'):
+        args = server_args(svc['type'], svc['server_settings'])
+        command = ' '.join([command or svc['type']] + [shlex.quote(arg) for arg in args])
+    return command
+
+
 def container_definition(spec, name, internal_ports, secrets_dir, images=None, logins=None):
     """Every toggle_deploy parameter of one service that does not depend on the host."""
     svc = spec['services'][name]
@@ -145,11 +167,12 @@ def container_definition(spec, name, internal_ports, secrets_dir, images=None, l
                    POSTGRES_PASSWORD_FILE='%s/%s_password' % (SECRETS_IN_CONTAINER, name))
         # read by initdb only (the owner role's first password); rotation changes it in place
         mounts.append(dict(_mount(secrets_dir, '%s_password' % name, None), in_place=True))
+        command = server_command(svc)
     elif svc['type'] == 'redis':
         conf = '%s/redis.conf' % SECRETS_IN_CONTAINER
         # rotation applies a new password to the running server and writes this copy in place
         mounts.append(dict(_mount(secrets_dir, '%s_redis.conf' % name, RUN_AS['redis']), target=conf, in_place=True))
-        command = command or 'redis-server %s --appendonly yes' % conf
+        command = server_command(svc)
     elif svc.get('container_port'):
         env.setdefault('PORT', str(svc['container_port']))
     env['FLEET_USER'], env['FLEET_PROJECT'], env['FLEET_ENV'], env['FLEET_SERVICE'] = user, project, env_id, name

@@ -19,7 +19,8 @@ def test_the_zip_holds_the_job_and_what_it_imports(tmp_path):
     names = zipfile.ZipFile(str(path)).namelist()
     assert '__main__.py' in names
     base = 'ansible_collections/projectdeployer/fleet/plugins/module_utils/'
-    for name in ('_backup/job', '_backup/engine', '_backup/files', '_common/docker', '_spec/naming'):
+    for name in ('_backup/job', '_backup/engine', '_backup/files', '_common/docker', '_spec/naming', '_spec/schema',
+                 '_spec/auth'):
         assert base + name + '.py' in names
     for package in ('_backup', '_common', '_spec'):
         assert base + package + '/__init__.py' in names
