@@ -344,7 +344,7 @@ def private_copy(source, service, uid):
     """Copy ``source`` to ``<its dir>/run/<service>/<name>``, owned by ``uid``, mode 0400."""
     directory = os.path.join(os.path.dirname(source), 'run', service)
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+        os.makedirs(directory, 0o700, exist_ok=True)
     target = os.path.join(directory, os.path.basename(source))
     tmp = target + '.tmp'
     with open(source, 'rb') as src:

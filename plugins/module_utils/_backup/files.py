@@ -191,7 +191,7 @@ def _fsync_dir(directory):
 
 def _ensure_dir(directory):
     if not os.path.isdir(directory):
-        os.makedirs(directory, DIR_MODE)
+        os.makedirs(directory, DIR_MODE, exist_ok=True)
     if os.stat(directory).st_mode & 0o777 != DIR_MODE:
         os.chmod(directory, DIR_MODE)
 

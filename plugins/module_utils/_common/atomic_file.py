@@ -16,7 +16,7 @@ def write_atomic(path, content, mode=0o600, dir_mode=0o700):
     not even for a moment), then given ``mode``; a missing directory is created ``dir_mode``."""
     directory = os.path.dirname(path) or '.'
     if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
+        os.makedirs(directory, dir_mode, exist_ok=True)  # another process may make it meanwhile
     data = content.encode('utf-8') if isinstance(content, str) else content
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
     try:

@@ -39,7 +39,7 @@ def write_active(state_dir, service, record):
     if read_active(state_dir, service) == record:
         return False
     if not os.path.isdir(state_dir):
-        os.makedirs(state_dir, 0o755)
+        os.makedirs(state_dir, 0o755, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % service, dir=state_dir)
     with os.fdopen(fd, 'w') as handle:
         json.dump(record, handle, sort_keys=True)

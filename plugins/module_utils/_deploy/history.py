@@ -36,7 +36,7 @@ def records_from_results(results, outcome, context):
 def append_records(path, records):
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
+        os.makedirs(directory, 0o755, exist_ok=True)  # several hosts record at once (forks)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, 'a') as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)

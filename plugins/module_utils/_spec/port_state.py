@@ -66,7 +66,7 @@ def locked_state(path, write=True):
     """Yield the state dict under an exclusive lock; write it back if it changed."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+        os.makedirs(directory, 0o700, exist_ok=True)
     with open(path + '.lock', 'a') as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
