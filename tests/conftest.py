@@ -50,8 +50,8 @@ def pytest_sessionstart(session):
     what the run added there is removed at its end (a test's own teardown may be cut short). Done by the
     process that runs the whole session (pytest-xdist's controller, or pytest alone), never by a worker: a
     worker's session ends while others still run tests whose cron files must stay. Only files naming this
-    run's temporary directory (every test's fleet root is under it) go: another pytest run on this machine
-    keeps its own."""
+    run's temporary directory (every test's fleet root is under it) or this checkout (a simulated droplet's
+    backup job runs this checkout's venv python) go: another pytest run on this machine keeps its own."""
     if not _is_xdist_worker(session.config):
         session.config.fleet_cron_before = set(glob.glob('/etc/cron.d/fleet_*'))
 
@@ -64,6 +64,7 @@ def pytest_sessionfinish(session):
     for path in set(glob.glob('/etc/cron.d/fleet_*')) - before:
         with contextlib.suppress(OSError):
             with open(path, encoding='utf-8', errors='replace') as handle:
-                mine = base + os.sep in handle.read()
+                text = handle.read()
+            mine = base + os.sep in text or REPO + os.sep in text
             if mine:
                 os.unlink(path)
