@@ -36,15 +36,6 @@ os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(
     [COLLECTIONS_ROOT] + [p for p in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep) if p])
 
 
-def _is_xdist_worker(config):
-    return hasattr(config, 'workerinput')
-
-
-def _basetemp(config):
-    factory = getattr(config, '_tmp_path_factory', None)
-    return str(factory.getbasetemp()) if factory is not None else None
-
-
 def pytest_sessionstart(session):
     """Deploys schedule jobs and backups in /etc/cron.d, which the simulated hosts share with this machine:
     what the run added there is removed at its end (a test's own teardown may be cut short). Done by the
@@ -52,19 +43,19 @@ def pytest_sessionstart(session):
     worker's session ends while others still run tests whose cron files must stay. Only files naming this
     run's temporary directory (every test's fleet root is under it) or this checkout (a simulated droplet's
     backup job runs this checkout's venv python) go: another pytest run on this machine keeps its own."""
-    if not _is_xdist_worker(session.config):
+    if not hasattr(session.config, 'workerinput'):  # pytest-xdist gives its workers that
         session.config.fleet_cron_before = set(glob.glob('/etc/cron.d/fleet_*'))
 
 
 def pytest_sessionfinish(session):
     before = getattr(session.config, 'fleet_cron_before', None)
-    base = _basetemp(session.config)
-    if before is None or not base:
+    factory = getattr(session.config, '_tmp_path_factory', None)
+    if before is None or factory is None:
         return
+    marks = (str(factory.getbasetemp()) + os.sep, REPO + os.sep)
     for path in set(glob.glob('/etc/cron.d/fleet_*')) - before:
         with contextlib.suppress(OSError):
             with open(path, encoding='utf-8', errors='replace') as handle:
                 text = handle.read()
-            mine = base + os.sep in text or REPO + os.sep in text
-            if mine:
+            if any(mark in text for mark in marks):
                 os.unlink(path)
