@@ -27,6 +27,29 @@ def ansible_env(**extra):
     return env
 
 
+def remove_tenant_firewall(user, project, env='prod'):
+    """Remove a tenant's host firewall rules from this machine (a test's cleanup when it removes the tenant by
+    hand): left behind, their DROP would meet a later test's tenant that got the same host port."""
+    import fcntl
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
+    tenant = rules.tenant_name(user, project, env)
+    fd = os.open('/run/fleet-host-firewall.lock', os.O_RDWR | os.O_CREAT, 0o600)  # the module's lock
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        table = subprocess.run(['iptables-save', '-t', 'filter'], capture_output=True, text=True, check=True).stdout
+        batch = rules.restore_batch(rules.parse_save(table), tenant, {})
+        if batch:
+            subprocess.run(['iptables-restore', '--noflush'], input=batch, text=True, capture_output=True, check=True)
+    finally:
+        os.close(fd)
+
+
+def remove_edge(name):
+    """Remove a test's edge container and its network."""
+    subprocess.run(['docker', 'rm', '-f', name], capture_output=True, check=False)
+    subprocess.run(['docker', 'network', 'rm', name + '_net'], capture_output=True, check=False)
+
+
 def run_playbook(playbook, *args, cwd=REPO, env=None, timeout=600, json_output=False):
     """Run ``ansible-playbook`` and return the CompletedProcess (stdout and stderr as text)."""
     extra = {'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json'} if json_output else {}
@@ -49,6 +72,16 @@ def task_results(proc, task_name):
 def recap_changed(output):
     """The sum of ``changed=N`` in the PLAY RECAP of an ansible-playbook output."""
     return sum(int(n) for n in re.findall(r'changed=(\d+)', output.split('PLAY RECAP')[-1]))
+
+
+def changed_tasks(output):
+    """``[(task name, host), ...]`` of every task an ansible-playbook output reports changed, in order."""
+    found = []
+    for block in output.split('\nTASK [')[1:]:
+        name = block.split(']', 1)[0]
+        hosts = re.findall(r'^changed: \[([^\]\s]+)', block, re.M)
+        found.extend((name, host) for host in sorted(set(hosts)))
+    return found
 
 
 # pytest-xdist runs integration tests in several workers at once (docs/testing.md): each worker owns

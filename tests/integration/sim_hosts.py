@@ -127,6 +127,10 @@ class SimHost:
     def load_images(self, *images):
         load_images(self.name, *images)
 
+    def restart_docker(self):
+        """Restart the host's dockerd (as `systemctl restart docker`); returns when it answers again."""
+        _run(['restart-docker', self.name], DOWN_TIMEOUT + UP_TIMEOUT)
+
 
 def _run(args, timeout):
     try:

@@ -23,7 +23,7 @@ import docker
 import pytest
 import yaml
 
-from helpers import free_port, recap_changed, run_playbook
+from helpers import free_port, recap_changed, remove_edge, remove_tenant_firewall, run_playbook
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files
@@ -104,8 +104,8 @@ def dbs(tmp_path_factory):
     yield project
     for container in project.client.containers.list(all=True, filters={'label': 'fleet.user=%s' % user}):
         container.remove(force=True)
-    for name in ('fleet_edge_%s' % user,):
-        subprocess.run(['docker', 'rm', '-f', name], capture_output=True, check=False)
+    remove_edge('fleet_edge_%s' % user)
+    remove_tenant_firewall(user, 'shop')
     for volume in project.client.volumes.list(filters={'label': 'fleet.user=%s' % user}):
         volume.remove(force=True)
     subprocess.run(['docker', 'network', 'rm', '%s_shop_prod_net' % user], capture_output=True, check=False)

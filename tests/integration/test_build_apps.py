@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from git_server import GitDaemon, GitHttpServer
-from helpers import REPO, free_port, run_playbook
+from helpers import REPO, free_port, remove_edge, remove_tenant_firewall, run_playbook
 
 pytestmark = pytest.mark.usefixtures('world')
 
@@ -149,8 +149,10 @@ def apps(tmp_path_factory):
         yield project
         ids = subprocess.run(['docker', 'ps', '-aq', '--filter', 'label=fleet.user=%s' % user],
                              capture_output=True, text=True, check=False).stdout.split()
-        for name in [project.edge_container] + ids:
+        for name in ids:
             subprocess.run(['docker', 'rm', '-f', name], capture_output=True, check=False)
+        remove_edge(project.edge_container)
+        remove_tenant_firewall(user, 'apps')
         for kind in ('network', 'volume'):
             names = subprocess.run(['docker', kind, 'ls', '-q', '--filter', 'name=%s_apps_prod' % user],
                                    capture_output=True, text=True, check=False).stdout.split()

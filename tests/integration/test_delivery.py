@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, free_port, host_ips, recap_changed, run_playbook, ssh_keypair
+from helpers import REPO, free_port, host_ips, recap_changed, remove_edge, remove_tenant_firewall, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -110,6 +110,9 @@ def test_push_to_the_registry_and_pull_where_missing(tmp_path):
     finally:
         ids = subprocess.run(['docker', 'ps', '-aq', '--filter', 'label=fleet.user=%s' % user],
                              capture_output=True, text=True, check=False).stdout.split()
-        subprocess.run(['docker', 'rm', '-f', edge] + ids, capture_output=True, check=False)
+        if ids:
+            subprocess.run(['docker', 'rm', '-f'] + ids, capture_output=True, check=False)
+        remove_edge(edge)
+        remove_tenant_firewall(user, 'ship')
         subprocess.run(['docker', 'network', 'rm', '%s_ship_prod_net' % user], capture_output=True, check=False)
         subprocess.run(['docker', 'rmi', '-f', image], capture_output=True, check=False)

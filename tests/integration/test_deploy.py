@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import string
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, ansible_env, free_port, recap_changed, run_playbook
+from helpers import REPO, ansible_env, free_port, recap_changed, remove_edge, remove_tenant_firewall, run_playbook
 
 pytestmark = pytest.mark.usefixtures('world')
 
@@ -103,6 +104,7 @@ def cleanup(user):
             subprocess.run(['docker', kind, 'rm'] + flags + names, capture_output=True, check=False)
     for path in glob.glob('/etc/cron.d/fleet_%s_*' % user):
         os.unlink(path)
+    remove_tenant_firewall(user, 'myapp')
 
 
 def deployed_example(tmp_path_factory, name, letter, cls=Project):
@@ -115,7 +117,7 @@ def deployed_example(tmp_path_factory, name, letter, cls=Project):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     yield project
     cleanup(user)
-    subprocess.run(['docker', 'rm', '-f', project.edge_container], capture_output=True, check=False)
+    remove_edge(project.edge_container)
 
 
 @pytest.fixture(scope='module')
@@ -126,10 +128,7 @@ def deployed(tmp_path_factory):
     proc = project.playbook('deploy')
     yield project, proc
     cleanup(user)
-    edge = subprocess.run(['docker', 'ps', '-aq', '--filter', 'name=^%s$' % project.edge_container],
-                          capture_output=True, text=True, check=False).stdout.split()
-    if edge:
-        subprocess.run(['docker', 'rm', '-f'] + edge, capture_output=True, check=False)
+    remove_edge(project.edge_container)
     shutil.rmtree(os.path.join(root, 'fleet'), ignore_errors=True)
 
 
@@ -308,8 +307,44 @@ def test_second_tenant_side_by_side_is_isolated(deployed):
         listing = subprocess.run(['docker', 'exec', _api_name(project), 'ls', '/run/secrets'],
                                  capture_output=True, text=True, check=False).stdout
         assert set(listing.split()) == {'postgres_password', 'postgres_pgpass', 'redis_password'}
+        # Our host ports (api over HTTP, postgres and redis over TCP) are closed to their containers and to the
+        # default bridge (the host firewall), open to our own network and to this host.
+        ports = host_ports(project)
+        assert len(ports) == 3, ports
+        assert set(probe_ports(['docker', 'exec', _api_name(other)], ports).values()) == {'closed'}
+        assert set(probe_ports(['docker', 'run', '--rm', 'fleet-world/python:3.11'], ports).values()) == {'closed'}
+        assert set(probe_ports(['docker', 'exec', _api_name(project)], ports).values()) == {'open'}
+        for address in ports:
+            host, port = address.rsplit(':', 1)
+            socket.create_connection((host, int(port)), timeout=5).close()
     finally:
         cleanup(other.user)
+
+
+PROBE = ('import concurrent.futures, socket, sys\n'
+         'def probe(a):\n'
+         '    h, p = a.rsplit(":", 1)\n'
+         '    try:\n'
+         '        socket.create_connection((h, int(p)), timeout=3).close()\n'
+         '        return a + " open"\n'
+         '    except OSError:\n'
+         '        return a + " closed"\n'
+         'with concurrent.futures.ThreadPoolExecutor(16) as pool:\n'
+         '    print("\\n".join(pool.map(probe, sys.argv[1:])))\n')
+
+
+def probe_ports(runner, addresses):
+    """``{address: 'open' | 'closed'}`` of TCP connections made (at once, 3 s each) by ``runner + python``."""
+    out = subprocess.run(list(runner) + ['python', '-c', PROBE] + list(addresses),
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return dict(line.rsplit(' ', 1) for line in out.splitlines())
+
+
+def host_ports(project):
+    """``ADDRESS:PORT`` of every host port the project's running containers publish."""
+    out = subprocess.run(['docker', 'ps', '--filter', 'label=fleet.user=%s' % project.user, '--format', '{{.Ports}}'],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(set(re.findall(r'(\d+\.\d+\.\d+\.\d+:\d+)->', out)))
 
 
 def _api_name(project):

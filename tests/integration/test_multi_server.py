@@ -9,6 +9,7 @@ ports. A second identical run changes nothing; the docker_host role is a no-op w
 import json
 import os
 import random
+import re
 import string
 import sys
 import urllib.request
@@ -16,7 +17,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, host_ips, recap_changed, run_playbook, ssh_keypair
+from helpers import REPO, changed_tasks, host_ips, recap_changed, run_playbook, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -81,6 +82,51 @@ def test_project_across_two_servers(tmp_path):
         count = host_a.ssh('docker exec %s_postgres sh -c \'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At '
                            '-c "select count(*) from items"\'' % prefix, check=True).stdout.strip()
         assert int(count) >= 1
+        # The host firewall: server a's host ports (postgres, redis) are closed to another tenant's container and to
+        # the default bridge there, and to another tenant's container on server b (its connections would leave
+        # with b's address); b's sidecar reached them above.
+        ports = host_ports(host_a, prefix)
+        assert len(ports) == 2, ports
+        assert set(probe_ports(host_a, ports, 'other_net').values()) == {'closed'}
+        assert set(probe_ports(host_a, ports, 'bridge').values()) == {'closed'}
+        assert set(probe_ports(host_b, ports, 'other_net').values()) == {'closed'}
+        assert set(probe_ports(host_b, ports, prefix + '_net').values()) == {'open'}
+        # A Docker daemon restart keeps the rules; rules lost anyway (a reboot) come back with the next deploy,
+        # which changes nothing else.
+        rules = host_a.ssh('iptables -S', check=True).stdout
+        assert '--comment "fleet %s"' % prefix in rules, rules
+        host_a.restart_docker()
+        assert host_a.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
+        host_a.ssh('for c in $(iptables -S | awk \'/^-N FLEET-/ {print $2}\'); do iptables -F $c; done; '
+                   'iptables -D INPUT -j FLEET-PORTS-IN; iptables -D DOCKER-USER -j FLEET-PORTS-FWD; '
+                   'for c in $(iptables -S | awk \'/^-N FLEET-/ {print $2}\'); do iptables -X $c; done', check=True)
+        assert set(probe_ports(host_a, ports, 'bridge').values()) == {'open'}
         again = run_playbook('playbooks/deploy.yml', *args, timeout=1500)
         assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-        assert recap_changed(again.stdout) == 0, again.stdout[-4000:]
+        assert changed_tasks(again.stdout) == [('projectdeployer.fleet.deploy : Let only the tenant\'s network, the edge and the env\'s '
+                            'other servers reach its host ports', 'db')], again.stdout[-6000:]
+        assert host_a.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
+        assert set(probe_ports(host_a, ports, 'bridge').values()) == {'closed'}
+        req = urllib.request.Request('http://%s/items' % ips['b'], headers={'Host': 'api.%s.localhost' % user})
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            assert 'across' in resp.read().decode()
+
+
+# Each address is tried at once, 3 s at most; bash's /dev/tcp, since the stand-in images have bash but not all python.
+PROBE = ('for a in "$@"; do ( if timeout 3 bash -c "exec 3<>/dev/tcp/${a%:*}/${a##*:}" 2>/dev/null; '
+         'then echo "$a open"; else echo "$a closed"; fi ) & done; wait')
+
+
+def probe_ports(host, addresses, network):
+    """``{address: 'open' | 'closed'}`` of connections from a container on ``network`` of ``host``
+    (``other_net``: a network of its own, as another tenant's)."""
+    make = 'docker network create other_net >/dev/null 2>&1; ' if network == 'other_net' else ''
+    out = host.ssh("%sdocker run --rm --network %s --entrypoint bash fleet-world/nginx:1.22 -c '%s' probe %s"
+                   % (make, network, PROBE, ' '.join(addresses)), check=True).stdout
+    return dict(line.rsplit(' ', 1) for line in out.splitlines())
+
+
+def host_ports(host, prefix):
+    """``ADDRESS:PORT`` of every host port the tenant's running containers on ``host`` publish."""
+    out = host.ssh("docker ps --filter name=%s --format '{{.Ports}}'" % prefix, check=True).stdout
+    return sorted(set(re.findall(r'(\d+\.\d+\.\d+\.\d+:\d+)->', out)))

@@ -416,6 +416,7 @@ def test_edge_routes_domains_of_two_tenants(mesh_world, tmp_path):
     one, two = w.tenant(4), w.tenant(5)
     edge_name = '%s_edge' % w.tag
     w.containers.append(edge_name)
+    w.networks.append(edge_name + '_net')
     port = free_port('127.0.0.1')
     edge_dir = tmp_path / 'local' / '.fleet' / 'edge'
     up_a, up_b = w.http_backend('A'), w.http_backend('B')
@@ -442,6 +443,9 @@ def test_edge_routes_domains_of_two_tenants(mesh_world, tmp_path):
     assert stat.S_IMODE(frag.stat().st_mode) == 0o644 and stat.S_IMODE((edge_dir / 'conf.d').stat().st_mode) == 0o755
     edge = client.containers.get(edge_name)
     assert edge.labels['fleet.role'] == 'edge'
+    # on a network of its own (the host firewall lets that bridge, not the default one, reach host ports)
+    assert list(edge.attrs['NetworkSettings']['Networks']) == [edge_name + '_net']
+    assert client.networks.get(edge_name + '_net').attrs['Labels'] == {'fleet.role': 'edge'}
     assert edge.attrs['HostConfig']['PortBindings'] == {'80/tcp': [{'HostIp': '127.0.0.1', 'HostPort': str(port)}]}
     assert http_get(url + '/', dom_a) == (200, 'A %s' % dom_a)
     assert http_get(url + '/', 'unknown.example.test')[0] == 404
@@ -476,5 +480,6 @@ def test_edge_routes_domains_of_two_tenants(mesh_world, tmp_path):
     last = mesh(tmp_path, args(two, [], state='absent'))
     assert last['changed'] is True and last['container_action'] == 'removed'
     assert not client.containers.list(all=True, filters={'name': '^/%s$' % edge_name})
+    assert not [n for n in client.networks.list(names=[edge_name + '_net']) if n.name == edge_name + '_net']
     assert visible(edge_dir / 'conf.d') == []
     assert mesh(tmp_path, args(two, [], state='absent'))['changed'] is False

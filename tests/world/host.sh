@@ -4,6 +4,8 @@
 #   host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authorized-key FILE]...
 #   host.sh down NAME [--keep-data] [--abrupt]
 #   host.sh list                      -> one line per known host: NAME PUBLIC_IP STATUS
+#   host.sh restart-docker NAME       -> restart the host's dockerd (containers keep their restart
+#                                        policies, as with `systemctl restart docker`)
 #   host.sh load-images NAME IMAGE... -> copy images from this machine's engine to the host's
 #   host.sh bridge-down BRIDGE        -> delete a bridge without hosts (a VPC) and its firewall rules
 #   host.sh peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN [--router ID]
@@ -92,6 +94,7 @@ usage() {
 usage: host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authorized-key FILE]...
        host.sh down NAME [--keep-data] [--abrupt]
        host.sh list
+       host.sh restart-docker NAME
        host.sh load-images NAME IMAGE...
        host.sh bridge-down BRIDGE
        host.sh peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN [--router ID]
@@ -767,26 +770,31 @@ cmd_init() {
     if [ -f /root/.bashrc ]; then mount --bind "$H_DATA/bashrc" /root/.bashrc; fi
 
     driver="$(cat "$H_DATA/storage-driver" 2>/dev/null || true)"
-    rm -f "$H_RUN/docker.pid" "$H_SOCK"
-    log "starting dockerd (storage driver ${driver:-default}; log: $H_DOCKERD_LOG)"
-    dockerd --config-file "$H_DATA/daemon.json" \
-        --data-root "$H_DATA/docker" --exec-root "$H_RUN/exec" --pidfile "$H_RUN/docker.pid" \
-        -H "unix://$H_SOCK" --cgroup-parent "/$H_CGROUP" --shutdown-timeout 10 \
-        ${driver:+--storage-driver "$driver"} >>"$H_DOCKERD_LOG" 2>&1 </dev/null &
-    dpid=$!
-    deadline=$((SECONDS + DOCKER_WAIT))
-    until [ -S "$H_SOCK" ]; do
-        kill -0 "$dpid" 2>/dev/null || { log "dockerd exited"; exit 1; }
-        [ "$SECONDS" -lt "$deadline" ] || { log "no $H_SOCK within $DOCKER_WAIT s"; exit 1; }
-        sleep 0.2
-    done
-    # the standard socket path is the host's own engine
-    [ -e /run/docker.sock ] || : >/run/docker.sock
-    mount --bind "$H_SOCK" /run/docker.sock
-    if [ "$(readlink -f /var/run)" != /run ]; then
-        [ -e /var/run/docker.sock ] || : >/var/run/docker.sock
-        mount --bind "$H_SOCK" /var/run/docker.sock
-    fi
+    # start_dockerd: dockerd in the background ($dpid), its socket at the standard paths, bounded wait
+    start_dockerd() {
+        rm -f "$H_RUN/docker.pid" "$H_SOCK"
+        log "starting dockerd (storage driver ${driver:-default}; log: $H_DOCKERD_LOG)"
+        dockerd --config-file "$H_DATA/daemon.json" \
+            --data-root "$H_DATA/docker" --exec-root "$H_RUN/exec" --pidfile "$H_RUN/docker.pid" \
+            -H "unix://$H_SOCK" --cgroup-parent "/$H_CGROUP" --shutdown-timeout 10 \
+            ${driver:+--storage-driver "$driver"} >>"$H_DOCKERD_LOG" 2>&1 </dev/null &
+        dpid=$!
+        local deadline=$((SECONDS + DOCKER_WAIT)) path
+        until [ -S "$H_SOCK" ]; do
+            kill -0 "$dpid" 2>/dev/null || { log "dockerd exited"; return 1; }
+            [ "$SECONDS" -lt "$deadline" ] || { log "no $H_SOCK within $DOCKER_WAIT s"; return 1; }
+            sleep 0.2
+        done
+        # the standard socket paths are the host's own engine (bound again after a restart: a new
+        # dockerd makes a new socket file)
+        for path in /run/docker.sock /var/run/docker.sock; do
+            [ "$path" = /var/run/docker.sock ] && [ "$(readlink -f /var/run)" = /run ] && continue
+            umount "$path" 2>/dev/null || true
+            [ -e "$path" ] || : >"$path"
+            mount --bind "$H_SOCK" "$path"
+        done
+    }
+    start_dockerd || exit 1
     log "starting sshd (log: $H_SSHD_LOG)"
     /usr/sbin/sshd -D -e -f "$H_DATA/ssh/sshd_config" >>"$H_SSHD_LOG" 2>&1 </dev/null &
     spid=$!
@@ -802,8 +810,21 @@ cmd_init() {
         exit 0
     }
     trap stop TERM INT HUP
+    # USR1 (host.sh restart-docker): a Docker daemon restart, as `systemctl restart docker` on a droplet
+    restart_dockerd() {
+        log "restarting dockerd"
+        kill -TERM "$dpid" 2>/dev/null || true
+        local deadline=$((SECONDS + 25))
+        while kill -0 "$dpid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+        kill -KILL "$dpid" 2>/dev/null || true
+        wait "$dpid" 2>/dev/null || true
+        start_dockerd || log "dockerd did not come back"
+        live=("$dpid" "$spid")
+    }
+    trap restart_dockerd USR1
     # as PID 1 bash also reaps the orphans of the namespace
-    local live=("$dpid" "$spid") p still
+    live=("$dpid" "$spid")
+    local p still
     while [ "${#live[@]}" -gt 0 ]; do
         wait -n "${live[@]}" || true
         still=()
@@ -813,6 +834,23 @@ cmd_init() {
         live=("${still[@]}")
     done
     log "dockerd and sshd are gone: init exits"
+}
+
+cmd_restart_docker() {
+    [ "$#" -eq 1 ] || usage
+    local name=$1 pid init before deadline
+    check_name "$name"
+    set_paths "$name"
+    pid="$(init_pid)" || die "host $name is not running"
+    init="$(pgrep -P "$pid" | head -n 1)" || die "host $name has no init process"
+    before="$(cat "$H_RUN/docker.pid" 2>/dev/null || true)"
+    kill -USR1 "$init"
+    deadline=$((SECONDS + STOP_WAIT + DOCKER_WAIT))
+    until [ -s "$H_RUN/docker.pid" ] && [ "$(cat "$H_RUN/docker.pid" 2>/dev/null)" != "$before" ] && docker_ping; do
+        [ "$SECONDS" -lt "$deadline" ] || die "the engine of host $name did not come back within $((STOP_WAIT + DOCKER_WAIT)) s"
+        sleep 0.3
+    done
+    say "host $name: dockerd restarted"
 }
 
 cmd_down() {
@@ -1043,6 +1081,7 @@ case "$cmd" in
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     list) cmd_list "$@" ;;
+    restart-docker) cmd_restart_docker "$@" ;;
     load-images) cmd_load_images "$@" ;;
     bridge-down) cmd_bridge_down "$@" ;;
     peer) cmd_peer "$@" ;;

@@ -236,7 +236,9 @@ def edge_spec(image, config_dir, http_port, bind_address, name=None):
         'image': image,
         'config_dir': config_dir,
         'labels': {'fleet.role': 'edge'},
-        'network': None,
+        # its own network, not the default bridge: the host firewall lets the edge's bridge reach the
+        # tenants' host ports and drops every other container's (docs/security.md)
+        'network': naming.edge_network_name(name),
         'aliases': [],
         'ports': {'%d/tcp' % _mesh.EDGE_CONTAINER_PORT: (bind_address, http_port)},
     }
@@ -434,6 +436,23 @@ class NginxSite(object):
         return True
 
 
+def ensure_edge_network(client, name, check_mode):
+    """The edge's network (created when missing); returns whether it was missing."""
+    if check_mode:
+        return not any(net.name == name for net in client.networks.list(names=[name]))
+    _net, created = ensure_network(client, name, {'fleet.role': 'edge'})
+    return created
+
+
+def remove_edge_network(client, name, check_mode):
+    """Remove the edge's network with the edge; returns whether there was one."""
+    found = [net for net in client.networks.list(names=[name]) if net.name == name]
+    if found and not check_mode:
+        with contextlib.suppress(NotFound):
+            found[0].remove()
+    return bool(found)
+
+
 def ensure_tenant_network(client, name, user, project, env, check_mode):
     """The tenant network (created with fleet labels when missing); returns whether it was missing."""
     if check_mode:
@@ -535,6 +554,7 @@ def _edge_locked(client, p, check_mode, tenant, spec):
                 site.reload({frag_rel: (old_frag, None)})
         else:
             changed = site.remove_container() or changed or old_main is not None
+            changed = remove_edge_network(client, spec['network'], check_mode) or changed
             if not check_mode:
                 remove_file(frag)
                 remove_file(main)
@@ -551,5 +571,6 @@ def _edge_locked(client, p, check_mode, tenant, spec):
         changes[_mesh.CONF_NAME] = (old_main, new_main)
         diffs.append(_diff(main, old_main, new_main))
     check_text = _mesh.render_edge_main(includes=other_includes + [frag_rel + ('.new' if frag_rel in changes else '')])
-    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text)
+    changed = ensure_edge_network(client, spec['network'], check_mode)
+    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text) or changed
     return _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)

@@ -85,6 +85,11 @@ def volume_name(user, project, env, service, kind='data'):
     return '%s_%s_%s' % (prefix(user, project, env), kind, service)
 
 
+def edge_network_name(edge_container=None):
+    """The edge's own bridge network (no other container joins it): ``fleet_edge_net``."""
+    return (edge_container or EDGE_CONTAINER) + '_net'
+
+
 def network_name(user, project, env):
     """The tenant's own Docker network: ``u1_myapp_prod_net``."""
     return prefix(user, project, env) + '_net'
