@@ -251,7 +251,7 @@ def _attrs(**over):
         'HostConfig': {'PortBindings': {'80/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '8080'}]},
                        'RestartPolicy': {'Name': 'unless-stopped'}},
         'Mounts': [{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': False}],
-        'NetworkSettings': {'Networks': {'bridge': {'Aliases': None}}},
+        'NetworkSettings': {'Networks': {'fleet_edge_net': {'Aliases': None}}},
     }
     attrs.update(over)
     return attrs
@@ -266,6 +266,10 @@ def test_spec_differences():
                             'sha256:img') == ['ports']
     rw = _attrs(Mounts=[{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': True}])
     assert spec_differences(FakeContainer(rw), spec, 'sha256:img') == ['mounts']
+    # an edge from before the host firewall, on the default bridge, is recreated on its own network once
+    old = _attrs(NetworkSettings={'Networks': {'bridge': {'Aliases': None}}})
+    assert spec_differences(FakeContainer(old), spec, 'sha256:img') == ['network']
+    assert edge_spec('nginx:1', '/srv/edge', 80, '0.0.0.0', 'edge_b')['network'] == 'edge_b_net'
 
 
 def test_constants_match_naming():
