@@ -18,7 +18,8 @@ description:
     C(nginx), no published ports) listens on each route's internal port and proxies it, as a C(stream) for
     TCP routes and as C(http) for web routes, to every upstream C(ADDRESS:HOSTPORT).
   - With O(kind=edge), the tenant's fragment C(conf.d/{user}_{project}_{env}.conf) of the shared edge proxy
-    C(fleet_edge) (on its own network C({container_name}_net), created with it and removed with it) routes each route's O(routes[].domain) (the Host header) to its upstreams. A domain that
+    C(fleet_edge) (on its own network C({container_name}_net), created and removed with it)
+    routes each route's O(routes[].domain) (the Host header) to its upstreams. A domain that
     another tenant's fragment already routes is refused with an error naming both tenants.
   - A changed configuration is written next to the live file as C(*.new), tested with C(nginx -t) inside
     the running container (or a throw-away one when none runs), renamed into place and loaded with a
