@@ -212,6 +212,12 @@ def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):
     assert [r['outcome'] for r in records if r['service'] == 'worker'][-1] == 'aborted'
     # The worker's new version started, but was discarded with the group: one worker container.
     assert len([n for n in project.containers() if n.startswith('%s_worker' % project.prefix)]) == 1
+    # No container of the failed version is left, the scheduled job's included (cron would run it).
+    versions = subprocess.run(['docker', 'ps', '-a', '--filter', 'label=fleet.user=%s' % project.user,
+                               '--format', '{{.Names}} {{.Label "fleet.version"}}'],
+                              capture_output=True, text=True, check=True).stdout.split('\n')
+    assert not [line for line in versions if line.endswith(' 3')], versions
+    assert '%s_report 2' % project.prefix in versions, versions
 
 
 def test_rollback_to_the_previous_version(deployed):
