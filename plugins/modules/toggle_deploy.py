@@ -242,6 +242,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+settled:
+  description:
+    - With O(state=started), true when the service was already serving this configuration, its slot is the recorded
+      one and its other slot holds no container, so V(promoted) and V(cleaned) would do nothing.
+  returned: always
+  type: bool
+  sample: true
 action:
   description: What was done, one of V(none), V(started), V(resumed), V(recreated), V(promoted), V(created), V(removed).
   returned: always
@@ -595,10 +602,21 @@ class ToggleDeployer(object):
                 self.remove(c)
         return {'changed': bool(found), 'action': 'removed' if found else 'none', 'health': []}
 
+    def settled(self, action, slot, container):
+        """Whether promoting and cleaning would do nothing: an unchanged service whose recorded slot is this
+        container and whose other slot holds no container (the deploy role then skips both steps)."""
+        if action != 'none' or container is None or self.p['state'] != 'started' or not self.p['state_dir']:
+            return False
+        record = {'slot': slot, 'config_hash': container.labels.get('fleet.config_hash'),
+                  'version': container.labels.get('fleet.version')}
+        return (read_active(self.p['state_dir'], self.ids[3]) == record
+                and self.container(naming.other_slot(slot)) is None)
+
     def result(self, action, slot, container, chash, previous, changed):
         return {
             'changed': changed,
             'action': action,
+            'settled': self.settled(action, slot, container),
             'active_slot': slot,
             'active_container': self.name(slot),
             'active_port': (self.p['host_port'] if self.p['data_path'] else slot_port(self.p, slot)),
