@@ -156,4 +156,5 @@ def test_describe_and_summary():
     assert f.describe(f.item('path', '.', 'remove'), '/local/u1/myapp/prod') == 'path /local/u1/myapp/prod'
     assert f.describe(f.item('port', 'k', 'keep', 'db', 'host port 8001')) == 'port reservation k (service db, host port 8001)'
     assert f.summary(['a'], ['b', 'c'], False, what=P) == 'u1_myapp_prod: removed 1 thing, kept 2 (-e fleet_purge=true removes them)'
-    assert f.summary([], [], True, check_mode=True) == 'would remove 0 things'
+    assert f.summary([], [], True, check_mode=True) == 'nothing to remove'
+    assert f.summary(['a', 'b'], [], True, check_mode=True) == 'would remove 2 things'
