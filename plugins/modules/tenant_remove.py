@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: tenant_remove
 short_description: Remove a fleet project environment, or its services that left the spec, from a server
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Removes what one user's project environment (the tenant C({user}_{project}_{env})) put on the server the task
     runs on, and lists what it removed and what it kept.
@@ -29,7 +29,7 @@ description:
     network, every cron file, every entry in the shared port state, and the tenant directory except C(data/),
     C(backups/) and C(secrets/) (the passwords the kept databases were initialised with). O(purge) also removes
     the tenant's volumes and the tenant directory whole. The tenant's edge fragment is
-    M(projectdeployer.fleet.nginx_mesh)'s (O(ignore:kind=edge), O(ignore:state=absent)).
+    M(projectdeployer.fleet.nginx_mesh)'s (O(projectdeployer.fleet.nginx_mesh#module:kind=edge), O(projectdeployer.fleet.nginx_mesh#module:state=absent)).
 author:
   - Fleet Developers (@projectdeployer)
 extends_documentation_fragment:

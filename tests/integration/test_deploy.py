@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 
 import pytest
 import yaml
@@ -105,6 +106,16 @@ def cleanup(user):
         os.unlink(path)
 
 
+def remove_tenant(project):
+    """The suite's cleanup of a deployed example tenant is remove.yml, purged (issue 13): its edge fragment (the
+    edge with the last one), containers, network, volumes, cron files, shared port entries and directories go.
+    What a failed or cut run leaves goes by hand after it."""
+    proc = project.playbook('remove', '-e', 'fleet_confirm=%s/myapp/prod' % project.user, '-e', 'fleet_purge=true')
+    if proc.returncode != 0:
+        warnings.warn('remove.yml of %s failed: %s' % (project.user, (proc.stdout + proc.stderr)[-2000:]))
+    cleanup(project.user)
+
+
 def deployed_example(tmp_path_factory, name, letter, cls=Project):
     """For a module fixture: the example project of a new user (``letter`` and six more) deployed, then
     its containers, volumes, network, cron files and edge removed."""
@@ -114,7 +125,7 @@ def deployed_example(tmp_path_factory, name, letter, cls=Project):
     proc = project.playbook('deploy')
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     yield project
-    cleanup(user)
+    remove_tenant(project)
     subprocess.run(['docker', 'rm', '-f', project.edge_container], capture_output=True, check=False)
 
 
@@ -125,7 +136,7 @@ def deployed(tmp_path_factory):
     project = Project(root, user, free_port())
     proc = project.playbook('deploy')
     yield project, proc
-    cleanup(user)
+    remove_tenant(project)
     edge = subprocess.run(['docker', 'ps', '-aq', '--filter', 'name=^%s$' % project.edge_container],
                           capture_output=True, text=True, check=False).stdout.split()
     if edge:
@@ -309,7 +320,7 @@ def test_second_tenant_side_by_side_is_isolated(deployed):
                                  capture_output=True, text=True, check=False).stdout
         assert set(listing.split()) == {'postgres_password', 'postgres_pgpass', 'redis_password'}
     finally:
-        cleanup(other.user)
+        remove_tenant(other)
 
 
 def _api_name(project):
