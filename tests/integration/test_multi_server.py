@@ -91,9 +91,11 @@ def test_project_across_two_servers(tmp_path):
         removed = run_playbook('playbooks/remove.yml', *(args + confirm), timeout=600)
         assert removed.returncode == 0, (removed.stdout + removed.stderr)[-6000:]
         for host in (host_a, host_b):
-            left = host.ssh("docker ps -a --format '{{.Names}}'; docker network ls --format '{{.Name}}'; "
-                            "ls /etc/cron.d /local/.fleet/edge/conf.d; cat /local/.fleet/ports.json", timeout=60).stdout
-            assert prefix not in left and 'fleet_edge' not in left, left
+            engine = host.ssh("docker ps -a --format '{{.Names}}'; docker network ls --format '{{.Name}}'",
+                              check=True).stdout.split()
+            assert [n for n in engine if n.startswith(prefix) or n == 'fleet_edge'] == [], engine
+            left = host.ssh('ls /etc/cron.d /local/.fleet/edge/conf.d; cat /local/.fleet/ports.json', timeout=60).stdout
+            assert prefix not in left, left
             kept = host.ssh('ls /local/%s/myapp/prod' % user, check=True).stdout.split()
             assert sorted(kept) == ['backups', 'data', 'secrets'], kept
         again = run_playbook('playbooks/remove.yml', *(args + confirm), timeout=600)
