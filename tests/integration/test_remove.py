@@ -153,6 +153,7 @@ def test_a_one_service_deploy_removes_nothing(tenants):
 
 def test_services_that_left_the_spec_go_with_the_next_deploy(tenants):
     mine, other = tenants
+    mine.write()
     proc = mine.playbook('backup', '-e', 'fleet_service=cache')
     assert proc.returncode == 0, proc.stdout[-4000:]
     backups = glob.glob(os.path.join(mine.project_dir, 'backups', 'cache_backup_*.rdb'))
