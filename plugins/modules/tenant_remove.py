@@ -183,8 +183,8 @@ def run(module, client):
         services = sorted(footprint.known_services(prefix, found))
     else:
         services, items = footprint.plan_prune(prefix, found, p['services'], p['volumes'], purge=p['purge'])
-    lines = dict((id(entry), footprint.describe(entry, found['project_dir'] or naming.project_dir(p['fleet_root'], *ids),
-                                                 p['cron_dir'])) for entry in items)
+    project_dir = found['project_dir'] or naming.project_dir(p['fleet_root'], *ids)
+    lines = dict((id(entry), footprint.describe(entry, project_dir, p['cron_dir'])) for entry in items)
     removed = [lines[id(e)] for e in items if e['action'] == 'remove']
     kept = [lines[id(e)] for e in items if e['action'] == 'keep']
     if removed and not module.check_mode:

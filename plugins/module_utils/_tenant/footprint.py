@@ -293,8 +293,8 @@ def describe(entry, project_dir=None, cron_dir=None):
 def summary(removed, kept, purge, check_mode=False, what=None):
     """The one-line ``msg`` of a run: how many things went (or would go) and what stayed."""
     verb = 'would remove' if check_mode else 'removed'
-    text = '%s%s' % ('%s: ' % what if what else '', '%s %d thing%s' % (verb, len(removed), '' if len(removed) == 1 else 's')
-                                                        if removed else 'nothing to remove')
+    done = ('%s %d thing%s' % (verb, len(removed), '' if len(removed) == 1 else 's')) if removed else 'nothing to remove'
+    text = '%s%s' % ('%s: ' % what if what else '', done)
     if kept:
         text += ', kept %d%s' % (len(kept), '' if purge else ' (-e fleet_purge=true removes them)')
     return text

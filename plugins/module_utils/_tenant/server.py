@@ -94,13 +94,16 @@ def gather(client, ids, fleet_root, cron_dir, port_file, whole=False):
     }
 
 
+def _gone(exc):
+    """Whether the engine said the object is not there (any more)."""
+    return getattr(exc, 'status_code', None) == 404 or isinstance(exc, NotFound)
+
+
 def _remove_container(container):
     try:
         container.stop(timeout=STOP_TIMEOUT)
-    except NotFound:
-        return
     except APIError:
-        pass  # a created (never started) or dying container: removed by force below
+        pass  # gone, created (never started) or dying: removed by force below
     with contextlib.suppress(NotFound):
         container.remove(force=True)
 
@@ -109,22 +112,22 @@ def _remove_network(net):
     try:
         net.reload()
         net.remove()
-    except NotFound:
-        return
     except APIError as exc:
+        if _gone(exc):
+            return
         attached = sorted((net.attrs.get('Containers') or {}).values(), key=lambda c: c.get('Name', ''))
         names = ', '.join(c.get('Name', '?') for c in attached) or 'none listed'
         raise TenantError('network %s cannot be removed (%s); containers still attached: %s; fix: disconnect them '
-                          '(docker network disconnect %s NAME) and run again' % (net.name, exc.explanation or exc, names,
-                                                                                net.name))
+                          '(docker network disconnect %s NAME) and run again'
+                          % (net.name, exc.explanation or exc, names, net.name))
 
 
 def _remove_volume(volume):
     try:
         volume.remove(force=True)
-    except NotFound:
-        return
     except APIError as exc:
+        if _gone(exc):
+            return
         raise TenantError('volume %s cannot be removed (%s); fix: remove the container that uses it and run again'
                           % (volume.name, exc.explanation or exc))
 
