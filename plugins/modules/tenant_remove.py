@@ -198,7 +198,7 @@ def run(module, client):
         'msg': footprint.summary(removed, kept, p['purge'], module.check_mode, prefix),
     }
     if module._diff:
-        before = sorted(lines.values())
+        before = [lines[id(e)] for e in items]
         result['diff'] = {'before_header': prefix, 'after_header': prefix,
                           'before': '\n'.join(before) + ('\n' if before else ''),
                           'after': '\n'.join(kept) + ('\n' if kept else '')}
