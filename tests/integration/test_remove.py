@@ -20,7 +20,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import BIN, REPO, ansible_env, free_port, recap_changed
+from helpers import free_port, recap_changed
 from test_deploy import Project, cleanup
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -165,14 +165,13 @@ def test_services_that_left_the_spec_go_with_the_next_deploy(tenants):
     mine.write_without(*GONE)
 
     # check mode lists what would go and touches nothing
-    module = subprocess.run(
-        [os.path.join(BIN, 'ansible'), 'localhost', '-i', 'inventory/local.yml', '--check', '--diff',
-         '-m', 'projectdeployer.fleet.tenant_remove', '-a', json.dumps({
-             'user': mine.user, 'project': 'myapp', 'env': 'prod', 'state': 'pruned', 'fleet_root': mine.fleet_root,
-             'services': ['postgres', 'redis', 'api', 'worker']})],
-        cwd=REPO, env=ansible_env(), capture_output=True, text=True, check=False, timeout=300)
-    assert module.returncode == 0 and 'container %s_web' % mine.prefix in module.stdout, module.stdout[-3000:]
+    check = mine.playbook('deploy', '--check', '-e', 'fleet_build=false', json_output=True)
+    assert check.returncode == 0, check.stdout[-3000:]
+    would = result(check, PRUNE)
+    assert would['msg'].startswith('%s: would remove' % mine.prefix), would
+    assert any('container %s_web' % mine.prefix in line for line in would['removed']), would
     assert '%s_web' % mine.prefix in mine.containers()
+    assert glob.glob('/etc/cron.d/fleet_%s_report' % mine.prefix)
 
     proc = mine.playbook('deploy', json_output=True)
     assert proc.returncode == 0, proc.stdout[-6000:]
