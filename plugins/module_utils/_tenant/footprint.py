@@ -169,7 +169,8 @@ def _ports(prefix, ports, wanted):
 
 def known_services(prefix, found):
     """Every service of the tenant this server shows a trace of: container labels, cron files, volumes,
-    port entries and the per-service files."""
+    port entries and the files the collection alone writes (never a name in secrets/, where push.yml
+    puts the user's own files)."""
     services = set()
     for container in found.get('containers') or []:
         if container.get('service'):
@@ -185,8 +186,10 @@ def known_services(prefix, found):
     services.update(entry[2] for entry in _ports(prefix, found.get('ports') or {}, lambda s: True))
     files = found.get('files') or {}
     for directory, kind, _kept in SERVICE_FILES:
-        if kind == 'exact':
-            continue  # data/ and logs/ hold other directories too; a service there is known from elsewhere
+        if kind == 'exact' or directory == 'secrets':
+            # data/ and logs/ hold other directories too, and secrets/ the user's own files (push.yml): a
+            # service there is known from elsewhere (its volume, its port, its backups) or not at all
+            continue
         for name in files.get(directory) or []:
             service = file_service(kind, name)
             if service:

@@ -92,6 +92,14 @@ def test_known_services_from_every_trace():
     assert f.known_services(P, found()) == {'api', 'web', 'report', 'db', 'pg'}
 
 
+def test_a_users_own_secret_named_like_a_password_is_no_service():
+    data = found()
+    data['files']['secrets'].append('stripe_password')
+    assert 'stripe' not in f.known_services(P, data)
+    _gone, items = f.plan_prune(P, data, ['api', 'web', 'report', 'db', 'pg'], volumes=['uploads', 'old'], purge=True)
+    assert items == []
+
+
 def test_prune_removes_what_runs_and_keeps_the_data():
     gone, items = f.plan_prune(P, found(), ['api', 'pg'], volumes=['uploads'])
     assert gone == ['db', 'report', 'web']
