@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 
 import pytest
 import yaml
@@ -107,6 +108,16 @@ def cleanup(user):
     remove_tenant_firewall(user, 'myapp')
 
 
+def remove_tenant(project):
+    """The suite's cleanup of a deployed example tenant is remove.yml, purged (issue 13): its edge fragment (the
+    edge with the last one), containers, network, volumes, cron files, shared port entries and directories go.
+    What a failed or cut run leaves goes by hand after it."""
+    proc = project.playbook('remove', '-e', 'fleet_confirm=%s/myapp/prod' % project.user, '-e', 'fleet_purge=true')
+    if proc.returncode != 0:
+        warnings.warn('remove.yml of %s failed: %s' % (project.user, (proc.stdout + proc.stderr)[-2000:]))
+    cleanup(project.user)
+
+
 def deployed_example(tmp_path_factory, name, letter, cls=Project):
     """For a module fixture: the example project of a new user (``letter`` and six more) deployed, then
     its containers, volumes, network, cron files and edge removed."""
@@ -116,7 +127,7 @@ def deployed_example(tmp_path_factory, name, letter, cls=Project):
     proc = project.playbook('deploy')
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     yield project
-    cleanup(user)
+    remove_tenant(project)
     remove_edge(project.edge_container)
 
 
@@ -127,7 +138,7 @@ def deployed(tmp_path_factory):
     project = Project(root, user, free_port())
     proc = project.playbook('deploy')
     yield project, proc
-    cleanup(user)
+    remove_tenant(project)
     remove_edge(project.edge_container)
     shutil.rmtree(os.path.join(root, 'fleet'), ignore_errors=True)
 
@@ -324,7 +335,7 @@ def test_second_tenant_side_by_side_is_isolated(deployed):
             host, port = address.rsplit(':', 1)
             socket.create_connection((host, int(port)), timeout=5).close()
     finally:
-        cleanup(other.user)
+        remove_tenant(other)
 
 
 PROBE = ('import concurrent.futures, socket, sys\n'

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""deploy.yml across two servers: the databases on one, the API and the worker on the other.
+"""deploy.yml across two servers: the databases on one, the API and the worker on the other; then remove.yml.
 
 Both servers are simulated hosts (tests/world/host.sh: own network namespace, dockerd and sshd)
 on one bridge. The API's image is built on this machine and sent over SSH; the API reaches
@@ -110,6 +110,23 @@ def test_project_across_two_servers(tmp_path):
         req = urllib.request.Request('http://%s/items' % ips['b'], headers={'Host': 'api.%s.localhost' % user})
         with urllib.request.urlopen(req, timeout=15) as resp:
             assert 'across' in resp.read().decode()
+
+        # remove.yml takes the env off both servers (issue 13): nothing of it in either engine, cron or shared
+        # state; the edge goes with its last tenant; data/, backups/ and secrets/ stay (not purged)
+        confirm = ['-e', 'fleet_confirm=%s/myapp/prod' % user]
+        removed = run_playbook('playbooks/remove.yml', *(args + confirm), timeout=600)
+        assert removed.returncode == 0, (removed.stdout + removed.stderr)[-6000:]
+        for host in (host_a, host_b):
+            assert 'FLEET-' not in host.ssh('iptables -S', check=True).stdout  # the last tenant: no chain left
+            engine = host.ssh("docker ps -a --format '{{.Names}}'; docker network ls --format '{{.Name}}'",
+                              check=True).stdout.split()
+            assert [n for n in engine if n.startswith(prefix) or n.startswith('fleet_edge')] == [], engine
+            left = host.ssh('ls /etc/cron.d /local/.fleet/edge/conf.d; cat /local/.fleet/ports.json', timeout=60).stdout
+            assert prefix not in left, left
+            kept = host.ssh('ls /local/%s/myapp/prod' % user, check=True).stdout.split()
+            assert sorted(kept) == ['backups', 'data', 'secrets'], kept
+        again = run_playbook('playbooks/remove.yml', *(args + confirm), timeout=600)
+        assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-4000:]
 
 
 # Each address is tried at once, 3 s at most; bash's /dev/tcp, since the stand-in images have bash but not all python.
