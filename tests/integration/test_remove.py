@@ -20,7 +20,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import free_port, recap_changed
+from helpers import free_port, recap_changed, remove_edge
 from test_deploy import Project, cleanup
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -135,8 +135,8 @@ def tenants(tmp_path_factory):
         for tenant in (mine, other):
             tenant.write()
             tenant.remove('-e', 'fleet_purge=true')
-            cleanup(tenant.user)
-        subprocess.run(['docker', 'rm', '-f', edge], capture_output=True, check=False)
+            cleanup(tenant.user)  # the tenant's firewall rules too
+        remove_edge(edge)
 
 
 def test_a_one_service_deploy_removes_nothing(tenants):
@@ -237,6 +237,9 @@ def test_remove_takes_the_env_off_and_the_neighbour_keeps_serving(tenants):
     assert any('container %s_nginx' % mine.prefix in line for line in removed['removed']), removed
     shown = result(proc, 'Show what was removed and what stayed')['msg']
     assert any('edge fragment' in line for line in shown['removed']), shown
+    assert any('host firewall rules' in line for line in shown['removed']), shown
+    table = subprocess.run(['iptables', '-S'], capture_output=True, text=True, check=True).stdout
+    assert '"fleet %s"' % mine.prefix not in table and '"fleet %s"' % other.prefix in table
     # the neighbour on the same engine and edge still serves
     assert other.status('site.%s.localhost' % mine.user) == 200
     assert mine.status('api.%s.localhost' % mine.user) == 404
@@ -258,4 +261,5 @@ def test_the_last_tenant_takes_the_edge_with_it(tenants):
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert traces(other) == []
     assert not docker_lines('ps', '-aq', '--filter', 'name=^%s$' % other.edge_container)
+    assert not docker_lines('network', 'ls', '-q', '--filter', 'name=^%s_net$' % other.edge_container)
     assert os.listdir(os.path.join(other.fleet_root, '.fleet', 'edge', 'conf.d')) == []
