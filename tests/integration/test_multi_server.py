@@ -103,8 +103,9 @@ def test_project_across_two_servers(tmp_path):
         assert set(probe_ports(host_a, ports, 'bridge').values()) == {'open'}
         again = run_playbook('playbooks/deploy.yml', *args, timeout=1500)
         assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-        assert changed_tasks(again.stdout) == [('projectdeployer.fleet.deploy : Let only the tenant\'s network, the edge and the env\'s '
-                            'other servers reach its host ports', 'db')], again.stdout[-6000:]
+        firewall_task = ('projectdeployer.fleet.deploy : Let only the tenant\'s network, the edge and the env\'s '
+                         'other servers reach its host ports')
+        assert changed_tasks(again.stdout) == [(firewall_task, 'db')], again.stdout[-6000:]
         assert host_a.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
         assert set(probe_ports(host_a, ports, 'bridge').values()) == {'closed'}
         req = urllib.request.Request('http://%s/items' % ips['b'], headers={'Host': 'api.%s.localhost' % user})
