@@ -133,13 +133,11 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, NotFound, get_client)
 
-LOCK = '/run/fleet-host-firewall.lock'
-
 
 @contextmanager
 def _locked():
     """One run at a time per server: tenants deployed at once read and write the same chains."""
-    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(_rules.LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -33,7 +33,7 @@ def remove_tenant_firewall(user, project, env='prod'):
     import fcntl
     from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
     tenant = rules.tenant_name(user, project, env)
-    fd = os.open('/run/fleet-host-firewall.lock', os.O_RDWR | os.O_CREAT, 0o600)  # the module's lock
+    fd = os.open(rules.LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)  # the module's lock
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         table = subprocess.run(['iptables-save', '-t', 'filter'], capture_output=True, text=True, check=True).stdout

@@ -39,6 +39,7 @@ INPUT_CHAIN = 'FLEET-PORTS-IN'
 FORWARD_CHAIN = 'FLEET-PORTS-FWD'
 DISPATCH = ((INPUT_CHAIN, 'INPUT'), (FORWARD_CHAIN, 'DOCKER-USER'))
 TENANT_PREFIX = 'FLEET-T-'
+LOCK_FILE = '/run/fleet-host-firewall.lock'  # one change at a time per server (tenants deployed at once)
 MULTIPORT_MAX = 15  # the multiport match takes at most 15 ports
 _INTERFACE = re.compile(r'^[A-Za-z0-9_.+()-]{1,15}$')  # () only in check mode's 'br-(new)'
 

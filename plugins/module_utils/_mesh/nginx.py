@@ -436,11 +436,11 @@ class NginxSite(object):
         return True
 
 
-def ensure_edge_network(client, name, check_mode):
-    """The edge's network (created when missing); returns whether it was missing."""
+def ensure_labelled_network(client, name, labels, check_mode):
+    """A bridge network with ``labels`` (created when missing); returns whether it was missing."""
     if check_mode:
         return not any(net.name == name for net in client.networks.list(names=[name]))
-    _net, created = ensure_network(client, name, {'fleet.role': 'edge'})
+    _net, created = ensure_network(client, name, labels)
     return created
 
 
@@ -455,10 +455,8 @@ def remove_edge_network(client, name, check_mode):
 
 def ensure_tenant_network(client, name, user, project, env, check_mode):
     """The tenant network (created with fleet labels when missing); returns whether it was missing."""
-    if check_mode:
-        return not any(net.name == name for net in client.networks.list(names=[name]))
-    _net, created = ensure_network(client, name, {'fleet.user': user, 'fleet.project': project, 'fleet.env': env})
-    return created
+    return ensure_labelled_network(client, name, {'fleet.user': user, 'fleet.project': project, 'fleet.env': env},
+                                   check_mode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,6 +569,6 @@ def _edge_locked(client, p, check_mode, tenant, spec):
         changes[_mesh.CONF_NAME] = (old_main, new_main)
         diffs.append(_diff(main, old_main, new_main))
     check_text = _mesh.render_edge_main(includes=other_includes + [frag_rel + ('.new' if frag_rel in changes else '')])
-    changed = ensure_edge_network(client, spec['network'], check_mode)
+    changed = ensure_labelled_network(client, spec['network'], {'fleet.role': 'edge'}, check_mode)
     changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text) or changed
     return _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)
