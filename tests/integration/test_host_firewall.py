@@ -6,6 +6,7 @@ on the embedded local engine; probes connect to it from containers on the tenant
 "edge" network, on another tenant's network and on the default bridge. (The deploy role's use of the
 module, and the VPC case on two simulated servers, are tested in test_deploy and test_multi_server.)
 """
+import ipaddress
 import json
 import random
 import socket
@@ -41,7 +42,10 @@ def docker(*args, check=True):
 
 
 def gateway():
-    return docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge')
+    """docker0's address. The bridge's IPAM config may list only the subnet (seen on a fresh machine): then the
+    gateway is the subnet's first address, as dockerd assigns it."""
+    config = json.loads(docker('network', 'inspect', '-f', '{{json (index .IPAM.Config 0)}}', 'bridge'))
+    return config.get('Gateway') or str(next(ipaddress.ip_network(config['Subnet']).hosts()))
 
 
 @pytest.fixture(scope='module')

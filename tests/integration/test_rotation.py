@@ -95,7 +95,14 @@ def test_two_rotations_under_load_lose_nothing(rotated_project):
 def test_redis_keeps_the_new_password_across_a_restart_and_deploy_changes_nothing(rotated_project):
     project = rotated_project
     subprocess.run(['docker', 'restart', '%s_redis' % project.prefix], capture_output=True, check=True, timeout=120)
-    assert _redis_auth_works(project, _secret(project, 'redis_password'))[0]
+    # `docker restart` returns before redis accepts connections (or while it loads its data): wait for an
+    # answer, bounded, then judge the password by it
+    for _attempt in range(30):
+        works, said = _redis_auth_works(project, _secret(project, 'redis_password'))
+        if works or 'WRONGPASS' in said or 'NOAUTH' in said:
+            break
+        time.sleep(1)
+    assert works, said
     proc = project.playbook('deploy')
     assert proc.returncode == 0 and recap_changed(proc.stdout) == 0, proc.stdout[-4000:]
     # the API's long-lived redis client lost its connection in the restart (not in the rotation): let it reconnect
