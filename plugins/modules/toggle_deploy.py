@@ -165,6 +165,10 @@ options:
         description: The HTTP path.
         type: str
         default: /
+      host:
+        description:
+          - The Host header of an HTTP check (the service's domain); without it C(ADDRESS:PORT).
+        type: str
       retries:
         description: How many tries.
         type: int
@@ -463,7 +467,7 @@ class ToggleDeployer(object):
             return True
         host, port = self.p['bind_address'], slot_port(self.p, slot)
         probes = {
-            'http': lambda: health.check_http(host, port, spec['path'], spec['timeout']),
+            'http': lambda: health.check_http(host, port, spec['path'], spec['timeout'], spec.get('host')),
             'redis': lambda: health.check_redis(host, port, spec['timeout']),
             'tcp': lambda: health.check_tcp(host, port, spec['timeout']),
             'postgres': lambda: health.check_postgres(container, spec['timeout']),
@@ -673,6 +677,7 @@ def main():
             health=dict(type='dict', default={}, options=dict(
                 type=dict(type='str', default='running', choices=['http', 'postgres', 'redis', 'tcp', 'running', 'none']),
                 path=dict(type='str', default='/'),
+                host=dict(type='str'),
                 retries=dict(type='int', default=6),
                 interval=dict(type='float', default=10),
                 start_period=dict(type='float', default=0),

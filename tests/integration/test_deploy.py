@@ -18,7 +18,6 @@ import socket
 import string
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -169,36 +168,95 @@ def test_second_identical_deploy_changes_and_restarts_nothing(deployed):
     assert project.containers() == before
 
 
-def test_new_version_toggles_with_no_failed_request(deployed):
-    project = deployed[0]
-    errors, count, stop = [], [0], threading.Event()
+HTTPLOAD = os.path.join(REPO, 'bench', 'httpload.py')
+PYTHON_IMAGE = 'fleet-world/python:3.11'
 
-    def load():
-        while not stop.is_set():
+
+class Loads(object):
+    """bench/httpload.py through the edge (keep-alive GET/POST and a new connection per request) and
+    through the tenant's sidecar from a container of the tenant (keep-alive GET/POST), until stopped."""
+
+    def __init__(self, project, out_dir):
+        self.project, self.out = project, out_dir
+        self.procs = {}
+        self.container = '%s_load' % project.prefix
+
+    def start(self):
+        p = self.project
+        mix = ['--mix', 'GET /version,POST /items', '--duration', '600', '--timeout', '10']
+        edge = [sys.executable, HTTPLOAD, '--target', '127.0.0.1:%d' % p.edge_port,
+                '--host', 'api.%s.localhost' % p.user]
+        for name, extra in (('edge_keepalive', ['--keepalive', '--rate', '60', '--connections', '6'] + mix),
+                            ('edge_close', ['--rate', '20', '--connections', '4', '--mix', 'GET /version',
+                                            '--duration', '600'])):
+            self.procs[name] = subprocess.Popen(
+                edge + extra + ['--stop-file', os.path.join(self.out, 'stop'), '--out',
+                                os.path.join(self.out, name + '.json'), '--count-bodies'],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        sidecar = open(os.path.join(p.project_dir, 'config', 'nginx', 'nginx.conf')).read()
+        port = re.search(r'listen (\d+);\s*set \$fleet_route "%s/api";' % p.prefix, sidecar).group(1)
+        self.procs['tenant'] = subprocess.Popen(
+            ['docker', 'run', '--rm', '--name', self.container, '--network', '%s_net' % p.prefix,
+             '--label', 'fleet.user=%s' % p.user, '-v', '%s:/httpload.py:ro' % HTTPLOAD, '-v', '%s:/out' % self.out,
+             PYTHON_IMAGE, 'python3', '/httpload.py', '--target', 'nginx:%s' % port, '--keepalive',
+             '--rate', '20', '--connections', '3', '--stop-file', '/out/stop', '--out', '/out/tenant.json',
+             '--count-bodies'] + mix, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(3)
+        for name, proc in self.procs.items():
+            assert proc.poll() is None, (name, proc.stderr.read())
+
+    def stop(self):
+        open(os.path.join(self.out, 'stop'), 'w').close()
+        results = {}
+        for name, proc in self.procs.items():
             try:
-                status = project.request('GET', '/version', timeout=5)[0]
-                if status != 200:
-                    errors.append(status)
-            except (urllib.error.URLError, OSError) as exc:
-                errors.append(repr(exc))
-            count[0] += 1
-            time.sleep(0.01)
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            with open(os.path.join(self.out, name + '.json')) as handle:
+                results[name] = json.load(handle)
+        subprocess.run(['docker', 'rm', '-f', self.container], capture_output=True, check=False)
+        return results
 
-    thread = threading.Thread(target=load)
-    thread.start()
+
+def test_three_toggles_fail_no_request_and_close_no_connection(deployed, tmp_path):
+    """Keep-alive and not, GET and POST, through the edge and through the sidecar: 0 failures, and every
+    keep-alive client connection lives through the three toggles (nothing holding one is reloaded)."""
+    project = deployed[0]
+    loads = Loads(project, str(tmp_path))
+    loads.start()
+    procs = []
     try:
         project.spec['fleet_version'] = '2'
         project.write()
-        proc = project.playbook('deploy', '-e', 'fleet_build=true')
+        procs.append(project.playbook('deploy', '-e', 'fleet_build=true'))
+        for greeting in ('hi', 'hello'):  # a changed env var toggles the api alone
+            if procs[-1].returncode == 0:
+                project.write(api={'env_vars': {'GREETING': greeting}})
+                procs.append(project.playbook('deploy', '-e', 'fleet_service=api', '-e', 'fleet_build=false'))
     finally:
-        stop.set()
-        thread.join(30)
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    assert errors == [] and count[0] > 50
+        project.write()
+        results = loads.stop()
+    for proc in procs:
+        assert proc.returncode == 0, proc.stdout[-6000:]
+    assert len(procs) == 3
+    for name, result in sorted(results.items()):
+        for method, stats in result['methods'].items():
+            assert stats['requests'] > 100 and stats['2xx'] == stats['requests'], (name, method, result)
+            assert stats['socket_errors'] == 0 and stats['unanswered'] == 0, (name, method, result)
+        if result['keepalive']:
+            # every keep-alive connection lived through the toggles: the only ones that ended were ended by
+            # nginx with Connection: close after its keepalive_requests (1000) answers, never by a reload
+            closes = result['announced_closes']
+            assert result['connections_opened'] == result['connections'] + closes['count'], (name, result)
+            assert set(closes['after_responses']) <= {1000}, (name, result)
+        versions = set(json.loads(body)['version'] for body in result['methods']['GET']['bodies'])
+        assert versions == {'1', '2'}, (name, result)
     assert project.request('GET', '/version')[1]['version'] == '2'
+    assert project.request('GET', '/')[1]['greeting'] == 'hello'
     names = project.containers()
     api = [n for n in names if n.startswith('%s_api' % project.prefix)]
-    assert api == ['%s_api_secondary' % project.prefix], names
+    assert api == ['%s_api_secondary' % project.prefix], names  # three toggles: primary, secondary, primary, secondary
 
 
 def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):

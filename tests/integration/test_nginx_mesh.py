@@ -6,6 +6,7 @@ server's private address); clients run on the tenant network and connect to ``ng
 like apps do; the edge is published on a free high port of 127.0.0.1.
 """
 import contextlib
+import http.client
 import ipaddress
 import json
 import os
@@ -18,7 +19,7 @@ import urllib.request
 
 import pytest
 
-from helpers import run_playbook, task_results
+from helpers import REPO, run_playbook, task_results
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import network_name, sidecar_name
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.nginx import (
@@ -49,7 +50,7 @@ PLAY = """
         state: "{{ mesh.state | default('present') }}"
 """
 
-# An HTTP/1.1 server answering "NAME HOST" on port 8000.
+# An HTTP/1.1 server answering "NAME HOST" on port 8000 (a POST's body is read first).
 ECHO = r'''
 import http.server, os
 class H(http.server.BaseHTTPRequestHandler):
@@ -60,40 +61,15 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        self.do_GET()
     def log_message(self, *args):
         pass
 http.server.ThreadingHTTPServer(('', 8000), H).serve_forever()
 '''
 
-# Four threads of back-to-back requests until /tmp/stop exists (at most 120 s); one JSON line at the end.
-LOAD = r'''
-import json, os, sys, threading, time, urllib.request
-url = sys.argv[1]
-end = time.time() + 120
-lock = threading.Lock()
-stats = {'ok': 0, 'fail': 0, 'errors': [], 'seen': []}
-def worker():
-    while time.time() < end and not os.path.exists('/tmp/stop'):
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                name = resp.read().decode().split()[0]
-            with lock:
-                stats['ok'] += 1
-                if not stats['seen'] or stats['seen'][-1] != name:
-                    stats['seen'].append(name)
-        except Exception as exc:
-            with lock:
-                stats['fail'] += 1
-                stats['errors'].append(repr(exc))
-print('started', flush=True)
-threads = [threading.Thread(target=worker) for _ in range(4)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-stats['errors'] = stats['errors'][:5]
-print(json.dumps(stats), flush=True)
-'''
+HTTPLOAD = os.path.join(REPO, 'bench', 'httpload.py')
 
 
 # ------------------------------------------------------------------------------------------------
@@ -173,11 +149,25 @@ class World(object):
         assert code == 0, out
         return out.strip()
 
-    def load(self, network, url):
-        container = self._run('load', PYTHON, ['python', '-c', LOAD, url], network=network)
-        wait_for(lambda: 'started' in container.logs().decode(), 'load client')
+    def load(self, network, target, out_dir):
+        """bench/httpload.py on ``network``: keep-alive GET and POST to ``target`` until ``out_dir/stop``."""
+        full = '%s_load' % self.tag
+        self.containers.append(full)
+        container = self.client.containers.run(
+            PYTHON, ['python3', '/httpload.py', '--target', target, '--keepalive', '--mix', 'GET /,POST /',
+                     '--rate', '100', '--connections', '4', '--duration', '120', '--count-bodies',
+                     '--stop-file', '/out/stop', '--ready-file', '/out/ready', '--out', '/out/result.json'],
+            name=full, detach=True, network=network, labels=self.label,
+            volumes={HTTPLOAD: {'bind': '/httpload.py', 'mode': 'ro'}, str(out_dir): {'bind': '/out', 'mode': 'rw'}})
+        wait_for(lambda: os.path.exists(os.path.join(str(out_dir), 'ready')), 'load client')
         time.sleep(1)
         return container
+
+    def load_result(self, container, out_dir):
+        open(os.path.join(str(out_dir), 'stop'), 'w').close()
+        assert container.wait(timeout=60)['StatusCode'] in (0, 1)
+        with open(os.path.join(str(out_dir), 'result.json')) as handle:
+            return json.load(handle)
 
     def cleanup(self):
         for name in self.containers:
@@ -225,6 +215,15 @@ def visible(directory):
     return sorted(name for name in os.listdir(directory) if not name.startswith('.'))
 
 
+MESH_FILES = ['control', 'nginx.conf', 'routes']
+
+
+def diff_of(result, name):
+    """The diff of the file ``name`` in a module result (one diff or a list)."""
+    diffs = result['diff'] if isinstance(result['diff'], list) else [result['diff']]
+    return [d for d in diffs if d['after_header'].endswith(name)][0]
+
+
 def pids(container):
     container.reload()
     code, out = container.exec_run(['cat', '/tmp/nginx.pid'])
@@ -266,7 +265,8 @@ def test_sidecar_check_real_idempotent_absent(mesh_world, tmp_path):
     checked = mesh(tmp_path, args, '--check', '--diff')
     assert checked['changed'] is True and checked['reloaded'] is False, checked
     assert checked['container_action'] == 'created' and checked['container_id'] is None
-    assert 'listen 5100;' in checked['diff']['after'] and checked['diff']['before'] == ''
+    assert 'listen 5100;' in diff_of(checked, 'nginx.conf')['after'] and diff_of(checked, 'nginx.conf')['before'] == ''
+    assert diff_of(checked, '.routes')['after'].splitlines()[1] == 'api %s' % api_up
     assert not config_dir.exists() and not client.containers.list(all=True, filters={'name': '^/%s$' % name})
     assert not client.networks.list(names=[net])
 
@@ -276,7 +276,11 @@ def test_sidecar_check_real_idempotent_absent(mesh_world, tmp_path):
     conf = config_dir / 'nginx.conf'
     assert first['config_path'] == str(conf)
     assert stat.S_IMODE(conf.stat().st_mode) == 0o644 and stat.S_IMODE(config_dir.stat().st_mode) == 0o755
-    assert visible(config_dir) == ['nginx.conf']
+    assert visible(config_dir) == MESH_FILES
+    assert stat.S_IMODE((config_dir / 'control').stat().st_mode) == 0o700
+    assert (config_dir / 'control' / 'control.sock').is_socket()
+    assert (config_dir / 'routes' / ('%s_mesh_test.routes' % ids['user'])).read_text().splitlines()[1:] == [
+        'api %s' % api_up]
     container = client.containers.get(name)
     assert container.id == first['container_id']
     labels = container.labels
@@ -285,7 +289,8 @@ def test_sidecar_check_real_idempotent_absent(mesh_world, tmp_path):
     assert container.attrs['HostConfig']['RestartPolicy']['Name'] == 'unless-stopped'
     assert not container.attrs['HostConfig']['PortBindings']
     assert 'nginx' in container.attrs['NetworkSettings']['Networks'][net]['Aliases']
-    assert [m['RW'] for m in container.attrs['Mounts']] == [False]
+    assert dict((m['Destination'], m['RW']) for m in container.attrs['Mounts']) == {
+        '/etc/nginx/fleet': False, '/run/fleet-mesh': True}
     assert client.networks.get(net).attrs['Labels']['fleet.user'] == ids['user']
 
     # apps on the tenant network reach nginx:INTERNAL_PORT
@@ -315,49 +320,81 @@ def test_sidecar_check_real_idempotent_absent(mesh_world, tmp_path):
     assert mesh(tmp_path, dict(args, state='absent'))['changed'] is False
 
 
-def test_sidecar_toggle_under_load_and_invalid_config(mesh_world, tmp_path):
+def test_sidecar_toggle_under_keepalive_load_reloads_nothing(mesh_world, tmp_path):
+    """A toggle is a route table switch: no reload, no worker replaced, no client connection closed."""
     w, client = mesh_world, mesh_world.client
     ids = w.tenant(2)
     net = network_name(**ids)
+    tenant = '%s_mesh_test' % ids['user']
     config_dir = tmp_path / 'nginx'
     up_a, up_b = w.http_backend('A'), w.http_backend('B')
 
-    def routes(upstream):
-        return [{'service': 'api', 'protocol': 'http', 'listen': 5300, 'upstreams': [upstream]}]
+    def routes(upstream, *more):
+        return [{'service': 'api', 'protocol': 'http', 'listen': 5300, 'upstreams': [upstream]}] + list(more)
 
     first = mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_a)))
     assert first['changed'] is True, first
     container = client.containers.get(sidecar_name(**ids))
-    master, workers = pids(container)
+    before = pids(container)
+    conf = (config_dir / 'nginx.conf').read_text()
 
-    load = w.load(net, 'http://nginx:5300/')
+    out_dir = tmp_path / 'load'
+    out_dir.mkdir()
+    load = w.load(net, 'nginx:5300', out_dir)
     to_b = mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_b)), '--diff')
-    assert to_b['changed'] is True and to_b['reloaded'] is True and to_b['container_action'] == 'none', to_b
-    assert up_a in to_b['diff']['before'] and up_b in to_b['diff']['after']
-    # once the module returns, only new workers accept: every new request goes to B
+    assert to_b['changed'] is True and to_b['reloaded'] is False and to_b['container_action'] == 'none', to_b
+    assert up_a in diff_of(to_b, '.routes')['before'] and up_b in diff_of(to_b, '.routes')['after']
+    assert (config_dir / 'nginx.conf').read_text() == conf
+    # once the module returns, the table is switched: every new request goes to B
     assert [w.get(net, 'http://nginx:5300/')[0] for _attempt in range(3)] == ['B'] * 3
     to_a = mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_a)))
-    assert to_a['reloaded'] is True and to_a['container_id'] == container.id
+    assert to_a['reloaded'] is False and to_a['container_id'] == container.id
     time.sleep(1)
-    load.exec_run(['touch', '/tmp/stop'])
-    assert load.wait(timeout=60)['StatusCode'] == 0
-    stats = json.loads(load.logs().decode().strip().splitlines()[-1])
-    assert stats['fail'] == 0 and stats['ok'] > 50, stats
-    # in-flight requests of the old workers finish during a switch, so A and B may interleave briefly
-    assert stats['seen'][0] == 'A' and 'B' in stats['seen'] and stats['seen'][-1] == 'A', stats
-    new_master, new_workers = pids(container)
-    assert new_master == master and not set(new_workers) & set(workers)
+    result = w.load_result(load, out_dir)
+    assert pids(container) == before  # the same master and the same workers: nothing was reloaded
+    for method in ('GET', 'POST'):
+        stats = result['methods'][method]
+        assert stats['requests'] > 50 and stats['2xx'] == stats['requests'], result
+        assert stats['socket_errors'] == 0 and stats['unanswered'] == 0, result
+    # keep-alive: every client connection lived through both switches
+    assert result['connections_opened'] == 4 and result['announced_closes']['count'] == 0, result
+    bodies = ' '.join(result['methods']['GET']['bodies'])
+    assert 'A ' in bodies and 'B ' in bodies, result
 
-    # nginx refuses the upstream: the module fails with nginx's line, the old config keeps serving
-    conf = (config_dir / 'nginx.conf').read_text()
-    bad = mesh(tmp_path, sidecar_args(ids, config_dir, routes('no-such-host.invalid:8000')))
+    # nginx refuses a configuration (a TCP route to a name it cannot resolve): the old one keeps serving
+    table = (config_dir / 'routes' / ('%s.routes' % tenant)).read_text()
+    bad = mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_b, {
+        'service': 'db', 'protocol': 'tcp', 'listen': 5301, 'upstreams': ['no-such-host.invalid:5432']})))
     assert bad.get('failed') is True
     assert 'host not found in upstream' in bad['msg'] and 'previous one keeps serving' in bad['msg'], bad['msg']
     assert '\n' not in bad['msg']
     assert (config_dir / 'nginx.conf').read_text() == conf
-    assert visible(config_dir) == ['nginx.conf']
-    assert pids(container) == (new_master, new_workers)
+    assert (config_dir / 'routes' / ('%s.routes' % tenant)).read_text() == table
+    assert visible(config_dir) == MESH_FILES and visible(config_dir / 'routes') == ['%s.routes' % tenant]
+    assert pids(container) == before
     assert w.get(net, 'http://nginx:5300/').startswith('A ')
+
+    # nginx's own parser refuses a route table (the module's validation would not let this one through)
+    site = NginxSite(client, sidecar_spec(ids['user'], 'mesh', 'test', NGINX, str(config_dir), net), False, 3)
+    with pytest.raises(MeshError) as err:
+        site.apply({}, 'nginx.conf.new', table=(tenant, table, 'api 10.0.0.1:99999\n'))
+    assert 'refused the new route table' in str(err.value) and 'peer 10.0.0.1:99999 of api' in str(err.value)
+    assert (config_dir / 'routes' / ('%s.routes' % tenant)).read_text() == table
+    assert visible(config_dir / 'routes') == ['%s.routes' % tenant]
+    assert w.get(net, 'http://nginx:5300/').startswith('A ')
+
+    # an interrupted run (the file written, the table not loaded) is converged by the next run
+    (config_dir / 'routes' / ('%s.routes' % tenant)).write_text(table.replace(up_a, up_b))
+    stale = mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_b)))
+    assert stale['changed'] is True and stale['reloaded'] is False, stale
+    assert w.get(net, 'http://nginx:5300/').startswith('B ')
+    assert mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_b)))['changed'] is False
+
+    # a restarted nginx starts with an empty table and loads the file on the first request
+    container.restart(timeout=5)
+    wait_for(lambda: active_workers(nginx_processes(container)[1]), 'the restarted sidecar')
+    assert w.get(net, 'http://nginx:5300/').startswith('B ')
+    assert mesh(tmp_path, sidecar_args(ids, config_dir, routes(up_b)))['changed'] is False
 
 
 def test_sidecar_is_recreated_when_its_mount_changes(mesh_world, tmp_path):
@@ -370,7 +407,7 @@ def test_sidecar_is_recreated_when_its_mount_changes(mesh_world, tmp_path):
     assert moved['changed'] is True and moved['container_action'] == 'recreated', moved
     assert moved['container_id'] != first['container_id']
     mounts = client.containers.get(sidecar_name(**ids)).attrs['Mounts']
-    assert [m['Source'] for m in mounts] == [str(tmp_path / 'two')]
+    assert sorted(m['Source'] for m in mounts) == [str(tmp_path / 'two'), str(tmp_path / 'two' / 'control')]
     assert w.get(network_name(**ids), 'http://nginx:5400/').startswith('A ')
 
 
@@ -396,13 +433,13 @@ def test_reload_that_does_not_take_effect_puts_the_previous_file_back(mesh_world
     with pytest.raises(MeshError) as err:
         site.apply({'nginx.conf': (old, bad)}, 'nginx.conf.new')
     assert 'refused' in str(err.value) and 'bind() to 192.0.2.1:5500 failed' in str(err.value), err.value
-    assert conf.read_text() == old and visible(config_dir) == ['nginx.conf']
+    assert conf.read_text() == old and visible(config_dir) == MESH_FILES
     monkeypatch.setattr(_nginx, 'test_in_container', lambda container, path: None)
     with pytest.raises(MeshError) as err:
         site.apply({'nginx.conf': (old, bad)}, 'nginx.conf.new')
     assert 'did not take the new configuration within 3 s' in str(err.value), err.value
     assert '[emerg] bind() to 192.0.2.1:5500 failed' in str(err.value), err.value
-    assert conf.read_text() == old and visible(config_dir) == ['nginx.conf']
+    assert conf.read_text() == old and visible(config_dir) == MESH_FILES
     assert pids(container) == before
     assert w.get(net, 'http://nginx:5500/').startswith('A ')
 
@@ -454,6 +491,21 @@ def test_edge_routes_domains_of_two_tenants(mesh_world, tmp_path):
     again = mesh(tmp_path, args(one, routes_one))
     assert again['changed'] is False and again['reloaded'] is False and again['container_id'] == edge.id
 
+    # a toggle (tenant one's web moves to B and back) keeps a client's keep-alive connection open
+    kept = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    kept.request('GET', '/', headers={'Host': dom_a})
+    assert kept.getresponse().read().decode() == 'A %s' % dom_a
+    sock, workers = kept.sock, pids(edge)
+    moved = mesh(tmp_path, args(one, [dict(routes_one[0], upstreams=[up_b]), routes_one[1]]))
+    assert moved['changed'] is True and moved['reloaded'] is False, moved
+    kept.request('POST', '/', body=b'{}', headers={'Host': dom_a, 'Content-Length': '2'})
+    assert kept.getresponse().read().decode() == 'B %s' % dom_a
+    assert mesh(tmp_path, args(one, routes_one))['reloaded'] is False
+    kept.request('GET', '/', headers={'Host': dom_a})
+    assert kept.getresponse().read().decode() == 'A %s' % dom_a
+    assert kept.sock is sock and pids(edge) == workers  # the same connection, the same workers
+    kept.close()
+
     second = mesh(tmp_path, args(two, [{'service': 'web', 'domain': dom_b, 'upstreams': [up_b]}]))
     assert second['changed'] is True and second['reloaded'] is True and second['container_action'] == 'none'
     assert http_get(url + '/', dom_a) == (200, 'A %s' % dom_a)
@@ -481,5 +533,5 @@ def test_edge_routes_domains_of_two_tenants(mesh_world, tmp_path):
     assert last['changed'] is True and last['container_action'] == 'removed'
     assert not client.containers.list(all=True, filters={'name': '^/%s$' % edge_name})
     assert not [n for n in client.networks.list(names=[edge_name + '_net']) if n.name == edge_name + '_net']
-    assert visible(edge_dir / 'conf.d') == []
+    assert visible(edge_dir / 'conf.d') == [] and not (edge_dir / 'routes').exists()
     assert mesh(tmp_path, args(two, [], state='absent'))['changed'] is False

@@ -79,7 +79,8 @@ def test_scale_3_1_2_under_load(cloud, tmp_path):
         return sorted(ssh(droplet, "docker ps -a --format '{{.Names}}'").split())
 
     def upstreams(droplet):
-        return ssh(droplet, 'cat /local/.fleet/edge/conf.d/%s_shop_prod.conf' % user)
+        """The edge's peers of the tenant: its route table (docs/mesh.md)."""
+        return ssh(droplet, 'cat /local/.fleet/edge/routes/%s_shop_prod.routes' % user)
 
     name = '%s-shop-prod-web-lon1-%%d' % user
     mine = sorted(['%s_shop_prod_web' % user, '%s_shop_prod_nginx' % user, 'fleet_edge'])

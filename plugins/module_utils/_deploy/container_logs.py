@@ -46,6 +46,8 @@ def _error_files(container, lines):
     return out if code == 0 else ''
 
 
+TAIL = 8  # log lines shown when none is an error line
+
 METHODS = (('docker logs', _standard), ('logs since start', _since_start), ('json log file', _log_file),
            ('error files in the container', _error_files))
 
@@ -85,6 +87,10 @@ def failure_report(container, lines=80, seen_state=None):
         'logs': log_lines,
         'error_lines': highlight(log_lines),
     }
+    if not report['error_lines'] and log_lines:
+        # nothing looks like an error (a 400 for a Host header is often logged as a warning): the tail says why
+        report['error_lines'] = [u'the last %d lines of its logs (none looks like an error):' % min(TAIL, len(log_lines))]
+        report['error_lines'].extend(u'   %s' % line for line in log_lines[-TAIL:])
     if state.get('Error'):
         report['error_lines'].append(u'\u274c %s' % state['Error'])
     if not log_lines:

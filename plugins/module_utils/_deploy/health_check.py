@@ -26,18 +26,40 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.dock
 DEFAULTS = {'retries': 6, 'interval': 10, 'start_period': 0, 'timeout': 5, 'stable_seconds': 5}
 
 
-def check_http(host, port, path='/', timeout=5):
+def body_excerpt(body, lines=3, width=200):
+    """The first non-empty lines of a response body, joined with `` | `` (for a one-line error)."""
+    text = body.decode('utf-8', 'replace') if isinstance(body, bytes) else (body or '')
+    kept = [line.strip()[:width] for line in text.splitlines() if line.strip()][:lines]
+    return ' | '.join(kept)
+
+
+def check_http(host, port, path='/', timeout=5, host_header=None):
+    """GET ``path`` on ``host:port``; 2xx and 3xx pass.
+
+    ``host_header`` is the service's domain when it has one: frameworks that check the Host header
+    (Django's ALLOWED_HOSTS, Rails' host authorization) then accept the check as they accept their
+    users. Without it the header is ``host:port``, what any HTTP client sends. A 4xx/5xx answer's
+    first body lines go into the message.
+    """
     conn = HTTPConnection(host, port, timeout=timeout)
+    headers = {'User-Agent': 'fleet-health'}
+    if host_header:
+        headers['Host'] = host_header
     try:
-        conn.request('GET', path or '/', headers={'User-Agent': 'fleet-health'})
-        status = conn.getresponse().status
+        conn.request('GET', path or '/', headers=headers)
+        response = conn.getresponse()
+        status = response.status
+        body = response.read(4096) if status >= 400 else b''
     except (OSError, HTTPException) as exc:
         return False, 'GET http://%s:%s%s failed: %s' % (host, port, path, exc)
     finally:
         conn.close()
     if 200 <= status < 400:
         return True, 'GET %s answered %d' % (path, status)
-    return False, 'GET http://%s:%s%s answered %d' % (host, port, path, status)
+    sent = ' (Host: %s)' % host_header if host_header else ''
+    excerpt = body_excerpt(body)
+    said = ': %s' % excerpt if excerpt else ''
+    return False, 'GET http://%s:%s%s%s answered %d%s' % (host, port, path, sent, status, said)
 
 
 def check_redis(host, port, timeout=5):

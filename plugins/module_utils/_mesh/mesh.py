@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import lua as _lua
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import id_error
 
 PROTOCOLS = ('tcp', 'http')
@@ -34,7 +35,9 @@ CONF_ROOT = '/etc/nginx/fleet'
 CONF_NAME = 'nginx.conf'
 EDGE_CONTAINER_PORT = 80
 EDGE_HEALTH_PATH = '/__fleet_edge_health'
-STREAM_MODULE = 'modules/ngx_stream_module.so'
+# Debian's nginx packages load their dynamic modules (lua, stream) from here; OpenResty has them built
+# in and no such directory (an include glob that matches nothing is fine for nginx).
+MODULES_INCLUDE = '/etc/nginx/modules-enabled/*.conf'
 
 _LABEL = r'[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
 DOMAIN_RE = re.compile(r'^(?:\*\.)?(?:%s\.)*%s$' % (_LABEL, _LABEL))
@@ -118,6 +121,10 @@ def check_routes(routes, kind='sidecar'):
             upstreams = sorted(set(check_upstream(u) for u in upstreams))
         except ValueError as exc:
             raise ValueError('%s: %s' % (where, exc))
+        named = [u for u in upstreams if not (IPV4_RE.match(u.rpartition(':')[0]) or u.startswith('['))]
+        if protocol == 'http' and named:
+            raise ValueError('%s: upstream %s is a name: http routes take IP addresses (the route table '
+                             'switches peers without a resolver)' % (where, named[0]))
         result.append({'service': service, 'protocol': protocol, 'listen': listen, 'domain': domain,
                        'upstreams': upstreams})
     _check_unique(result, 'service', 'service name')
@@ -182,20 +189,49 @@ def _upstream(name, upstreams, keepalive=None):
     return lines
 
 
-def _http_location(upstream_name, tries, proto='$scheme'):
-    return [
-        'location / {',
-        '    proxy_pass http://%s;' % upstream_name,
-        '    proxy_next_upstream error timeout http_502 http_503 http_504;',
-        '    proxy_next_upstream_tries %d;' % tries,
-        '    proxy_connect_timeout 2s;',
-        '    proxy_http_version 1.1;',
-        '    proxy_set_header Connection "";',
-        '    proxy_set_header Host $host;',
-        '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-        '    proxy_set_header X-Forwarded-Proto %s;' % proto,
+def _http_route_server(listen, tenant, service, server_name=None):
+    """A ``server`` proxying to the route table's peers of ``tenant/service`` (lua.py)."""
+    lines = ['server {', '    listen %d;' % listen]
+    if server_name:
+        lines.append('    server_name %s;' % server_name)
+    lines.extend([
+        '    set $%s "%s/%s";' % (_lua.ROUTE_VARIABLE, tenant, service),
+        '    location / {',
+        '        access_by_lua_block { require("fleet_routes").route() }',
+        '        proxy_pass http://%s;' % _lua.UPSTREAM,
+        '        proxy_next_upstream error timeout http_502 http_503 http_504;',
+        '        proxy_connect_timeout 2s;',
+        '        proxy_http_version 1.1;',
+        '        proxy_set_header Connection "";',
+        '        proxy_set_header Host $host;',
+        '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+        '        proxy_set_header X-Forwarded-Proto $scheme;',
+        '    }',
         '}',
-    ]
+    ])
+    return lines
+
+
+def _route_table(conf_root, dict_size):
+    """The shared dict, the Lua module, the one dynamic upstream and the control socket's server."""
+    lines = ['', '# the route table: peers switch without a reload (lua.py, docs/mesh.md)',
+             'lua_shared_dict %s %s;' % (_lua.SHARED_DICT, dict_size),
+             'init_by_lua_block {']
+    lines.extend(_block(_lua.source(conf_root).strip('\n').split('\n'), 1))
+    lines.extend([
+        '}',
+        'upstream %s {' % _lua.UPSTREAM,
+        '    server 0.0.0.1;  # a placeholder: balancer_by_lua picks the peer',
+        '    balancer_by_lua_block { require("fleet_routes").balance() }',
+        '    keepalive %d;' % _lua.UPSTREAM_KEEPALIVE,
+        '}',
+        'server {',
+        '    listen unix:%s/%s;' % (_lua.CONTROL_ROOT, _lua.CONTROL_SOCKET),
+        '    access_log off;',
+        '    location ~ ^/(check|apply|state)$ { content_by_lua_block { require("fleet_routes").control(ngx.var[1]) } }',
+        '}',
+    ])
+    return lines
 
 
 def _http_settings(access_log):
@@ -212,10 +248,9 @@ def _http_settings(access_log):
     ]
 
 
-def _main_header(comment, worker_processes, stream=False):
-    lines = ['# %s' % comment, '# Managed by projectdeployer.fleet.nginx_mesh: do not edit, changes are overwritten.']
-    if stream:
-        lines.append('load_module %s;' % STREAM_MODULE)
+def _main_header(comment, worker_processes):
+    lines = ['# %s' % comment, '# Managed by projectdeployer.fleet.nginx_mesh: do not edit, changes are overwritten.',
+             'include %s;' % MODULES_INCLUDE]
     lines.extend([
         '',
         'worker_processes %s;' % worker_processes,
@@ -235,13 +270,12 @@ def sidecar_upstream_name(service):
     return 'svc_%s' % service
 
 
-def render_sidecar(routes, tenant='tenant', worker_processes=1):
-    """The complete nginx.conf of a tenant sidecar."""
+def render_sidecar(routes, tenant='tenant', worker_processes=1, conf_root=CONF_ROOT):
+    """The complete nginx.conf of a tenant sidecar (web routes' peers are in its route table)."""
     routes = sorted(check_routes(routes, 'sidecar'), key=lambda r: r['listen'])
     tcp = [r for r in routes if r['protocol'] == 'tcp']
     http = [r for r in routes if r['protocol'] == 'http']
-    lines = _main_header('nginx sidecar of %s: apps connect to nginx:INTERNAL_PORT' % tenant,
-                         worker_processes, stream=bool(tcp))
+    lines = _main_header('nginx sidecar of %s: apps connect to nginx:INTERNAL_PORT' % tenant, worker_processes)
     if tcp:
         body = []
         for route in tcp:
@@ -262,46 +296,33 @@ def render_sidecar(routes, tenant='tenant', worker_processes=1):
                 '}',
             ])
         lines.extend(['', 'stream {'] + _block(body[1:], 1) + ['}'])
-    if http:
-        body = _http_settings('off')
-        for route in http:
-            name = sidecar_upstream_name(route['service'])
-            body.append('')
-            body.append('# %s (http)' % route['service'])
-            if route['upstreams']:
-                body.extend(_upstream(name, route['upstreams'], keepalive=16))
-            body.extend(['server {', '    listen %d;' % route['listen']])
-            if route['upstreams']:
-                body.extend(_block(_http_location(name, len(route['upstreams'])), 1))
-            else:
-                body.append('    return 503;')
-            body.append('}')
-        lines.extend(['', 'http {'] + _block(body, 1) + ['}'])
+    body = _http_settings('off') + _route_table(conf_root, _lua.SIDECAR_DICT_SIZE)
+    for route in http:
+        body.append('')
+        body.append('# %s (http)' % route['service'])
+        body.extend(_http_route_server(route['listen'], tenant, route['service']))
+    lines.extend(['', 'http {'] + _block(body, 1) + ['}'])
     return '\n'.join(lines) + '\n'
 
 
-def edge_upstream_name(tenant, service):
-    return '%s__%s' % (tenant, service)
-
-
 def render_edge_fragment(tenant, routes, listen=EDGE_CONTAINER_PORT):
-    """The edge's ``conf.d/{tenant}.conf``: one ``server`` per domain of the tenant's http routes."""
+    """The edge's ``conf.d/{tenant}.conf``: one ``server`` per domain of the tenant's http routes.
+
+    It names routes, not peers: a toggle changes the tenant's route table, never this file.
+    """
     routes = sorted((r for r in check_routes(routes, 'edge') if r['domain']), key=lambda r: r['domain'])
     lines = ['# edge routes of tenant %s' % tenant,
              '# Managed by projectdeployer.fleet.nginx_mesh: do not edit, changes are overwritten.']
     for route in routes:
-        name = edge_upstream_name(tenant, route['service'])
         lines.append('')
         lines.append('# %s -> %s' % (route['domain'], route['service']))
-        if route['upstreams']:
-            lines.extend(_upstream(name, route['upstreams'], keepalive=16))
-        lines.extend(['server {', '    listen %d;' % listen, '    server_name %s;' % route['domain']])
-        if route['upstreams']:
-            lines.extend(_block(_http_location(name, len(route['upstreams'])), 1))
-        else:
-            lines.append('    return 503;')
-        lines.append('}')
+        lines.extend(_http_route_server(listen, tenant, route['service'], server_name=route['domain']))
     return '\n'.join(lines) + '\n'
+
+
+def edge_table_routes(routes):
+    """The edge's route table rows of a tenant: its http routes that have a domain."""
+    return [r for r in check_routes(routes, 'edge') if r['domain']]
 
 
 def render_edge_main(http_port=EDGE_CONTAINER_PORT, includes=None, conf_root=CONF_ROOT, worker_processes='auto'):
@@ -313,7 +334,7 @@ def render_edge_main(http_port=EDGE_CONTAINER_PORT, includes=None, conf_root=CON
     if not _is_port(http_port):
         raise ValueError('http_port must be a port number 1-65535, got %r' % (http_port,))
     lines = _main_header('shared edge proxy: routes each domain to its tenant\'s upstreams', worker_processes)
-    body = _http_settings('/dev/stdout')
+    body = _http_settings('/dev/stdout') + _route_table(conf_root, _lua.EDGE_DICT_SIZE)
     body.extend([
         '',
         'server {',

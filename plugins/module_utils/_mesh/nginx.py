@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import http.client
 import os
 import posixpath
 import re
+import socket
 import tempfile
 import time
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import lua as _lua
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import mesh as _mesh
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
@@ -28,6 +32,11 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.dock
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
+CONTROL_DIR = 'control'  # in the config dir: the control socket's directory, root only
+CONTROL_DIR_MODE = 0o700
+# nginx leaves its unix socket behind when it stops (nginx bug 753)
+CONTROL_SOCKET_REL = posixpath.join(CONTROL_DIR, _lua.CONTROL_SOCKET)
+CONTROL_TIMEOUT = 10
 STOP_TIMEOUT = 10
 START_TIMEOUT = 30
 ERROR_MARKERS = ('[emerg]', '[alert]', '[crit]', '[error]')
@@ -55,9 +64,9 @@ def read_text(path):
         return None
 
 
-def ensure_dir(path):
-    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    os.chmod(path, DIR_MODE)
+def ensure_dir(path, mode=DIR_MODE):
+    os.makedirs(path, mode=mode, exist_ok=True)
+    os.chmod(path, mode)
     _own_by_root(path)
 
 
@@ -154,7 +163,8 @@ def test_in_container(container, conf_path):
 def test_in_oneoff(client, spec, conf_path):
     """``nginx -t`` in a throw-away container of ``spec`` (when none runs yet)."""
     kwargs = dict(image=spec['image'], entrypoint=['nginx'], command=['-t', '-q', '-c', conf_path],
-                  volumes=_volumes(spec), labels={'fleet.role': 'nginx-config-test'}, detach=True)
+                  volumes={spec['config_dir']: {'bind': _mesh.CONF_ROOT, 'mode': 'ro'}},
+                  tmpfs={_lua.CONTROL_ROOT: ''}, labels={'fleet.role': 'nginx-config-test'}, detach=True)
     if spec.get('network'):
         kwargs['network'] = spec['network']
     container = client.containers.create(**kwargs)
@@ -191,6 +201,53 @@ def reload_and_wait(container, conf_path, timeout):
             raise MeshError('nginx in %s did not take the new configuration within %d s: %s'
                             % (container.name, timeout, error_line(logs)))
         time.sleep(0.1)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the control socket. The socket is reached through ``/proc/self/fd/N/`` of its
+    directory, so a deep fleet root never exceeds the 108 bytes of a unix socket path."""
+
+    def __init__(self, directory, timeout):
+        http.client.HTTPConnection.__init__(self, 'fleet-mesh', timeout=timeout)
+        self.directory = directory
+
+    def connect(self):
+        dir_fd = os.open(self.directory, os.O_RDONLY | getattr(os, 'O_PATH', 0))
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect('/proc/self/fd/%d/%s' % (dir_fd, _lua.CONTROL_SOCKET))
+            except OSError:
+                sock.close()
+                raise
+        finally:
+            os.close(dir_fd)
+        self.sock = sock
+
+
+def control(config_dir, verb, tenant, file_name=None, timeout=CONTROL_TIMEOUT):
+    """``POST /VERB?tenant=T[&file=F]`` on the control socket; returns the MD5 nginx read.
+
+    Raises MeshError with nginx's answer when it refuses (a parse error) or cannot be reached.
+    """
+    query = 'tenant=%s' % tenant + ('&file=%s' % file_name if file_name else '')
+    connection = _UnixConnection(os.path.join(config_dir, CONTROL_DIR), timeout)
+    try:
+        connection.request('POST', '/%s?%s' % (verb, query))
+        response = connection.getresponse()
+        body = response.read().decode('utf-8', 'replace').strip()
+    except (OSError, http.client.HTTPException) as exc:
+        raise MeshError('the control socket of nginx in %s does not answer (%s)' % (config_dir, exc))
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise MeshError(body or 'HTTP %d' % response.status)
+    return body
+
+
+def text_md5(text):
+    return hashlib.md5(text.encode('utf-8'), usedforsecurity=False).hexdigest()
 
 
 def wait_serving(container, timeout=START_TIMEOUT):
@@ -245,11 +302,18 @@ def edge_spec(image, config_dir, http_port, bind_address, name=None):
 
 
 def container_command():
-    return ['nginx', '-c', posixpath.join(_mesh.CONF_ROOT, _mesh.CONF_NAME), '-g', 'daemon off;']
+    # A control socket left by a killed nginx would make the next start fail (bind: address in use).
+    return ['sh', '-c', 'rm -f %s/%s; exec nginx -c %s -g "daemon off;"'
+            % (_lua.CONTROL_ROOT, _lua.CONTROL_SOCKET, posixpath.join(_mesh.CONF_ROOT, _mesh.CONF_NAME))]
+
+
+def control_dir(spec):
+    return os.path.join(spec['config_dir'], CONTROL_DIR)
 
 
 def _volumes(spec):
-    return {spec['config_dir']: {'bind': _mesh.CONF_ROOT, 'mode': 'ro'}}
+    return {spec['config_dir']: {'bind': _mesh.CONF_ROOT, 'mode': 'ro'},
+            control_dir(spec): {'bind': _lua.CONTROL_ROOT, 'mode': 'rw'}}
 
 
 def image_id(client, image, pull=True):
@@ -274,9 +338,11 @@ def spec_differences(container, spec, wanted_image_id):
         reasons.append('image')
     if list(config.get('Cmd') or []) != container_command():
         reasons.append('command')
-    mounts = sorted((m.get('Source'), m.get('Destination'), bool(m.get('RW'))) for m in attrs.get('Mounts') or [])
-    sources = set([os.path.normpath(spec['config_dir']), os.path.realpath(spec['config_dir'])])
-    if len(mounts) != 1 or mounts[0][0] not in sources or mounts[0][1:] != (_mesh.CONF_ROOT, False):
+    mounts = dict((m.get('Destination'), (m.get('Source'), bool(m.get('RW')))) for m in attrs.get('Mounts') or [])
+    wanted_mounts = dict((bind['bind'], (source, bind['mode'] == 'rw')) for source, bind in _volumes(spec).items())
+    if set(mounts) != set(wanted_mounts) or any(
+            mounts[dest][1] != rw or mounts[dest][0] not in (os.path.normpath(src), os.path.realpath(src))
+            for dest, (src, rw) in wanted_mounts.items()):
         reasons.append('mounts')
     labels = config.get('Labels') or {}
     if any(labels.get(k) != v for k, v in spec['labels'].items()):
@@ -343,6 +409,7 @@ class NginxSite(object):
         self.reload_timeout = reload_timeout
         self.container = get_container(client, spec['name'])
         self.reloaded = False
+        self.tables_applied = 0
         self.container_action = 'none'
 
     def path(self, rel):
@@ -352,13 +419,17 @@ class NginxSite(object):
     def container_id(self):
         return self.container.id if self.container is not None else None
 
-    def apply(self, changes, check_rel, check_text=None):
-        """Install ``changes`` and converge the container; return whether anything changed.
+    def apply(self, changes, check_rel, check_text=None, table=None):
+        """Install ``changes`` and the route table, converge the container; return whether anything changed.
 
         ``changes`` maps a path relative to the config dir to ``(old text, new text)`` (old None:
         new file; new None: remove). Each new text is first staged as ``rel + '.new'``; nginx -t
         then validates ``check_rel``, written from ``check_text`` unless it is one of the staged
         files. Only a valid set is renamed into place and reloaded.
+
+        ``table`` is ``(tenant, old text, new text)`` of the tenant's route table (new None: the
+        tenant leaves). A serving nginx loads it over the control socket, without a reload, after
+        the configuration passed its test and before the reload: a toggle reloads nothing.
         """
         recreate, running = True, False
         wanted = image_id(self.client, self.spec['image'], pull=not self.check_mode)
@@ -369,12 +440,24 @@ class NginxSite(object):
             action = 'created' if self.container is None else 'recreated'
         else:
             action = 'none' if running else 'started'
+        serving = action == 'none'
+        table_changed = table is not None and (table[1] != table[2] or (serving and self._table_stale(table)))
         if self.check_mode:
             self.container_action = action  # the prediction
-            return bool(changes) or action != 'none'
-        serving = action == 'none'
-        if changes:
-            self._install(changes, check_rel, check_text, serving)
+            return bool(changes) or table_changed or action != 'none'
+        if not serving:
+            ensure_dir(control_dir(self.spec), CONTROL_DIR_MODE)
+        staged = self._stage(changes, check_rel, check_text, serving) if changes else []
+        try:
+            if table_changed:
+                self._install_table(table, serving)
+            if changes:
+                self._commit(changes)
+        finally:
+            for rel in staged:
+                remove_file(self.path(rel))
+        if changes and serving:
+            self.reload(changes)
         if recreate:
             if self.container is not None:
                 remove_container(self.container)
@@ -383,9 +466,10 @@ class NginxSite(object):
             self.container.restart(timeout=STOP_TIMEOUT)
             wait_serving(self.container)
         self.container_action = action
-        return bool(changes) or action != 'none'
+        return bool(changes) or table_changed or action != 'none'
 
-    def _install(self, changes, check_rel, check_text, serving):
+    def _stage(self, changes, check_rel, check_text, serving):
+        """Write the candidates next to the live files and ``nginx -t`` them; return the staged files."""
         staged = []
         try:
             for rel, (_old, new) in sorted(changes.items()):
@@ -404,16 +488,55 @@ class NginxSite(object):
             except MeshError as exc:
                 raise MeshError('nginx refused the new configuration of %s, the previous one keeps serving: %s'
                                 % (self.spec['name'], exc))
-            for rel, (_old, new) in sorted(changes.items()):
-                if new is None:
-                    remove_file(self.path(rel))
-                else:
-                    os.replace(self.path(rel + '.new'), self.path(rel))
-        finally:
+        except BaseException:
             for rel in staged:
                 remove_file(self.path(rel))
-        if serving:
-            self.reload(changes)
+            raise
+        return staged
+
+    def _commit(self, changes):
+        for rel, (_old, new) in sorted(changes.items()):
+            if new is None:
+                remove_file(self.path(rel))
+            else:
+                os.replace(self.path(rel + '.new'), self.path(rel))
+
+    def _table_stale(self, table):
+        """Whether the serving nginx holds another table than the file (an interrupted run)."""
+        tenant, old, _new = table
+        held = control(self.spec['config_dir'], 'state', tenant)
+        return bool(held) and held != text_md5(old or '')
+
+    def _install_table(self, table, serving):
+        """Write the tenant's route table; a serving nginx checks it, then loads it (no reload)."""
+        tenant, old, new = table
+        ensure_dir(self.path(_lua.ROUTES_DIR))
+        rel = posixpath.join(_lua.ROUTES_DIR, _lua.table_name(tenant))
+        if not serving:
+            if new is None:
+                remove_file(self.path(rel))
+            else:
+                write_file(self.path(rel), new)
+            return
+        if new is not None:
+            write_file(self.path(rel + '.new'), new)
+            try:
+                control(self.spec['config_dir'], 'check', tenant, _lua.table_name(tenant) + '.new')
+            except MeshError as exc:
+                remove_file(self.path(rel + '.new'))
+                raise MeshError('nginx refused the new route table of %s in %s, the previous one keeps serving: %s'
+                                % (tenant, self.spec['name'], exc))
+            os.replace(self.path(rel + '.new'), self.path(rel))
+        else:
+            remove_file(self.path(rel))
+        try:
+            loaded = control(self.spec['config_dir'], 'apply', tenant)
+            if loaded != text_md5(new or ''):
+                raise MeshError('nginx loaded another route table (MD5 %s) than the one written' % loaded)
+        except MeshError:
+            restore_file(self.path(rel), old)
+            raise
+        self.tables_applied += 1
 
     def reload(self, changes):
         """Graceful reload; if it does not take effect, put the previous files back and fail."""
@@ -426,6 +549,18 @@ class NginxSite(object):
                 restore_file(self.path(rel), old)
             raise
         self.reloaded = True
+
+    def table_rel(self, tenant):
+        return posixpath.join(_lua.ROUTES_DIR, _lua.table_name(tenant))
+
+    def read_table(self, tenant):
+        return read_text(self.path(self.table_rel(tenant)))
+
+    def remove_table(self, tenant, old):
+        """The tenant leaves a shared edge: its route table is emptied (no reload)."""
+        if old is not None:
+            running = self.container is not None and self.container.status == 'running'
+            self._install_table((tenant, old, None), running)
 
     def remove_container(self):
         if self.container is None:
@@ -494,24 +629,32 @@ def sidecar(client, p, check_mode):
 
 def _sidecar_locked(client, p, check_mode):
     user, project, env = p['user'], p['project'], p['env']
+    tenant = naming.prefix(user, project, env)
     network = p['network'] or naming.network_name(user, project, env)
     spec = sidecar_spec(user, project, env, p['image'], p['config_dir'], network)
     site = NginxSite(client, spec, check_mode, p['reload_timeout'])
     conf = site.path(_mesh.CONF_NAME)
     old = read_text(conf)
+    old_table = site.read_table(tenant)
     if p['state'] == 'absent':
-        changed = site.remove_container() or old is not None
+        changed = site.remove_container() or old is not None or old_table is not None
         if changed and not check_mode:
-            for rel in (_mesh.CONF_NAME, _mesh.CONF_NAME + '.new', '.lock'):
+            for rel in (_mesh.CONF_NAME, _mesh.CONF_NAME + '.new', site.table_rel(tenant), CONTROL_SOCKET_REL, '.lock'):
                 remove_file(site.path(rel))
-            with contextlib.suppress(OSError):
-                os.rmdir(p['config_dir'])
+            for rel in (_lua.ROUTES_DIR, CONTROL_DIR, ''):
+                with contextlib.suppress(OSError):
+                    os.rmdir(site.path(rel))
         return _result(site, changed, conf, 0, [_diff(conf, old, None)] if old else [])
-    text = _mesh.render_sidecar(p['routes'], naming.prefix(user, project, env))
+    routes = _mesh.check_routes(p['routes'], 'sidecar')
+    text = _mesh.render_sidecar(routes, tenant)
+    table = _lua.render_table(tenant, routes)
     changed = ensure_tenant_network(client, network, user, project, env, check_mode)
     changes = {} if old == text else {_mesh.CONF_NAME: (old, text)}
-    changed = site.apply(changes, _mesh.CONF_NAME + '.new') or changed
-    return _result(site, changed, conf, len(p['routes']), [_diff(conf, old, text)] if changes else [])
+    changed = site.apply(changes, _mesh.CONF_NAME + '.new', table=(tenant, old_table, table)) or changed
+    diffs = [_diff(conf, old, text)] if changes else []
+    if old_table != table:
+        diffs.append(_diff(site.path(site.table_rel(tenant)), old_table, table))
+    return _result(site, changed, conf, len(routes), diffs)
 
 
 def _fragments(conf_d):
@@ -542,24 +685,30 @@ def _edge_locked(client, p, check_mode, tenant, spec):
     others = _fragments(site.path('conf.d'))
     old_frag = others.pop(tenant, None)
     old_main = read_text(main)
+    old_table = site.read_table(tenant)
     other_includes = ['conf.d/%s.conf' % t for t in others]
     if p['state'] == 'absent':
-        changed = old_frag is not None
-        diffs = [_diff(frag, old_frag, None)] if changed else []
+        changed = old_frag is not None or old_table is not None
+        diffs = [_diff(frag, old_frag, None)] if old_frag is not None else []
         if others:
             if changed and not check_mode:
                 remove_file(frag)
                 site.reload({frag_rel: (old_frag, None)})
+                site.remove_table(tenant, old_table)
         else:
             changed = site.remove_container() or changed or old_main is not None
             changed = remove_edge_network(client, spec['network'], check_mode) or changed
             if not check_mode:
-                remove_file(frag)
-                remove_file(main)
+                for rel in (frag_rel, _mesh.CONF_NAME, site.table_rel(tenant), CONTROL_SOCKET_REL):
+                    remove_file(site.path(rel))
+                for rel in (_lua.ROUTES_DIR, CONTROL_DIR):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(site.path(rel))
         return _result(site, changed, frag, 0, diffs)
     routes = _mesh.check_routes(p['routes'], 'edge')
     _mesh.domain_clashes(tenant, routes, others)
     new_frag = _mesh.render_edge_fragment(tenant, routes)
+    new_table = _lua.render_table(tenant, _mesh.edge_table_routes(routes))
     new_main = _mesh.render_edge_main()
     changes, diffs = {}, []
     if old_frag != new_frag:
@@ -570,5 +719,7 @@ def _edge_locked(client, p, check_mode, tenant, spec):
         diffs.append(_diff(main, old_main, new_main))
     check_text = _mesh.render_edge_main(includes=other_includes + [frag_rel + ('.new' if frag_rel in changes else '')])
     changed = ensure_labelled_network(client, spec['network'], {'fleet.role': 'edge'}, check_mode)
-    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text) or changed
+    if old_table != new_table:
+        diffs.append(_diff(site.path(site.table_rel(tenant)), old_table, new_table))
+    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text, table=(tenant, old_table, new_table)) or changed
     return _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)

@@ -136,6 +136,8 @@ def health_check(svc):
         check.update(type='http', path='/')
     elif svc.get('container_port'):
         check.update(type='http', path=svc.get('health_path') or '/')
+        if svc.get('domain'):
+            check['host'] = svc['domain']  # the Host header its users send (docs/spec.md, health_path)
     else:
         check['type'] = 'running'
     return check

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import lua as _lua
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import mesh as _mesh
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.mesh import (
     check_routes, check_upstream, domain_clashes, fragment_domains, render_edge_fragment, render_edge_main,
@@ -41,7 +42,7 @@ def blocks(text, keyword):
 
 def test_sidecar_tcp_and_http():
     text = render_sidecar(routes(), 'u1_myapp_prod')
-    assert text.splitlines()[2] == 'load_module modules/ngx_stream_module.so;'
+    assert text.splitlines()[2] == 'include /etc/nginx/modules-enabled/*.conf;'
     assert 'pid /tmp/nginx.pid;' in text and 'error_log stderr' in text
     assert 'worker_processes 1;' in text
     stream, = blocks(text, 'stream')
@@ -51,29 +52,61 @@ def test_sidecar_tcp_and_http():
     assert 'proxy_connect_timeout 2s;' in stream
     # tcp without upstreams: no server, a comment
     assert 'listen 5100;' not in text and '# no upstreams: port 5100' in stream
-    assert 'keepalive 16;' in http
-    api = blocks(http, 'upstream svc_api')[0]
-    assert api.split() == ['server', '10.110.0.5:8200;', 'server', '10.110.0.6:8200;', 'keepalive', '16;']
-    for line in ('proxy_pass http://svc_api;', 'proxy_next_upstream error timeout http_502 http_503 http_504;',
-                 'proxy_next_upstream_tries 2;', 'proxy_http_version 1.1;', 'proxy_set_header Connection "";',
+    # web routes name their route; their peers are in the route table, not in the file
+    assert '10.110.0.5:8200' not in text and '10.110.0.5:18300' not in text
+    table = blocks(http, 'upstream fleet_routes')[0]
+    assert 'server 0.0.0.1;' in table and 'balancer_by_lua_block' in table and 'keepalive 32;' in table
+    api = [b for b in blocks(http, 'server') if 'listen 5200;' in b][0]
+    for line in ('set $fleet_route "u1_myapp_prod/api";', 'access_by_lua_block { require("fleet_routes").route() }',
+                 'proxy_pass http://fleet_routes;', 'proxy_next_upstream error timeout http_502 http_503 http_504;',
+                 'proxy_http_version 1.1;', 'proxy_set_header Connection "";',
                  'proxy_set_header Host $host;', 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
                  'proxy_set_header X-Forwarded-Proto $scheme;'):
-        assert line in http
-    # http without upstreams answers 503
-    web = [b for b in blocks(http, 'server') if 'listen 5201;' in b][0]
-    assert 'return 503;' in web and 'proxy_pass' not in web
+        assert line in api
+    # a web route without peers is still listened on (the table answers 503)
+    assert [b for b in blocks(http, 'server') if 'listen 5201;' in b]
+    # the control socket, never a network port
+    control = [b for b in blocks(http, 'server') if 'unix:' in b][0]
+    assert 'listen unix:/run/fleet-mesh/control.sock;' in control
+    assert 'lua_shared_dict fleet_routes 1m;' in http and 'init_by_lua_block {' in http
     # domains are an edge matter
     assert 'server_name' not in text
 
 
-def test_sidecar_without_tcp_routes_loads_no_stream_module():
+def test_route_table_text():
+    table = _lua.render_table('u1_myapp_prod', check_routes(routes()))
+    assert table.splitlines()[1:] == ['api 10.110.0.5:8200 10.110.0.6:8200', 'web', 'worker 10.110.0.5:18300']
+    assert table.startswith('# route table of u1_myapp_prod')
+    edge = _lua.render_table('u1_myapp_prod', _mesh.edge_table_routes(routes()))
+    assert edge.splitlines()[1:] == ['api 10.110.0.5:8200 10.110.0.6:8200', 'web']
+
+
+def test_http_routes_take_addresses_not_names():
+    with pytest.raises(ValueError, match="route 'api': upstream api.internal:80 is a name"):
+        check_routes([{'service': 'api', 'listen': 5000, 'upstreams': ['api.internal:80']}])
+    tcp, = check_routes([{'service': 'db', 'protocol': 'tcp', 'listen': 5000, 'upstreams': ['db.internal:5432']}])
+    assert tcp['upstreams'] == ['db.internal:5432']
+    check_routes([{'service': 'api', 'listen': 5000, 'upstreams': ['[fd00::5]:80']}])
+
+
+def test_lua_source_is_complete():
+    source = _lua.source('/etc/nginx/fleet')
+    assert 'local ROOT = "/etc/nginx/fleet/routes/"' in source
+    assert 'ngx.shared.fleet_routes' in source and 'ngx.var.fleet_route' in source
+    assert 'package.loaded.fleet_routes = M' in source
+    # every Lua pattern's % survived the Python formatting
+    assert '%S' in source and '%d+' in source and '%%' not in source and '%(' not in source
+
+
+def test_sidecar_without_tcp_routes_has_no_stream_block():
     text = render_sidecar([r for r in routes() if r['protocol'] == 'http'])
-    assert 'load_module' not in text and 'stream {' not in text and 'http {' in text
+    assert 'stream {' not in text and 'http {' in text
 
 
 def test_sidecar_without_routes_is_a_valid_idle_nginx():
     text = render_sidecar([])
-    assert 'events {' in text and 'http {' not in text and 'stream {' not in text
+    assert 'events {' in text and 'stream {' not in text
+    assert 'listen unix:/run/fleet-mesh/control.sock;' in text
 
 
 def test_sidecar_is_deterministic():
@@ -97,25 +130,25 @@ def test_braces_balance():
 # --- edge ----------------------------------------------------------------------------------
 
 
-def test_edge_fragment_routes_domains_with_tenant_prefixed_upstreams():
+def test_edge_fragment_routes_domains_by_route_name():
     text = render_edge_fragment('u1_myapp_prod', routes())
     assert fragment_domains(text) == ['api.example.com', 'www.example.com']
-    assert 'upstream u1_myapp_prod__api {' in text and 'proxy_pass http://u1_myapp_prod__api;' in text
-    assert 'listen 80;' in text
-    www = [b for b in blocks(text, 'server') if 'www.example.com' in b][0]
-    assert 'return 503;' in www
+    assert 'set $fleet_route "u1_myapp_prod/api";' in text and 'proxy_pass http://fleet_routes;' in text
+    assert 'listen 80;' in text and not re.search(r'^\s*upstream ', text, re.M)
+    # the peers are in the route table: a toggle never changes this file
+    moved = routes()
+    moved[2]['upstreams'] = ['10.110.0.5:18200']
+    assert render_edge_fragment('u1_myapp_prod', moved) == text
     # no domain, no edge route; tcp routes never
     assert 'worker' not in text and 'redis' not in text and 'stream {' not in text
     assert text.index('api.example.com') < text.index('www.example.com')
 
 
-def test_edge_fragments_of_two_tenants_never_share_upstream_names():
+def test_edge_fragments_of_two_tenants_name_their_own_routes():
     one = render_edge_fragment('u1_shop_prod', [{'service': 'api', 'domain': 'a.example.com'}])
     two = render_edge_fragment('u2_shop_prod', [{'service': 'api', 'domain': 'b.example.com',
                                                  'upstreams': ['10.0.0.1:8000']}])
-    names = re.findall(r'upstream (\S+) \{', one + two)
-    assert names == ['u2_shop_prod__api']
-    assert len(set(names)) == len(names)
+    assert re.findall(r'fleet_route "(\S+)"', one + two) == ['u1_shop_prod/api', 'u2_shop_prod/api']
 
 
 def test_edge_main():
@@ -123,10 +156,12 @@ def test_edge_main():
     assert 'listen 80 default_server;' in text and 'server_name _;' in text
     assert 'location = /__fleet_edge_health {' in text and 'return 200' in text
     assert 'return 404;' in text
+    assert 'listen unix:/run/fleet-mesh/control.sock;' in text and 'upstream fleet_routes {' in text
+    assert 'lua_shared_dict fleet_routes 10m;' in text
     assert text.rstrip().endswith('include /etc/nginx/fleet/conf.d/*.conf;\n}')
     explicit = render_edge_main(includes=['conf.d/b.conf', 'conf.d/a.conf.new'])
     assert 'include /etc/nginx/fleet/conf.d/a.conf.new;\n    include /etc/nginx/fleet/conf.d/b.conf;' in explicit
-    assert '*.conf' not in explicit
+    assert 'conf.d/*.conf' not in explicit
     assert 'listen 8080 default_server;' in render_edge_main(8080)
     with pytest.raises(ValueError, match='http_port'):
         render_edge_main(0)
@@ -243,14 +278,18 @@ class FakeContainer(object):
         self.attrs = attrs
 
 
+COMMAND = 'rm -f /run/fleet-mesh/control.sock; exec nginx -c /etc/nginx/fleet/nginx.conf -g "daemon off;"'
+
+
 def _attrs(**over):
     attrs = {
         'Image': 'sha256:img',
-        'Config': {'Cmd': ['nginx', '-c', '/etc/nginx/fleet/nginx.conf', '-g', 'daemon off;'],
+        'Config': {'Cmd': ['sh', '-c', COMMAND],
                    'Labels': {'fleet.role': 'edge'}},
         'HostConfig': {'PortBindings': {'80/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '8080'}]},
                        'RestartPolicy': {'Name': 'unless-stopped'}},
-        'Mounts': [{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': False}],
+        'Mounts': [{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': False},
+                   {'Source': '/srv/edge/control', 'Destination': '/run/fleet-mesh', 'RW': True}],
         'NetworkSettings': {'Networks': {'fleet_edge_net': {'Aliases': None}}},
     }
     attrs.update(over)
@@ -264,8 +303,12 @@ def test_spec_differences():
     assert spec_differences(FakeContainer(_attrs()), spec, 'sha256:other') == ['image']
     assert spec_differences(FakeContainer(_attrs()), edge_spec('nginx:1', '/srv/edge', 8081, '127.0.0.1'),
                             'sha256:img') == ['ports']
-    rw = _attrs(Mounts=[{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': True}])
+    rw = _attrs(Mounts=[{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': True},
+                        {'Source': '/srv/edge/control', 'Destination': '/run/fleet-mesh', 'RW': True}])
     assert spec_differences(FakeContainer(rw), spec, 'sha256:img') == ['mounts']
+    # an nginx from before the route table (no control socket) is recreated once
+    before = _attrs(Mounts=[{'Source': '/srv/edge', 'Destination': '/etc/nginx/fleet', 'RW': False}])
+    assert spec_differences(FakeContainer(before), spec, 'sha256:img') == ['mounts']
     # an edge from before the host firewall, on the default bridge, is recreated on its own network once
     old = _attrs(NetworkSettings={'Networks': {'bridge': {'Aliases': None}}})
     assert spec_differences(FakeContainer(old), spec, 'sha256:img') == ['network']

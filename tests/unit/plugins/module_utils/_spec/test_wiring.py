@@ -29,7 +29,8 @@ def test_app_reaches_dependencies_through_the_sidecar_without_secret_values():
     assert env['PGPASSFILE'] == '/run/secrets/postgres_pgpass'
     assert {'source': SECRETS + '/postgres_password', 'target': '/run/secrets/postgres_password', 'owner': 1000} in api['secrets']
     assert {'source': SECRETS + '/redis_password', 'target': '/run/secrets/redis_password', 'owner': 1000} in api['secrets']
-    assert api['health'] == {'type': 'http', 'path': '/health', 'retries': 6, 'interval': 10, 'start_period': 0, 'timeout': 5}
+    assert api['health'] == {'type': 'http', 'path': '/health', 'host': 'api.myapp.localhost', 'retries': 6,
+                             'interval': 10, 'start_period': 0, 'timeout': 5}
     assert api['image'] == 'u1_myapp_prod_api:1' and api['data_path'] is None
     assert api['network'] == 'u1_myapp_prod_net'
 
