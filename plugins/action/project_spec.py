@@ -86,8 +86,9 @@ class ActionModule(ActionBase):
             return result
         spec['fleet_root'] = args.get('fleet_root')
         for svc in spec['services'].values():
-            # A relative build_context is relative to where ansible-playbook was started.
-            if svc.get('build_context'):
+            # A relative build_context is relative to where ansible-playbook was started; with git_repo it is
+            # a directory of the checkout and stays relative.
+            if svc.get('build_context') and not svc.get('git_repo'):
                 svc['build_context'] = os.path.abspath(svc['build_context'])
         plan = build_plan(spec, args.get('images'))
         result.update(changed=False, spec=redact(spec), plan=plan, plan_text=render_plan(spec, plan),

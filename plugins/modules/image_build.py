@@ -76,8 +76,10 @@ options:
   build_context:
     description:
       - Directory with the service's code on the controller. It must exist.
-      - Exactly one of O(build_context) and O(git_repo) is required.
-    type: path
+      - With O(git_repo), the directory of the checkout to build (a monorepo's service), relative to the
+        repository's root.
+      - One of O(build_context) and O(git_repo) is required.
+    type: str
   git_repo:
     description:
       - The repository to build, C(URL@ref); the ref is a branch, a tag or a commit (default the remote's default
@@ -369,7 +371,7 @@ def main():
         argument_spec=dict(
             tenant_argument_spec('required'),
             type=dict(type='str', default='python', choices=['python', 'nodejs', 'react', 'custom']),
-            build_context=dict(type='path'),
+            build_context=dict(type='str'),
             git_repo=dict(type='str'),
             git_token=dict(type='str', no_log=True),
             git_timeout=dict(type='int', default=300),
@@ -404,7 +406,7 @@ def main():
             docker_host=DOCKER_HOST_OPTION,
         ),
         required_one_of=[('build_context', 'git_repo')],
-        mutually_exclusive=[('build_context', 'git_repo'), ('dockerfile', 'dockerfile_content')],
+        mutually_exclusive=[('dockerfile', 'dockerfile_content')],
         required_if=[('type', 'python', ('command',)), ('type', 'nodejs', ('command',))],
         supports_check_mode=True,
     )

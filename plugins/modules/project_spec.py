@@ -70,7 +70,8 @@ RETURN = r'''
 spec:
   description:
     - The normalised spec; every service has every key, with defaults, its role and startup order.
-    - A relative C(build_context) is made absolute from the directory ansible-playbook runs in.
+    - A relative C(build_context) is made absolute from the directory ansible-playbook runs in (with C(git_repo) it
+      is a directory of the checkout and stays as written).
   returned: success
   type: dict
 plan:

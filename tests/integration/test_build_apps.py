@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real apps built from git and deployed: a Flask API, an Express API and a React site.
+"""Real apps built from git and deployed: a Flask API, an Express API and a React site (in a folder of its repository).
 
 The three fixture apps (tests/fixtures/apps) are committed into bare repositories served by
 real git servers on loopback: the Flask app over smart HTTP that demands a token (at a tag),
@@ -44,10 +44,14 @@ def git(*args, cwd=None):
 class Repo(object):
     """A work tree copied from a fixture, pushed to ``<served>/<name>.git``."""
 
-    def __init__(self, root, served, name):
+    def __init__(self, root, served, name, subdir=None):
         self.work = os.path.join(root, 'work', name)
         self.bare = os.path.join(served, name + '.git')
-        shutil.copytree(os.path.join(FIXTURES, name), self.work)
+        # subdir: a monorepo, the app in a folder of the repository beside others
+        shutil.copytree(os.path.join(FIXTURES, name), os.path.join(self.work, subdir) if subdir else self.work)
+        if subdir:
+            with open(os.path.join(self.work, 'README.md'), 'w') as handle:
+                handle.write('# a monorepo: the site is in %s/\n' % subdir)
         git('init', '-q', '-b', 'main', cwd=self.work)
         git('add', '-A', cwd=self.work)
         git('commit', '-q', '-m', 'first', cwd=self.work)
@@ -84,7 +88,7 @@ class Apps(object):
                          'domain': 'node.%s.localhost' % user},
                 'web': {'type': 'react', 'git_repo': 'file://%s@%s' % (repos['react_web'].bare,
                                                                        repos['react_web'].head()),
-                        'domain': 'web.%s.localhost' % user},
+                        'build_context': 'frontend', 'domain': 'web.%s.localhost' % user},
             },
         }
         self.spec_path = os.path.join(root, 'apps.yml')
@@ -138,7 +142,8 @@ def apps(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('apps'))
     served = os.path.join(root, 'served')
     os.makedirs(served)
-    repos = dict((name, Repo(root, served, name)) for name in ('flask_api', 'express_api', 'react_web'))
+    repos = dict((name, Repo(root, served, name, subdir={'react_web': 'frontend'}.get(name)))
+                 for name in ('flask_api', 'express_api', 'react_web'))
     user = 'b' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
     with GitHttpServer(served, TOKEN) as http, GitDaemon(served) as daemon:
         project = Apps(root, user, http, daemon, repos)

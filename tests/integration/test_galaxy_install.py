@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The collection as users get it: galaxy build, galaxy install, FQCN from another directory."""
 import os
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,12 @@ def test_build_install_and_use_by_fqcn(tmp_path):
                          capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere))
     assert run.returncode == 0, run.stdout + run.stderr
     assert 'u1_myapp_uat_api' in run.stdout
+    # Ansible's default output settings (no repository ansible.cfg): the plan still reads as a table, one row
+    # per line, not one JSON string full of \n
+    assert '\\n' not in run.stdout, run.stdout
+    rows = [line for line in run.stdout.splitlines()
+            if re.match(r'^\d+\s+(postgres|redis|api|worker|report)\s+\w+\s+u1_myapp_uat_', line)]
+    assert len(rows) == 5 and not any('"' in row for row in rows), run.stdout
     doc = subprocess.run([os.path.join(BIN, 'ansible-doc'), 'projectdeployer.fleet.port_hash'],
                          capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere))
     assert doc.returncode == 0 and 'secondary_port' in doc.stdout

@@ -104,18 +104,22 @@ def dockerfile_in_context(context_dir, dockerfile):
     Symbolic links are resolved first, so a link that points outside the context
     is refused like ``../Dockerfile``. The file itself is not read or required to exist.
     """
+    return path_in_context(context_dir, dockerfile, 'dockerfile', 'Dockerfile or docker/Dockerfile.prod')
+
+
+def path_in_context(context_dir, relative, key, examples):
+    """The absolute path of the file the spec's ``key`` names, which must lie inside ``context_dir``."""
     if not isinstance(context_dir, str) or not context_dir:
         raise DockerfileError('the build context directory is not set: give build_context or git_repo')
-    if not isinstance(dockerfile, str) or not dockerfile.strip():
-        raise DockerfileError('dockerfile must be a path inside the build context, such as Dockerfile or '
-                              'docker/Dockerfile.prod')
-    if '\0' in dockerfile:
-        raise DockerfileError('dockerfile %r contains a NUL character' % (dockerfile,))
+    if not isinstance(relative, str) or not relative.strip():
+        raise DockerfileError('%s must be a path inside the build context, such as %s' % (key, examples))
+    if '\0' in relative:
+        raise DockerfileError('%s %r contains a NUL character' % (key, relative))
     context = os.path.realpath(context_dir)
-    path = os.path.realpath(os.path.join(context, dockerfile.strip()))
+    path = os.path.realpath(os.path.join(context, relative.strip()))
     if path == context or os.path.commonpath([context, path]) != context:
-        raise DockerfileError('dockerfile %r is outside the build context %s: give a path inside it, relative to it '
-                              '(such as Dockerfile or docker/Dockerfile.prod)' % (dockerfile, context))
+        raise DockerfileError('%s %r is outside the build context %s: give a path inside it, relative to it '
+                              '(such as %s)' % (key, relative, context, examples))
     return path
 
 

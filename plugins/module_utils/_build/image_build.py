@@ -32,7 +32,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._build impor
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import wheels
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile import (
-    DEFAULT_WHEELS_DIR, SOURCE_HASH_ARG, SOURCE_HASH_LABEL)
+    DEFAULT_WHEELS_DIR, SOURCE_HASH_ARG, SOURCE_HASH_LABEL, DockerfileError)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import path_in_context
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.image_recipe import RecipeError, recipe_for
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import split_git_repo
 
@@ -264,11 +265,11 @@ class ImageBuild(object):
             naming.check_ids(user=p['user'], project=p['project'], env=p['env'], service=p['service'])
         except ValueError as exc:
             raise ImageBuildError(str(exc))
-        if bool(p.get('build_context')) == bool(p.get('git_repo')):
-            raise ImageBuildError('%s: set exactly one of build_context (a directory on the controller) and git_repo '
-                                  '(URL@ref)' % p['service'])
-        if p.get('build_context'):
-            ctx = p['build_context']
+        if not p.get('build_context') and not p.get('git_repo'):
+            raise ImageBuildError('%s: set build_context (a directory on the controller) or git_repo (URL@ref)'
+                                  % p['service'])
+        if p.get('build_context') and not p.get('git_repo'):
+            ctx = os.path.expanduser(p['build_context'])
             if not os.path.isdir(ctx):
                 raise ImageBuildError('build_context %s does not exist or is not a directory: give the path of the '
                                       "service's code on the controller" % ctx, build_context=ctx)
@@ -301,6 +302,16 @@ class ImageBuild(object):
             raise ImageBuildError('%s: git_repo: %s' % (p['service'], exc))
         self.src = dest
         self.commit = found['commit']
+        if p.get('build_context'):
+            # a monorepo: build one directory of the checkout
+            try:
+                self.src = path_in_context(dest, p['build_context'], 'build_context', 'services/api')
+            except DockerfileError as exc:
+                raise ImageBuildError('%s: %s' % (p['service'], exc))
+            if not os.path.isdir(self.src):
+                raise ImageBuildError('%s: build_context %s is not a directory of %s at commit %s; fix: give the '
+                                      'directory of the service\'s code, relative to the repository\'s root'
+                                      % (p['service'], p['build_context'], self._git_url(), self.commit[:12]))
 
     def _remove_checkout(self):
         if self.checkout:

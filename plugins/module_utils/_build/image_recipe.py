@@ -26,7 +26,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._build impor
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile import (
     DEFAULT_SOURCE_DIR, DEFAULT_WHEELS_DIR, DockerfileError, python_dockerfile)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import (
-    dockerfile_from_content, dockerfile_in_context, with_fleet_labels)
+    dockerfile_from_content, dockerfile_in_context, path_in_context, with_fleet_labels)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_node import (
     nodejs_dockerfile, react_dockerfile)
 
@@ -107,6 +107,21 @@ def _python(p, src):
     return Recipe('python', text, [base], DEFAULT_SOURCE_DIR, requirements, includes)
 
 
+def nginx_server_text(p, src):
+    """The react site's ``nginx_config``: the text of a ``server {}`` block, or a file of the build context
+    that holds one (docs/spec.md); None for the generated one."""
+    value = p.get('nginx_config')
+    if value is None or '{' in value or '\n' in value.strip():
+        return value
+    path = path_in_context(src, value, 'nginx_config', 'deploy/nginx.conf')
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError as exc:
+        raise RecipeError('%s: nginx_config %s cannot be read from the build context (%s); fix: add the file (a '
+                          'server { ... } block) or give the block\'s text' % (p['service'], value, exc.strerror))
+
+
 def _node(p, src, build_type):
     if not os.path.isfile(os.path.join(src, 'package.json')):
         raise RecipeError('%s: the source has no package.json (a %s service needs one); fix: point build_context or '
@@ -122,7 +137,7 @@ def _node(p, src, build_type):
     nginx = p.get('nginx_image') or 'nginx:stable'
     text = react_dockerfile(node, nginx, manager, build_command=p.get('build_command') or '%s run build' % manager,
                             output_dir=p.get('output_dir') or 'build', port=p.get('port') or 80,
-                            nginx_config=p.get('nginx_config'), source_dir=DEFAULT_SOURCE_DIR,
+                            nginx_config=nginx_server_text(p, src), source_dir=DEFAULT_SOURCE_DIR,
                             labels=labels(p, build_type), lockfiles=locks)
     return Recipe(build_type, text, [node, nginx], DEFAULT_SOURCE_DIR)
 

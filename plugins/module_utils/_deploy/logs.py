@@ -45,6 +45,7 @@ def is_error(line):
     return bool(ERROR_RE.search(line))
 
 
+FRAME_RE = re.compile(r'^\s+File ".*", line \d+')
 # The last line of a Python traceback: ``ValueError: ...``, ``pkg.mod.Error``, ``KeyboardInterrupt``.
 EXCEPTION_LINE_RE = re.compile(r'^[A-Za-z_][\w.]*(:.*)?$')
 
@@ -57,12 +58,18 @@ def error_lines(lines):
     is judged on its own.
     """
     found = []
-    in_traceback = False
+    in_traceback = orphan = False
     for line in lines:
         if line.startswith('Traceback (most recent call last)'):
-            in_traceback = True
+            in_traceback, orphan = True, False
             found.append(line)
             continue
+        if not in_traceback and (orphan or FRAME_RE.match(line)) and line.startswith((' ', '\t')):
+            # the frames of a traceback whose first lines are not in the logs we have (cut by the tail):
+            # shown without their Traceback line they read backwards; its exception line still counts
+            orphan = True
+            continue
+        orphan = False
         if in_traceback:
             if line.startswith((' ', '\t')):
                 found.append(line)
@@ -76,9 +83,41 @@ def error_lines(lines):
     return found
 
 
+def _once(errors):
+    """``errors`` with each repeated traceback kept once (a crash loop prints the same one per restart),
+    followed by a line that says how often it came."""
+    blocks, current = [], None
+    for line in errors:
+        if line.startswith('Traceback (most recent call last)'):
+            current = [line]
+            blocks.append(current)
+        elif current is not None:
+            current.append(line)
+            if not line.startswith((' ', '\t')):
+                current = None  # the exception line ends the traceback
+        else:
+            blocks.append([line])
+    counts, order = {}, []
+    for index, block in enumerate(blocks):
+        # tracebacks are compared by their text; other lines are kept as they come
+        key = tuple(block) if block[0].startswith('Traceback') else (index,) + tuple(block)
+        if key not in counts:
+            order.append(key)
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for key in order:
+        out.extend(key if isinstance(key[0], str) else key[1:])
+        if counts[key] > 1:
+            out.append('(the traceback above came %d times)' % counts[key])
+    return out
+
+
 def highlight(lines, prefix=''):
-    """Error lines first, each marked ❌, under the seed's header; empty if there are none."""
-    errors = error_lines(lines)
+    """Error lines first, each marked ❌, under the seed's header; empty if there are none.
+
+    A traceback that repeats (a container restarting in a loop) is shown once, with how often it came.
+    """
+    errors = _once(error_lines(lines))
     if not errors:
         return []
     out = [u'%s%s' % (prefix, WARNING_HEADER)]

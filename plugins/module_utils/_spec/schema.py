@@ -820,9 +820,18 @@ def _check_sources(report, path, svc, service_type, bad):
         return
     if not places:
         report.error(path, 'the service has no code to build', 'set build_context (a directory) or git_repo (URL@ref)')
-    elif len(places) > 1:
-        report.error(_join(path, 'git_repo'), 'build_context and git_repo are both set',
-                     'keep one of them: build_context for local code, git_repo to clone')
+    elif len(places) > 1 and isinstance(svc['build_context'], str) and not _is_subdirectory(svc['build_context']):
+        report.error(_join(path, 'build_context'),
+                     'with git_repo, build_context is the directory of the checkout to build, got %r'
+                     % svc['build_context'],
+                     'give a relative path inside the repository (for example services/api), or remove git_repo '
+                     'to build a directory of the controller')
+
+
+def _is_subdirectory(value):
+    """A relative path that stays inside the directory it is relative to (no ``..``, not absolute)."""
+    parts = value.replace('\\', '/').split('/')
+    return bool(value.strip()) and not value.startswith('/') and '..' not in parts
 
 
 def _check_service_rules(report, path, svc, service_type, bad):

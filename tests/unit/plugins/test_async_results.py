@@ -18,6 +18,19 @@ def test_results_get_their_original_items_back():
     ]
 
 
+def test_ok_key_tells_the_failed_jobs_of_a_failed_when_false_wait():
+    waited = [
+        {'item': {'ansible_job_id': 'j1', 'item': 'api', 'ansible_loop_var': 'item'}, 'finished': 1,
+         'failed': False, 'failed_when_result': False, 'action': 'started'},
+        {'item': {'ansible_job_id': 'j2', 'item': 'worker', 'ansible_loop_var': 'item'}, 'finished': 1,
+         'failed': False, 'failed_when_result': False, 'msg': 'worker: health check failed'},
+    ]
+    assert async_results(waited, ok_key='action') == [
+        {'item': 'api', 'failed': False, 'action': 'started'},
+        {'item': 'worker', 'failed': True, 'msg': 'worker: health check failed'},
+    ]
+
+
 def test_wrong_input_is_a_clear_error():
     with pytest.raises(AnsibleFilterError, match='async_status'):
         async_results([{'changed': True}])

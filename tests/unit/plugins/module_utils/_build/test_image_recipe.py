@@ -36,6 +36,29 @@ def test_react_has_node_and_nginx_and_defaults_its_build(tmp_path):
     assert 'npm run build' in found.dockerfile and '/app/build/index.html' in found.dockerfile
 
 
+SERVER = 'server {\n    listen 80;\n    root /usr/share/nginx/html;\n    location /api/ { return 404; }\n}\n'
+
+
+def test_react_nginx_config_as_a_file_of_the_build_context(tmp_path):
+    (tmp_path / 'package.json').write_text('{}')
+    (tmp_path / 'deploy').mkdir()
+    (tmp_path / 'deploy' / 'nginx.conf').write_text(SERVER)
+    found = recipe.recipe_for(params(type='react', command=None, port=None, nginx_config='deploy/nginx.conf'),
+                              str(tmp_path))
+    assert 'location /api/ { return 404; }' in found.dockerfile and 'try_files' not in found.dockerfile
+    with pytest.raises(recipe.RecipeError, match='web: nginx_config deploy/missing.conf cannot be read from the '
+                                                 'build context .*fix: add the file'):
+        recipe.recipe_for(params(type='react', command=None, nginx_config='deploy/missing.conf'), str(tmp_path))
+    with pytest.raises(recipe.RecipeError, match="nginx_config '../nginx.conf' is outside the build context"):
+        recipe.recipe_for(params(type='react', command=None, nginx_config='../nginx.conf'), str(tmp_path))
+
+
+def test_react_nginx_config_as_text(tmp_path):
+    (tmp_path / 'package.json').write_text('{}')
+    found = recipe.recipe_for(params(type='react', command=None, port=None, nginx_config=SERVER), str(tmp_path))
+    assert 'location /api/ { return 404; }' in found.dockerfile and 'try_files' not in found.dockerfile
+
+
 def test_node_without_package_json_names_the_fix(tmp_path):
     with pytest.raises(recipe.RecipeError, match='web: the source has no package.json .*fix: point build_context'):
         recipe.recipe_for(params(type='nodejs', command='node s.js'), str(tmp_path))

@@ -52,3 +52,22 @@ def test_interleaved_output_does_not_join_a_traceback():
 def test_exception_line_without_message_ends_a_traceback():
     lines = ['Traceback (most recent call last):', '  File "a.py", line 1, in <module>', 'KeyboardInterrupt', 'bye']
     assert _logs.error_lines(lines) == lines[:3]
+
+
+def test_frames_of_a_cut_traceback_are_not_shown_before_a_traceback_line():
+    # the tail of the logs starts inside the first crash's traceback; the restart crashed again
+    lines = ['  File "/app/app.py", line 170, in <module>', '    raise RuntimeError("FAIL_ON_START=1")',
+             'RuntimeError: FAIL_ON_START=1', 'example api starting',
+             'Traceback (most recent call last):', '  File "/app/app.py", line 170, in <module>',
+             '    raise RuntimeError("FAIL_ON_START=1")', 'RuntimeError: FAIL_ON_START=1']
+    assert _logs.error_lines(lines) == ['RuntimeError: FAIL_ON_START=1'] + lines[4:]
+    assert _logs.highlight(lines)[1] == u'\u274c RuntimeError: FAIL_ON_START=1'
+    assert _logs.highlight(lines)[2] == u'\u274c Traceback (most recent call last):'
+
+
+def test_a_traceback_repeated_by_a_crash_loop_is_shown_once():
+    crash = ['Traceback (most recent call last):', '  File "/app/app.py", line 154, in main',
+             'RuntimeError: FAIL_ON_START=1']
+    lines = ['starting'] + crash + ['starting'] + crash + ['starting'] + crash + ['ERROR another thing']
+    assert _logs.highlight(lines)[1:] == [u'\u274c ' + line for line in crash] + [
+        u'\u274c (the traceback above came 3 times)', u'\u274c ERROR another thing']

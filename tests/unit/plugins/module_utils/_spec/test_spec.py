@@ -485,7 +485,10 @@ MALFORMED = [
      'services.thing.build_context', 'pulled, not built'),
     ('image-bad-reference', _extra('thing', {'image': 'Nginx:latest'}), 'services.thing.image', 'image reference'),
     ('python-no-command', _svc('api', command=None), 'services.api.command', 'needs a command'),
-    ('python-context-and-repo', _svc('api', build_context='.'), 'services.api.git_repo', 'both set'),
+    ('python-repo-context-outside', _svc('api', build_context='../x'), 'services.api.build_context',
+     'directory of the checkout'),
+    ('python-repo-context-absolute', _svc('api', build_context='/srv/api'), 'services.api.build_context',
+     'relative path inside the repository'),
     ('python-no-code', _svc('api', git_repo=None, git_token=None), 'services.api', 'no code to build'),
     ('python-dockerfile', _svc('api', dockerfile='Dockerfile'), 'services.api.dockerfile', 'generated Dockerfile'),
     ('git-repo-not-url', _svc('api', git_repo='github user/api'), 'services.api.git_repo', 'URL@ref'),
@@ -649,6 +652,11 @@ def test_custom_dockerfile_from_git():
     svc = validate(quick_start(services={'c': {'dockerfile': 'Dockerfile', 'ports': [8080],
                                                'git_repo': 'git@github.com:user/c.git@v1', 'git_token': 't'}}))
     assert svc['services']['c']['role'] == 'web' and svc['services']['c']['container_port'] == 8080
+
+
+def test_git_repo_with_a_build_context_builds_a_directory_of_the_checkout():
+    svc = validate(_svc('api', build_context='services/api'))['services']['api']
+    assert svc['build_context'] == 'services/api' and svc['git_repo']
 
 
 def test_every_rule_collects_in_one_pass():
