@@ -47,6 +47,12 @@ options:
       - Path of the JSON file that records assignments on the target host.
       - Without it, the module only computes the hashed ports; it cannot see collisions with other services.
     type: path
+  avoid_bound:
+    description:
+      - An address of the host. A new host port reservation skips ports (and their secondary slot) that cannot
+        be bound on it now, because another program, or a tenant of another fleet root on the same engine,
+        holds them. A port already recorded in O(state_file) never moves.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -102,18 +108,36 @@ collision:
   sample: false
 '''
 
+import contextlib
+import socket
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import (
-    HOST_BASE, INTERNAL_BASE, PortExhaustedError, PortTable, service_ports)
+    HOST_BASE, INTERNAL_BASE, PortExhaustedError, PortTable, secondary_port, service_ports)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_state import locked_state
+
+
+def bound(address):
+    """busy(port) for a host port table: the port or its secondary slot cannot be bound on ``address`` now."""
+    def busy(port):
+        for candidate in (port, secondary_port(port)):
+            with contextlib.closing(socket.socket(socket.AF_INET6 if ':' in address else socket.AF_INET)) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((address, candidate))
+                except OSError:
+                    return True
+        return False
+    return busy
 
 
 def compute(params, state):
     """Allocate in ``state`` (mutated) and return the module result fields."""
     tenant = '%s_%s_%s' % (params['user'], params['project'], params['env'])
-    host_table = PortTable(HOST_BASE, state['host'])
+    busy = bound(params['avoid_bound']) if params.get('avoid_bound') else None
+    host_table = PortTable(HOST_BASE, state['host'], busy)
     internal_table = PortTable(INTERNAL_BASE, state['internal'].get(tenant, {}))
     ports = service_ports(host_table, internal_table, params['user'], params['project'], params['env'],
                           params['service'], params['container_port'])
@@ -128,6 +152,7 @@ def main():
             tenant_argument_spec('required'),
             container_port=dict(type='int'),
             state_file=dict(type='path'),
+            avoid_bound=dict(type='str'),
         ),
         supports_check_mode=True,
     )

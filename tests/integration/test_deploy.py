@@ -313,6 +313,10 @@ def test_status_table(deployed):
     assert re.search(r'localhost\s+api\s+\*(primary|secondary)\s+1\s+healthy|localhost\s+api\s+\*\w+\s+1\s+running',
                      proc.stdout), proc.stdout[-3000:]
     assert re.search(r'localhost\s+postgres\s+\*primary\s+15', proc.stdout)
+    # one service asked for: only its rows, never the others as "not deployed"
+    one = project.playbook('status', '-e', 'fleet_service=api')
+    assert one.returncode == 0 and re.search(r'localhost\s+api\s+\*', one.stdout), one.stdout[-3000:]
+    assert 'not deployed' not in one.stdout and not re.search(r'localhost\s+postgres\s', one.stdout), one.stdout[-3000:]
 
 
 def test_logs_highlight_and_scheduled_job_runs(deployed):

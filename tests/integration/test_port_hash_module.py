@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """projectdeployer.fleet.port_hash by FQCN: check mode, real run, idempotency, collisions."""
+import contextlib
 import json
 import os
+import socket
 import stat
+
+import pytest
 
 from helpers import run_playbook, task_results
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import hashed_host_port
@@ -19,6 +23,7 @@ PLAY = """
         service: api
         container_port: 8000
         state_file: "{{ state_file }}"
+        avoid_bound: "{{ avoid | default(omit) }}"
 """
 
 
@@ -69,3 +74,19 @@ def test_bad_id_is_one_clear_error(tmp_path):
     assert proc.returncode == 2
     res = task_results(proc, 'ports')['localhost']
     assert res['failed'] and 'reserved' in res['msg'] and 'Traceback' not in res.get('module_stderr', '')
+
+
+def test_a_port_bound_on_the_host_is_skipped_by_a_new_reservation(tmp_path):
+    """Another program, or another fleet root's tenant on the same engine, holds the hashed port: skip it."""
+    hashed = hashed_host_port('u1', 'myapp', 'prod', 'api', 8000)
+    with contextlib.closing(socket.socket()) as holder:
+        try:
+            holder.bind(('127.0.0.1', hashed))
+        except OSError:
+            pytest.skip('port %d is in use on this machine already' % hashed)
+        holder.listen(1)
+        first = _run(tmp_path, '-e', 'avoid=127.0.0.1')
+    assert first['changed'] is True and first['host_port'] != hashed and first['collision'] is True
+    # recorded: it stays, bound or not
+    again = _run(tmp_path, '-e', 'avoid=127.0.0.1')
+    assert again['changed'] is False and again['host_port'] == first['host_port']

@@ -72,8 +72,11 @@ class PortTable(object):
     copied, never mutated behind the caller's back.
     """
 
-    def __init__(self, base, assignments=None):
+    def __init__(self, base, assignments=None, busy=None):
         self.base = base
+        # busy(port): whether a port nobody here assigned is in use anyway (another program, or another fleet
+        # root's tenant on the same engine); a new key skips such ports, an assigned one never moves
+        self.busy = busy or (lambda port: False)
         self.assignments = dict(assignments or {})
         self._taken = {}
         for key, port in self.assignments.items():
@@ -93,7 +96,7 @@ class PortTable(object):
         start = stable_hash(key)
         for i in range(SLOTS):
             port = self.base + (start + i) % SLOTS
-            if port not in self._taken:
+            if port not in self._taken and not self.busy(port):
                 return port
         raise PortExhaustedError('all %d ports %d-%d are assigned' % (SLOTS, self.base, self.base + SLOTS - 1))
 

@@ -120,3 +120,14 @@ def test_service_without_port_gets_internal_only():
     ports = p.service_ports(p.PortTable(p.HOST_BASE), p.PortTable(p.INTERNAL_BASE), 'u1', 'myapp', 'prod', 'worker')
     assert ports['host_port'] is None and ports['secondary_port'] is None
     assert 5000 <= ports['internal_port'] <= 5999 and ports['collision'] is False
+
+
+def test_a_busy_port_is_skipped_for_a_new_key_and_never_moves_an_assigned_one():
+    busy = set()
+    table = p.PortTable(p.HOST_BASE, {}, busy=lambda port: port in busy)
+    first, _new = table.assign('a')
+    busy.add(first)  # now bound (by its own container)
+    assert table.assign('a') == (first, False)  # an assigned key keeps its port
+    other = p.PortTable(p.HOST_BASE, {}, busy=lambda port: port in busy)  # another fleet root on the same engine
+    port, new = other.assign('a')
+    assert new and port == p.HOST_BASE + (first - p.HOST_BASE + 1) % 1000
