@@ -186,8 +186,9 @@ class Loads(object):
         mix = ['--mix', 'GET /version,POST /items', '--duration', '600', '--timeout', '10']
         edge = [sys.executable, HTTPLOAD, '--target', '127.0.0.1:%d' % p.edge_port,
                 '--host', 'api.%s.localhost' % p.user]
-        for name, extra in (('edge_keepalive', ['--keepalive', '--rate', '60', '--connections', '6'] + mix),
-                            ('edge_close', ['--rate', '20', '--connections', '4', '--mix', 'GET /version',
+        # modest rates: the property is per request and per connection, and the suite shares 2 cores
+        for name, extra in (('edge_keepalive', ['--keepalive', '--rate', '20', '--connections', '4'] + mix),
+                            ('edge_close', ['--rate', '10', '--connections', '2', '--mix', 'GET /version',
                                             '--duration', '600'])):
             self.procs[name] = subprocess.Popen(
                 edge + extra + ['--stop-file', os.path.join(self.out, 'stop'), '--out',
@@ -199,7 +200,7 @@ class Loads(object):
             ['docker', 'run', '--rm', '--name', self.container, '--network', '%s_net' % p.prefix,
              '--label', 'fleet.user=%s' % p.user, '-v', '%s:/httpload.py:ro' % HTTPLOAD, '-v', '%s:/out' % self.out,
              PYTHON_IMAGE, 'python3', '/httpload.py', '--target', 'nginx:%s' % port, '--keepalive',
-             '--rate', '20', '--connections', '3', '--stop-file', '/out/stop', '--out', '/out/tenant.json',
+             '--rate', '10', '--connections', '2', '--stop-file', '/out/stop', '--out', '/out/tenant.json',
              '--count-bodies'] + mix, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(3)
         for name, proc in self.procs.items():
@@ -242,7 +243,7 @@ def test_three_toggles_fail_no_request_and_close_no_connection(deployed, tmp_pat
     assert len(procs) == 3
     for name, result in sorted(results.items()):
         for method, stats in result['methods'].items():
-            assert stats['requests'] > 100 and stats['2xx'] == stats['requests'], (name, method, result)
+            assert stats['requests'] > 50 and stats['2xx'] == stats['requests'], (name, method, result)
             assert stats['socket_errors'] == 0 and stats['unanswered'] == 0, (name, method, result)
         if result['keepalive']:
             # every keep-alive connection lived through the toggles: the only ones that ended were ended by
