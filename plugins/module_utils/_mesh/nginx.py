@@ -409,7 +409,6 @@ class NginxSite(object):
         self.reload_timeout = reload_timeout
         self.container = get_container(client, spec['name'])
         self.reloaded = False
-        self.tables_applied = 0
         self.container_action = 'none'
 
     def path(self, rel):
@@ -511,7 +510,7 @@ class NginxSite(object):
         """Write the tenant's route table; a serving nginx checks it, then loads it (no reload)."""
         tenant, old, new = table
         ensure_dir(self.path(_lua.ROUTES_DIR))
-        rel = posixpath.join(_lua.ROUTES_DIR, _lua.table_name(tenant))
+        rel = self.table_rel(tenant)
         if not serving:
             if new is None:
                 remove_file(self.path(rel))
@@ -536,7 +535,6 @@ class NginxSite(object):
         except MeshError:
             restore_file(self.path(rel), old)
             raise
-        self.tables_applied += 1
 
     def reload(self, changes):
         """Graceful reload; if it does not take effect, put the previous files back and fail."""
