@@ -37,6 +37,42 @@ options:
     description: Where the program goes.
     type: path
     default: /local/.fleet/lib/fleet-backup.zip
+  schedules:
+    description:
+      - Database services whose backups cron runs, by name, each with its spec keys C(type) (V(postgres) or
+        V(redis)), C(backup_schedule) (a cron schedule) and C(backup_keep) (default 7); other keys are ignored.
+      - Each gets C(/etc/cron.d/fleet_{user}_{project}_{env}_{service}_backup) (as M(ansible.builtin.cron) would
+        write it, one entry), rewritten only when it differs. The deploy role gives every postgres and redis
+        service of the server, so one module run installs the program and all the schedules.
+    type: dict
+    default: {}
+    version_added: 0.3.0
+  user:
+    description: The tenant's user (with O(schedules)).
+    type: str
+    version_added: 0.3.0
+  project:
+    description: The project (with O(schedules)).
+    type: str
+    version_added: 0.3.0
+  env:
+    description: The environment (with O(schedules)).
+    type: str
+    version_added: 0.3.0
+  fleet_root:
+    description: The fleet root on the server (with O(schedules)).
+    type: path
+    version_added: 0.3.0
+  docker_host:
+    description: The Docker engine the backups talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+    version_added: 0.3.0
+  cron_dir:
+    description: Where cron files go.
+    type: path
+    default: /etc/cron.d
+    version_added: 0.3.0
 requirements:
   - docker (the Docker SDK for Python) on the host, for the program to run
 '''
@@ -67,6 +103,15 @@ sha256:
   description: The sha256 of the zip.
   returned: always
   type: str
+cron_files:
+  description: The cron files of O(schedules) that were written.
+  returned: always
+  type: list
+  elements: str
+cron_present:
+  description: Whether C(/usr/sbin/cron) is on the server (the role installs cron when it is not).
+  returned: always
+  type: bool
 '''
 
 import hashlib
@@ -83,6 +128,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine, files, job, postgres, redis
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import auth, cron, naming, schema, sizes
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup.schedule import backup_cron
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import ensure_file
 
 PACKAGE = 'ansible_collections.projectdeployer.fleet.plugins.module_utils'
 # The job's code and everything it imports, nothing else.
@@ -144,9 +191,35 @@ def write(path, data):
         raise
 
 
+def install_schedules(p, command, check_mode):
+    """Write each schedule's cron file that differs; their paths."""
+    written = []
+    project_dir = os.path.join(p['fleet_root'], p['user'], p['project'], p['env'])
+    for service, spec in sorted(p['schedules'].items()):
+        naming.check_ids(user=p['user'], project=p['project'], env=p['env'], service=service)
+        if not isinstance(spec, dict) or spec.get('type') not in ('postgres', 'redis') or not spec.get('backup_schedule'):
+            raise ValueError('schedules: %s needs type postgres or redis and a backup_schedule' % service)
+        path, content = backup_cron(command, p['user'], p['project'], p['env'], service, spec['type'],
+                                    int(spec.get('backup_keep') or 7), cron.cron_fields(spec['backup_schedule']),
+                                    p['fleet_root'], project_dir, p['docker_host'], p['cron_dir'])
+        if ensure_file(path, content, mode=0o644, check_mode=check_mode):
+            written.append(path)
+    return written
+
+
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type='path', default='/local/.fleet/lib/fleet-backup.zip')),
-                           supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', default='/local/.fleet/lib/fleet-backup.zip'),
+            schedules=dict(type='dict', default={}),
+            user=dict(type='str'),
+            project=dict(type='str'),
+            env=dict(type='str'),
+            fleet_root=dict(type='path'),
+            docker_host=dict(type='str', default='unix:///var/run/docker.sock'),
+            cron_dir=dict(type='path', default='/etc/cron.d'),
+        ),
+        supports_check_mode=True)
     path = module.params['path']
     data = build_zip(sources())
     digest = hashlib.sha256(data).hexdigest()
@@ -156,7 +229,20 @@ def main():
             write(path, data)
         except OSError as exc:
             module.fail_json(msg='cannot write the backup program to %s: %s' % (path, exc))
-    module.exit_json(changed=changed, command='%s %s' % (sys.executable, path), sha256=digest)
+    command = '%s %s' % (sys.executable, path)
+    cron_files = []
+    if module.params['schedules']:
+        missing = [key for key in ('user', 'project', 'env', 'fleet_root') if not module.params[key]]
+        if missing:
+            module.fail_json(msg='schedules need %s; fix: name the tenant and its fleet root' % ', '.join(missing))
+        try:
+            cron_files = install_schedules(module.params, command, module.check_mode)
+        except (ValueError, cron.CronError) as exc:
+            module.fail_json(msg=str(exc))
+        except OSError as exc:
+            module.fail_json(msg='cannot write the backup schedule: %s' % exc)
+    module.exit_json(changed=changed or bool(cron_files), command=command, sha256=digest, cron_files=cron_files,
+                     cron_present=os.path.exists('/usr/sbin/cron'))
 
 
 if __name__ == '__main__':

@@ -121,48 +121,14 @@ rules:
   sample: ['-A FLEET-PORTS-IN -p tcp -m multiport --dports 8120,18120 -m comment --comment "fleet u1_myapp_prod" -j FLEET-T-3f9a1c2b7d4e']
 '''
 
-import fcntl
-import os
-from contextlib import contextmanager
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules as _rules
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     check_ids, network_name, tenant_argument_spec)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
-    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, NotFound, get_client)
-
-
-@contextmanager
-def _locked():
-    """One run at a time per server: tenants deployed at once read and write the same chains."""
-    fd = os.open(_rules.LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-NEW_BRIDGE = 'br-(new)'  # check mode: a network this run would create has no interface yet
-
-
-def bridge_of(client, name, check_mode=False):
-    """The host interface of a Docker bridge network (``br-<id>``, ``docker0``, or the name set on it)."""
-    try:
-        network = client.networks.get(name)
-    except NotFound:
-        if check_mode:
-            return NEW_BRIDGE
-        raise FleetDockerError("networks: there is no Docker network '%s' on this server; fix: deploy the tenant "
-                               "first (the deploy role creates its network and the edge's)" % name)
-    attrs = network.attrs
-    if attrs.get('Driver') != 'bridge':
-        raise FleetDockerError("networks: '%s' is a %s network, not a bridge; fix: name the tenant's bridge network"
-                               % (name, attrs.get('Driver')))
-    options = attrs.get('Options') or {}
-    return options.get('com.docker.network.bridge.name') or 'br-' + network.id[:12]
+    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
 
 def _iptables(module, args, data=None):
@@ -196,26 +162,21 @@ def main():
     save = module.get_bin_path('iptables-save', required=True)
     restore = module.get_bin_path('iptables-restore', required=True)
     try:
-        wanted = {}
+        bridges = []
         if p['state'] == 'present':
             if not HAS_DOCKER:
                 module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
             client = get_client(p['docker_host'])
             networks = p['networks'] or [network_name(p['user'], p['project'], p['env'])]
             bridges = [bridge_of(client, name, module.check_mode) for name in networks]
-            wanted = _rules.tenant_rules(tenant, p['ports'], bridges, p['peers'])
-        with _locked():
-            chains = _rules.parse_save(_iptables(module, [save, '-t', 'filter']))
-            wanted = _rules.fit_to_table(wanted, chains)
-            before = _rules.current_rules(chains, tenant)
-            batch = _rules.restore_batch(chains, tenant, wanted)
-            if batch and not module.check_mode:
-                _iptables(module, [restore, '--noflush'], data=batch)
+        changed, wanted, before = converge(lambda argv, data=None: _iptables(module, argv, data), save, restore,
+                                           tenant, p['ports'], bridges, p['peers'], p['state'] == 'present',
+                                           module.check_mode)
     except (FleetDockerError, _rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:
         module.fail_json(msg='Docker engine error: %s' % exc)
-    result = dict(changed=bool(batch), chain=_rules.tenant_chain(tenant), rules=_rules.show(wanted))
+    result = dict(changed=changed, chain=_rules.tenant_chain(tenant), rules=_rules.show(wanted))
     if module._diff:
         result['diff'] = dict(before='\n'.join(_rules.show(before)) + '\n', after='\n'.join(result['rules']) + '\n',
                               before_header='iptables (%s)' % tenant, after_header='iptables (%s)' % tenant)

@@ -27,7 +27,6 @@ author:
 extends_documentation_fragment:
   - projectdeployer.fleet._attributes
   - projectdeployer.fleet._tenant
-  - projectdeployer.fleet._tenant.service
 attributes:
   check_mode:
     support: full
@@ -37,6 +36,23 @@ attributes:
   idempotent:
     support: full
 options:
+  service:
+    description: The service name, for example V(api). One of O(service) and O(services) is required.
+    type: str
+  services:
+    description:
+      - Several services at once, in one run and one lock of O(state_file); the result is then RV(ports).
+    type: list
+    elements: dict
+    version_added: 0.3.0
+    suboptions:
+      service:
+        description: The service name.
+        type: str
+        required: true
+      container_port:
+        description: As O(container_port).
+        type: int
   container_port:
     description:
       - The port the service listens on inside its container.
@@ -76,104 +92,59 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ports:
+  description: With O(services), the fields below per service.
+  returned: when O(services) is given
+  type: dict
+  sample: {api: {host_port: 8357, secondary_port: 18357, internal_port: 5234}}
 host_port:
   description: The base host port (8000-8999), bound on the server's private address. Null without O(container_port).
-  returned: always
+  returned: with O(service)
   type: int
   sample: 8357
 secondary_port:
   description: The host port of the other toggle slot (18000-18999). Null without O(container_port).
-  returned: always
+  returned: with O(service)
   type: int
   sample: 18357
 internal_port:
   description: The stable internal port (5000-5999) the tenant's sidecar listens on; apps connect to C(nginx:internal_port).
-  returned: always
+  returned: with O(service)
   type: int
   sample: 5234
 host_port_hashed:
   description: The host port the hash alone gives, before collision resolution.
-  returned: always
+  returned: with O(service)
   type: int
   sample: 8357
 internal_port_hashed:
   description: The internal port the hash alone gives, before collision resolution.
-  returned: always
+  returned: with O(service)
   type: int
   sample: 5234
 collision:
   description: Whether a collision moved this service off its hashed ports.
-  returned: always
+  returned: with O(service)
   type: bool
   sample: false
 '''
 
-import contextlib
-import socket
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import (
-    HOST_BASE, INTERNAL_BASE, PortExhaustedError, PortTable, secondary_port, service_ports)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_state import locked_state
-
-
-def bound(address):
-    """busy(port) for a host port table: the port or its secondary slot cannot be bound on ``address`` now."""
-    def busy(port):
-        for candidate in (port, secondary_port(port)):
-            with contextlib.closing(socket.socket(socket.AF_INET6 if ':' in address else socket.AF_INET)) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    sock.bind((address, candidate))
-                except OSError:
-                    return True
-        return False
-    return busy
-
-
-def compute(params, state):
-    """Allocate in ``state`` (mutated) and return the module result fields."""
-    tenant = '%s_%s_%s' % (params['user'], params['project'], params['env'])
-    busy = bound(params['avoid_bound']) if params.get('avoid_bound') else None
-    host_table = PortTable(HOST_BASE, state['host'], busy)
-    internal_table = PortTable(INTERNAL_BASE, state['internal'].get(tenant, {}))
-    ports = service_ports(host_table, internal_table, params['user'], params['project'], params['env'],
-                          params['service'], params['container_port'])
-    state['host'] = host_table.assignments
-    state['internal'][tenant] = internal_table.assignments
-    return ports
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_reservation import (
+    PORT_HASH_CONSTRAINTS, PORT_HASH_OPTIONS, port_hash)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import PortExhaustedError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            tenant_argument_spec('required'),
-            container_port=dict(type='int'),
-            state_file=dict(type='path'),
-            avoid_bound=dict(type='str'),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
+    module = AnsibleModule(argument_spec=PORT_HASH_OPTIONS, supports_check_mode=True, **PORT_HASH_CONSTRAINTS)
     try:
-        check_ids(user=params['user'], project=params['project'], env=params['env'], service=params['service'])
-        port = params['container_port']
-        if port is not None and not 1 <= port <= 65535:
-            raise ValueError('container_port %d is not a TCP port: use 1-65535' % port)
-        if params['state_file']:
-            with locked_state(params['state_file'], write=not module.check_mode) as state:
-                ports = compute(params, state)
-        else:
-            ports = compute(params, {'host': {}, 'internal': {}})
-            ports['new'] = False
+        result = port_hash(module.params, module.check_mode)
     except (ValueError, PortExhaustedError) as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
-        module.fail_json(msg='cannot use port state file %s: %s' % (params['state_file'], exc))
-    new = ports.pop('new')
-    module.exit_json(changed=new, **ports)
+        module.fail_json(msg='cannot use port state file %s: %s' % (module.params['state_file'], exc))
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

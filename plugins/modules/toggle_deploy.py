@@ -31,7 +31,6 @@ author:
 extends_documentation_fragment:
   - projectdeployer.fleet._attributes
   - projectdeployer.fleet._tenant
-  - projectdeployer.fleet._tenant.service
   - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
@@ -41,6 +40,20 @@ attributes:
   idempotent:
     support: full
 options:
+  service:
+    description: The service name, for example V(api). One of O(service) and O(services) is required.
+    type: str
+  services:
+    description:
+      - Several services of the tenant at once, each entry with this module's per-service options (O(service),
+        O(image), O(command), ...); O(user), O(project), O(env), O(state), O(state_dir), O(drain_seconds),
+        O(stop_timeout), O(log_lines) and O(docker_host) come from the task unless an entry sets them.
+      - They run side by side in one module run (a startup group's services start and pass their health checks
+        in parallel; a group's old versions drain together). The result is then RV(results); the task fails when
+        one of them failed, with every service's outcome in RV(results).
+    type: list
+    elements: dict
+    version_added: 0.3.0
   state:
     description:
       - V(started) starts the wanted version (toggling to the free slot for stateless services) and checks its health.
@@ -246,6 +259,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+results:
+  description: With O(services), each service's result (the keys below), with C(item) naming the service; a failed
+    one has C(failed), C(msg) and, after a failed health check, C(error_lines) and C(container_state).
+  returned: with O(services)
+  type: list
+  elements: dict
+services:
+  description: With O(services) and O(state=promoted), what runs here afterwards, as M(projectdeployer.fleet.deploy_info) returns it.
+  returned: with O(services) and O(state=promoted)
+  type: dict
 settled:
   description:
     - With O(state=started), true when the service was already serving this configuration, its slot is the recorded
@@ -316,406 +339,67 @@ error_lines:
   elements: str
 '''
 
-import hashlib
-import os
-import time
-from datetime import datetime, timezone
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import health_check as health
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
-    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, ImageNotFound,
-    get_client, get_container)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active, write_active
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.container_logs import failure_report
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggle import (
-    choose_slots, config_hash, container_kwargs, secret_target, slot_port)
+    DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many
 
 
-def read_env_file(path):
-    """``KEY=VALUE`` lines of ``path`` (blank lines and ``#`` comments skipped); {} without a path."""
-    if not path:
-        return {}
-    values = {}
-    try:
-        with open(path) as handle:
-            for line in handle:
-                line = line.rstrip('\n')
-                if line.strip() and not line.lstrip().startswith('#') and '=' in line:
-                    key, value = line.split('=', 1)
-                    values[key.strip()] = value
-    except (IOError, OSError) as exc:
-        raise DeployError('env file %s cannot be read (%s)' % (path, exc.strerror))
-    return values
+# the options every entry of O(services) takes from the task itself
+SHARED = ('user', 'project', 'env', 'state', 'state_dir', 'drain_seconds', 'stop_timeout', 'log_lines', 'docker_host')
 
 
-def private_copy(source, service, uid):
-    """Copy ``source`` to ``<its dir>/run/<service>/<name>``, owned by ``uid``, mode 0400."""
-    directory = os.path.join(os.path.dirname(source), 'run', service)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700, exist_ok=True)
-    target = os.path.join(directory, os.path.basename(source))
-    tmp = target + '.tmp'
-    with open(source, 'rb') as src:
-        data = src.read()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
-    with os.fdopen(fd, 'wb') as dst:
-        dst.write(data)
-    os.chown(tmp, uid, uid)
-    os.chmod(tmp, 0o400)
-    os.replace(tmp, target)
-    return target
-
-
-def now():
-    return datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-class DeployError(Exception):
-    """Raise deep, fail once: carries the one-line message and extra result keys."""
-
-    def __init__(self, msg, **extra):
-        super(DeployError, self).__init__(msg)
-        self.extra = extra
-
-
-class ToggleDeployer(object):
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.p = dict(module.params)
-        self.p['env_vars'] = dict(self.p['env_vars'] or {}, **read_env_file(self.p['env_file']))
-        self.ids = (self.p['user'], self.p['project'], self.p['env'], self.p['service'])
-        self.health = []
-
-    def name(self, slot):
-        return naming.container_name(*self.ids, slot=slot)
-
-    def container(self, slot):
-        return get_container(self.client, self.name(slot))
-
-    # -- what is wanted -------------------------------------------------------------------
-    def image_id(self):
-        image = self.p['image']
-        try:
-            return self.client.images.get(image).id
-        except ImageNotFound:
-            if self.module.check_mode:
-                return 'not-pulled:' + image
-        try:
-            return self.client.images.pull(image).id
-        except DockerException as exc:
-            raise DeployError('image %s is not on this host and cannot be pulled (%s); fix: build or push it first'
-                              % (image, exc))
-
-    def secret_digests(self):
-        digests = {}
-        for secret in self.p['secrets']:
-            try:
-                with open(secret['source'], 'rb') as handle:
-                    digests[secret_target(secret)] = hashlib.sha256(handle.read()).hexdigest()
-            except (IOError, OSError) as exc:
-                raise DeployError('secret file %s cannot be read (%s); fix: run the secrets step first'
-                                  % (secret['source'], exc.strerror))
-        return digests
-
-    def wanted_hash(self):
-        return config_hash(self.p, self.image_id(), self.secret_digests())
-
-    # -- container operations -------------------------------------------------------------
-    def mounted_secrets(self):
-        """Secrets as mounted: a copy owned by the reading uid where one is asked for."""
-        mounted = []
-        for secret in self.p['secrets']:
-            secret = dict(secret, target=secret_target(secret))
-            if secret.get('owner'):
-                secret['source'] = private_copy(secret['source'], self.ids[3], secret['owner'])
-            mounted.append(secret)
-        return mounted
-
-    def start(self, slot, chash, create_only=False):
-        kwargs = container_kwargs(dict(self.p, secrets=self.mounted_secrets()), slot, slot_port(self.p, slot),
-                                  chash, now())
-        if self.p['data_path']:
-            self.client.volumes.create(naming.volume_name(*self.ids, kind='data'),
-                                       labels={'fleet.user': self.ids[0], 'fleet.project': self.ids[1],
-                                               'fleet.env': self.ids[2], 'fleet.service': self.ids[3]})
-        # Created straight on the tenant network (never the default bridge, which every tenant shares).
-        container = self.client.containers.create(**kwargs)
-        if not create_only:
-            container.start()
-        return container
-
-    def remove(self, container, drain=0):
-        if container is None:
-            return False
-        if drain:
-            time.sleep(drain)
-        try:
-            container.stop(timeout=self.p['stop_timeout'])
-        except DockerException:
-            pass
-        container.remove(force=True)
-        return True
-
-    def check(self, container, slot):
-        spec = self.p['health']
-        kind = spec['type']
-        if kind == 'none':
-            return True
-        host, port = self.p['bind_address'], slot_port(self.p, slot)
-        probes = {
-            'http': lambda: health.check_http(host, port, spec['path'], spec['timeout'], spec.get('host')),
-            'redis': lambda: health.check_redis(host, port, spec['timeout']),
-            'tcp': lambda: health.check_tcp(host, port, spec['timeout']),
-            'postgres': lambda: health.check_postgres(container, spec['timeout']),
-        }
-        probe = probes.get(kind) or health.stable_probe(container, spec['stable_seconds'])
-        ok, details = health.wait_healthy(container, probe, spec['retries'], spec['interval'], spec['start_period'])
-        self.health.extend(details)
-        return ok
-
-    def fail_unhealthy(self, container, what):
-        # The state the last check saw (container_state reloaded it), before anything else reads it again.
-        seen = dict(container.attrs.get('State') or {})
-        report = failure_report(container, self.p['log_lines'], seen_state=seen)
-        last = self.health[-1] if self.health else 'no check ran'
-        return DeployError('%s: health check failed for %s (%s); %s' % (self.ids[3], container.name, last, what),
-                           error_lines=report.pop('error_lines'), container_state=report)
-
-    # -- states ---------------------------------------------------------------------------
-    def started(self):
-        chash = self.wanted_hash()
-        if self.p['data_path']:
-            return self.recreate(chash)
-        existing = {}
-        for slot in naming.SLOTS:
-            c = self.container(slot)
-            if c is not None:
-                existing[slot] = {'running': c.status == 'running', 'created': c.attrs.get('Created'),
-                                  'hash': c.labels.get('fleet.config_hash'), 'container': c}
-        recorded = read_active(self.p['state_dir'], self.ids[3]).get('slot')
-        active, target = choose_slots(existing, recorded)
-        if active and existing[active]['hash'] == chash:
-            return self.result('none', active, existing[active]['container'], chash, previous=None, changed=False)
-        candidate = existing.get(target)
-        if candidate and candidate['hash'] == chash and candidate['running']:
-            # An earlier run started this version and was interrupted before promoting it.
-            if self.check(candidate['container'], target):
-                # Nothing changes here; the promotion that follows records it.
-                return self.result('resumed', target, candidate['container'], chash, previous=active, changed=False)
-        if self.module.check_mode:
-            return self.result('started', target, None, chash, previous=active, changed=True)
-        if candidate:
-            self.remove(candidate['container'])
-        new = self.start(target, chash)
-        if not self.check(new, target):
-            error = self.fail_unhealthy(new, 'the new version was removed and %s keeps serving'
-                                        % (self.name(active) if active else 'nothing'))
-            self.remove(new)
-            raise error
-        return self.result('started', target, new, chash, previous=active, changed=True)
-
-    def recreate(self, chash):
-        """Stateful: stop, start the new one on the same data, check; put the old one back on failure."""
-        main_name, prev_name = self.name('primary'), self.name('primary') + '_previous'
-        main, prev = get_container(self.client, main_name), get_container(self.client, prev_name)
-        if prev is not None and main is None and not self.module.check_mode:
-            prev.rename(main_name)     # an interrupted run left only the previous one: it is the service
-            main, prev = prev, None
-        if main is not None and main.status == 'running' and main.labels.get('fleet.config_hash') == chash:
-            if prev is not None and not self.module.check_mode:
-                self.remove(prev)
-            return self.result('none', 'primary', main, chash, previous=None, changed=prev is not None)
-        if self.module.check_mode:
-            return self.result('recreated', 'primary', None, chash, previous='primary' if main else None, changed=True)
-        if prev is not None:
-            self.remove(prev)
-        if main is not None:
-            main.stop(timeout=max(self.p['stop_timeout'], 30))
-            main.rename(prev_name)
-        what = 'the previous version was started again on the same data' if main is not None else \
-            'there was no previous version'
-        try:
-            new = self.start('primary', chash)
-            if self.check(new, 'primary'):
-                self.remove(get_container(self.client, prev_name))
-                return self.result('recreated', 'primary', new, chash, previous='primary' if main else None,
-                                   changed=True)
-            error = self.fail_unhealthy(new, what)
-        except DockerException as exc:
-            # Whatever failed between stopping the old one and checking the new one, put the old one back.
-            error = DeployError('%s: the new container could not be started (%s); %s' % (self.ids[3], exc, what))
-        self.remove(get_container(self.client, main_name))
-        if main is not None:
-            main.rename(main_name)
-            main.start()
-        raise error
-
-    def promoted(self):
-        """Record the slot that serves now (the mesh is switched next; the old one still runs)."""
-        slot = self.p['slot']
-        active = self.container(slot)
-        if active is None or active.status != 'running':
-            raise DeployError('%s: cannot promote slot %s: its container %s is not running; fix: deploy again'
-                              % (self.ids[3], slot, self.name(slot)))
-        record = {'slot': slot, 'config_hash': active.labels.get('fleet.config_hash'),
-                  'version': active.labels.get('fleet.version')}
-        changed = read_active(self.p['state_dir'], self.ids[3]) != record
-        if changed and not self.module.check_mode:
-            write_active(self.p['state_dir'], self.ids[3], record)
-        return self.result('promoted' if changed else 'none', slot, active, record['config_hash'],
-                           previous=None, changed=changed)
-
-    def cleaned(self):
-        """Stop and remove the slot that does not serve, after the drain period."""
-        recorded = read_active(self.p['state_dir'], self.ids[3]).get('slot')
-        if recorded not in naming.SLOTS:
-            raise DeployError('%s: no promoted slot is recorded in %s; fix: deploy again'
-                              % (self.ids[3], self.p['state_dir']))
-        other = self.container(naming.other_slot(recorded))
-        if other is not None and not self.module.check_mode:
-            self.remove(other, drain=self.p['drain_seconds'])
-        active = self.container(recorded)
-        return self.result('removed' if other is not None else 'none', recorded, active,
-                           active.labels.get('fleet.config_hash') if active is not None else None,
-                           previous=naming.other_slot(recorded) if other is not None else None,
-                           changed=other is not None)
-
-    def created(self):
-        chash = self.wanted_hash()
-        current = self.container('primary')
-        if current is not None and current.labels.get('fleet.config_hash') == chash:
-            return self.result('none', 'primary', current, chash, previous=None, changed=False)
-        if self.module.check_mode:
-            return self.result('created', 'primary', None, chash, previous=None, changed=True)
-        if current is not None and current.status == 'running':
-            raise DeployError('%s: a scheduled run is in progress in %s; fix: deploy again when it has finished'
-                              % (self.ids[3], current.name))
-        self.remove(current)
-        new = self.start('primary', chash, create_only=True)
-        return self.result('created', 'primary', new, chash, previous=None, changed=True)
-
-    def absent(self):
-        names = [self.name('primary'), self.name('secondary'), self.name('primary') + '_previous']
-        found = [c for c in (get_container(self.client, n) for n in names) if c is not None]
-        if found and not self.module.check_mode:
-            for c in found:
-                self.remove(c)
-        return {'changed': bool(found), 'action': 'removed' if found else 'none', 'health': []}
-
-    def settled(self, action, slot, container):
-        """Whether promoting and cleaning would do nothing: an unchanged service whose recorded slot is this
-        container and whose other slot holds no container (the deploy role then skips both steps)."""
-        if action != 'none' or container is None or self.p['state'] != 'started' or not self.p['state_dir']:
-            return False
-        record = {'slot': slot, 'config_hash': container.labels.get('fleet.config_hash'),
-                  'version': container.labels.get('fleet.version')}
-        return (read_active(self.p['state_dir'], self.ids[3]) == record
-                and self.container(naming.other_slot(slot)) is None)
-
-    def result(self, action, slot, container, chash, previous, changed):
-        return {
-            'changed': changed,
-            'action': action,
-            'settled': self.settled(action, slot, container),
-            'active_slot': slot,
-            'active_container': self.name(slot),
-            'active_port': (self.p['host_port'] if self.p['data_path'] else slot_port(self.p, slot)),
-            'previous_slot': previous,
-            'config_hash': chash,
-            'container_id': container.id if container is not None else None,
-            'version': container.labels.get('fleet.version') if container is not None else self.p['version'],
-            'image': self.p['image'] or (container.attrs.get('Config', {}).get('Image') if container is not None else None),
-            'image_id': container.attrs.get('Image') if container is not None else None,
-            'repo_digests': self.repo_digests(container),
-            'health': self.health,
-        }
-
-    def repo_digests(self, container):
-        """The registry digests (``repo@sha256:...``) of the image the container runs, when it came from one."""
-        if container is None or not container.attrs.get('Image'):
-            return []
-        try:
-            return list(self.client.images.get(container.attrs['Image']).attrs.get('RepoDigests') or [])
-        except DockerException:
-            return []
+def entries(params):
+    """Each entry of O(services), completed with the task's shared options and checked like a task of its own."""
+    checked = []
+    for entry in params['services']:
+        given = dict((key, params[key]) for key in SHARED)
+        given.update(entry)
+        validated = ArgumentSpecValidator(TOGGLE_OPTIONS).validate(given)
+        if validated.error_messages:
+            raise ValueError('services: %s: %s' % (entry.get('service'), '; '.join(validated.error_messages)))
+        checked.append(validated.validated_parameters)
+    return checked
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            naming.tenant_argument_spec('required'),
-            state=dict(type='str', default='started', choices=['started', 'promoted', 'cleaned', 'created', 'absent']),
-            slot=dict(type='str', choices=['primary', 'secondary']),
-            image=dict(type='str'),
-            command=dict(type='raw'),
-            env_vars=dict(type='dict', default={}),
-            env_file=dict(type='path'),
-            secrets=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
-                source=dict(type='path', required=True),
-                target=dict(type='str'),
-                owner=dict(type='int'),
-                in_place=dict(type='bool', default=False),
-            )),
-            volumes=dict(type='list', elements='str', default=[]),
-            data_path=dict(type='str'),
-            container_port=dict(type='int'),
-            host_port=dict(type='int'),
-            secondary_port=dict(type='int'),
-            bind_address=dict(type='str', default='127.0.0.1'),
-            network=dict(type='str'),
-            labels=dict(type='dict', default={}),
-            version=dict(type='str', default='latest'),
-            mem_limit=dict(type='str'),
-            mem_reservation=dict(type='str'),
-            cpus=dict(type='float'),
-            shm_size=dict(type='str'),
-            restart=dict(type='bool', default=True),
-            health=dict(type='dict', default={}, options=dict(
-                type=dict(type='str', default='running', choices=['http', 'postgres', 'redis', 'tcp', 'running', 'none']),
-                path=dict(type='str', default='/'),
-                host=dict(type='str'),
-                retries=dict(type='int', default=6),
-                interval=dict(type='float', default=10),
-                start_period=dict(type='float', default=0),
-                timeout=dict(type='float', default=5),
-                stable_seconds=dict(type='float', default=5),
-            )),
-            state_dir=dict(type='path'),
-            drain_seconds=dict(type='float', default=2),
-            stop_timeout=dict(type='int', default=10),
-            log_lines=dict(type='int', default=80),
-            docker_host=DOCKER_HOST_OPTION,
-        ),
-        required_if=[
-            ('state', 'started', ('image',)),
-            ('state', 'created', ('image',)),
-            ('state', 'promoted', ('slot',)),
-        ],
+        argument_spec=dict(TOGGLE_OPTIONS, service=dict(type='str'), services=dict(type='list', elements='dict')),
+        required_one_of=[('service', 'services')],
+        mutually_exclusive=[('service', 'services')],
         supports_check_mode=True,
     )
     if not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
     p = module.params
     try:
-        naming.check_ids(user=p['user'], project=p['project'], env=p['env'], service=p['service'])
-        if p['container_port'] and not p['data_path'] and p['state'] == 'started' and not (p['host_port'] and p['secondary_port']):
-            raise DeployError('%s: a stateless service with a container port needs host_port and secondary_port'
-                              % p['service'])
-        deployer = ToggleDeployer(module, get_client(p['docker_host']))
-        result = getattr(deployer, p['state'])()
-    except ValueError as exc:
+        get_client(p['docker_host'])
+        todo = entries(p) if p['services'] is not None else [p]
+    except (ValueError, FleetDockerError) as exc:
         module.fail_json(msg=str(exc))
-    except DeployError as exc:
-        module.fail_json(msg=str(exc), **exc.extra)
-    except FleetDockerError as exc:
-        module.fail_json(msg=str(exc))
-    except DockerException as exc:
-        module.fail_json(msg='%s: the Docker engine refused: %s' % (p['service'], exc))
-    module.exit_json(**result)
+    results = run_many(todo, lambda: get_client(p['docker_host']), module.check_mode)
+    if p['services'] is None:
+        result = results[0]
+        result.pop('item')
+        if result.pop('failed'):
+            result.pop('action')
+            result.pop('settled')
+            module.fail_json(**result)
+        module.exit_json(**result)
+    failed = [r for r in results if r.get('failed')]
+    extra = {}
+    if p['state'] == 'promoted':
+        try:
+            extra['services'] = running_services(get_client(p['docker_host']), p['user'], p['project'], p['env'],
+                                                 p['state_dir'])
+        except (FleetDockerError, DockerException) as exc:
+            module.fail_json(msg='what runs here cannot be read: %s' % exc, results=results)
+    module.exit_json(changed=any(r.get('changed') for r in results), results=results, failed=bool(failed),
+                     msg='; '.join(r['msg'] for r in failed) if failed else '%d services' % len(results), **extra)
 
 
 if __name__ == '__main__':

@@ -36,6 +36,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.docke
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import path_in_context
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.image_recipe import RecipeError, recipe_for
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import split_git_repo
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import DOCKER_HOST_OPTION
 
 try:
     from docker.errors import APIError, DockerException, ImageNotFound
@@ -510,3 +511,48 @@ class ImageBuild(object):
     def _done(self, result):
         result['duration'] = round(self.clock() - self.started, 3)
         return result
+
+
+# image_build's options (its DOCUMENTATION describes them; its action checks builds on the controller with them)
+IMAGE_BUILD_OPTIONS = dict(
+    naming.tenant_argument_spec('required'),
+    type=dict(type='str', default='python', choices=['python', 'nodejs', 'react', 'custom']),
+    build_context=dict(type='str'),
+    git_repo=dict(type='str'),
+    git_token=dict(type='str', no_log=True),
+    git_timeout=dict(type='int', default=300),
+    python_version=dict(type='str', default='3.11'),
+    node_version=dict(type='str', default='18'),
+    package_manager=dict(type='str', default='npm', choices=['npm', 'yarn', 'pnpm']),
+    build_command=dict(type='str'),
+    output_dir=dict(type='str', default='build'),
+    nginx_config=dict(type='str'),
+    nginx_image=dict(type='str', default='nginx:stable'),
+    dockerfile=dict(type='str'),
+    dockerfile_content=dict(type='dict'),
+    requirements_files=dict(type='list', elements='str'),
+    command=dict(type='raw'),
+    port=dict(type='int'),
+    health_path=dict(type='str'),
+    base_image=dict(type='str'),
+    docker_hub_user=dict(type='str', default=''),
+    version=dict(type='str'),
+    ca_bundle=dict(type='path'),
+    npmrc=dict(type='path'),
+    pip_conf=dict(type='path'),
+    build_secrets=dict(type='dict', no_log=False),  # secret id -> file path, no values
+    build_network=dict(type='str'),
+    scan_command=dict(type='str'),
+    docker_cli=dict(type='path'),
+    build_root=dict(type='path', default=naming.DEFAULT_BUILD_ROOT),
+    keep_context=dict(type='bool', default=False),
+    no_cache=dict(type='bool', default=False),
+    pip_interpreter=dict(type='path'),
+    build_timeout=dict(type='int', default=1800),
+    docker_host=DOCKER_HOST_OPTION,
+)
+IMAGE_BUILD_CONSTRAINTS = dict(
+    required_one_of=[('build_context', 'git_repo')],
+    mutually_exclusive=[('dockerfile', 'dockerfile_content')],
+    required_if=[('type', 'python', ('command',)), ('type', 'nodejs', ('command',))],
+)

@@ -64,3 +64,52 @@ def test_body_excerpt():
     assert body_excerpt(b'') == ''
     assert body_excerpt('a\n\n b \nc\nd') == 'a | b | c'
     assert body_excerpt(b'x' * 500) == 'x' * 200
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def _alive(monkeypatch, states=None):
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import health_check
+    monkeypatch.setattr(health_check, 'container_state', lambda container: (states or [(True, 'running')])[0])
+    return health_check
+
+
+def test_an_app_that_answers_within_the_interval_is_healthy_at_once(monkeypatch):
+    health_check = _alive(monkeypatch)
+    clock = FakeClock()
+    answers_at = 0.6
+
+    def probe():
+        return (clock.now >= answers_at, 'GET /health at %.2f' % clock.now)
+    ok, details = health_check.wait_healthy(object(), probe, retries=5, interval=1, clock=clock)
+    assert ok
+    assert clock.now < 1.0  # not the next whole interval
+    assert details[0].startswith('try 1:') and details[-1].startswith('try 2:')
+
+
+def test_an_app_that_never_answers_fails_after_the_same_tries_and_time(monkeypatch):
+    health_check = _alive(monkeypatch)
+    clock = FakeClock()
+    ok, details = health_check.wait_healthy(object(), lambda: (False, 'refused'), retries=3, interval=2, clock=clock)
+    assert not ok
+    assert [d.split(':')[0] for d in details] == ['try 1', 'try 2', 'try 3']
+    assert 3.9 <= clock.now <= 4.01  # two intervals between three tries
+
+
+def test_a_container_that_exits_between_tries_ends_the_wait(monkeypatch):
+    health_check = _alive(monkeypatch)
+    clock = FakeClock()
+    states = iter([(True, 'running'), (True, 'running'), (False, 'exited (exit code 1)')])
+    monkeypatch.setattr(health_check, 'container_state', lambda container: next(states))
+    ok, details = health_check.wait_healthy(object(), lambda: (False, 'refused'), retries=10, interval=1, clock=clock)
+    assert not ok and details[-1] == 'try 2: exited (exit code 1)'
+    assert clock.now < 1.0

@@ -131,3 +131,20 @@ def test_a_busy_port_is_skipped_for_a_new_key_and_never_moves_an_assigned_one():
     other = p.PortTable(p.HOST_BASE, {}, busy=lambda port: port in busy)  # another fleet root on the same engine
     port, new = other.assign('a')
     assert new and port == p.HOST_BASE + (first - p.HOST_BASE + 1) % 1000
+
+
+def test_port_hash_reserves_several_services_in_one_locked_run(tmp_path):
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_reservation import port_hash
+    state = str(tmp_path / 'ports.json')
+    params = {'user': 'u1', 'project': 'myapp', 'env': 'prod', 'service': None, 'container_port': None,
+              'services': [{'service': 'api', 'container_port': 8000}, {'service': 'worker', 'container_port': None}],
+              'state_file': state, 'avoid_bound': None}
+    first = port_hash(params)
+    assert first['changed'] is True
+    assert set(first['ports']) == {'api', 'worker'}
+    assert first['ports']['api']['secondary_port'] == first['ports']['api']['host_port'] + 10000
+    assert first['ports']['worker']['host_port'] is None
+    again = port_hash(params)
+    assert again == dict(first, changed=False)
+    single = port_hash(dict(params, services=None, service='api', container_port=8000))
+    assert single['host_port'] == first['ports']['api']['host_port'] and single['changed'] is False

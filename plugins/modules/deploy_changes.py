@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: deploy_changes
+short_description: Tell, in one call, which services of a project a deploy would change on this server
+version_added: 0.3.0
+description:
+  - For each service given, works out what M(projectdeployer.fleet.toggle_deploy) would do with the same
+    options, without doing it, and says why it would act; a service with no reason is already what the spec
+    wants.
+  - A service is unchanged when its container runs the wanted image and configuration (the same C(fleet.config_hash)
+    as toggle_deploy computes, env file and secret contents included), is recorded as the serving slot, and no
+    other slot or previous container of it is left (an interrupted run's leftovers count as a change).
+  - A scheduled service (C(state=created) in O(services)) is unchanged when its created container has the wanted
+    configuration and its cron file holds the wanted line (O(cron_jobs)).
+  - The deploy role runs it once per server before the startup groups and skips every group in which no
+    server has a change, the way C(terraform plan) or Kamal's "already running" check short-circuit.
+  - Also returns what runs, in M(projectdeployer.fleet.deploy_info)'s shape.
+author:
+  - Fleet Developers (@projectdeployer)
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  user:
+    description: The tenant's user.
+    type: str
+    required: true
+  project:
+    description: The project.
+    type: str
+    required: true
+  env:
+    description: The environment.
+    type: str
+    required: true
+  services:
+    description:
+      - One entry per service, with the options M(projectdeployer.fleet.toggle_deploy) takes for it (O(user),
+        O(project), O(env), O(state_dir) and O(docker_host) come from this module's own).
+      - Each entry's C(state) is V(started) or V(created).
+    type: list
+    elements: dict
+    required: true
+  cron_jobs:
+    description:
+      - The wanted cron entry of each scheduled service (P(projectdeployer.fleet.scheduled_cron#filter) gives it);
+        the service is changed when its file (C(path)) lacks its C(line). Other keys are ignored.
+    type: list
+    elements: dict
+    default: []
+  state_dir:
+    description: Where the promoted slot of each service is recorded (as for toggle_deploy).
+    type: path
+    required: true
+  docker_host:
+    description: The Docker engine's address.
+    type: str
+    default: unix:///var/run/docker.sock
+'''
+
+EXAMPLES = r'''
+- name: See what a deploy would change here
+  projectdeployer.fleet.deploy_changes:
+    user: u1
+    project: myapp
+    env: prod
+    state_dir: /local/u1/myapp/prod/config/deploy
+    services:
+      - service: api
+        state: started
+        image: u1_myapp_prod_api:3
+        container_port: 8000
+        host_port: 8357
+        secondary_port: 18357
+        network: u1_myapp_prod_net
+        health: {type: http, path: /health}
+  register: deploy_todo
+'''
+
+RETURN = r'''
+changes:
+  description: The services a deploy would change, each with the reason.
+  returned: always
+  type: dict
+  sample: {api: a new image or configuration}
+services:
+  description: What runs now, per service (as M(projectdeployer.fleet.deploy_info) returns it).
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
+    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
+    TOGGLE_OPTIONS, DeployError, ToggleDeployer)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+
+
+def cron_has(path, line):
+    """Whether the file at ``path`` holds ``line`` (surrounding blanks ignored)."""
+    try:
+        with open(path) as handle:
+            return any(existing.strip() == line.strip() for existing in handle)
+    except (IOError, OSError):
+        return False
+
+
+def service_params(entry, top):
+    """One service's toggle_deploy parameters, checked and completed with their defaults."""
+    given = dict(entry, user=top['user'], project=top['project'], env=top['env'],
+                 state_dir=top['state_dir'], docker_host=top['docker_host'])
+    if given.get('state') not in ('started', 'created'):
+        raise ValueError('services: %s: state must be started or created' % entry.get('service'))
+    result = ArgumentSpecValidator(TOGGLE_OPTIONS).validate(given)
+    if result.error_messages:
+        raise ValueError('services: %s: %s' % (entry.get('service'), '; '.join(result.error_messages)))
+    return result.validated_parameters
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            naming.tenant_argument_spec(None),
+            services=dict(type='list', elements='dict', required=True),
+            cron_jobs=dict(type='list', elements='dict', default=[]),
+            state_dir=dict(type='path', required=True),
+            docker_host=DOCKER_HOST_OPTION,
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
+    p = module.params
+    try:
+        naming.check_ids(user=p['user'], project=p['project'], env=p['env'])
+        client = get_client(p['docker_host'])
+        changes = {}
+        for entry in p['services']:
+            params = service_params(entry, p)
+            reason = ToggleDeployer(params, client, check_mode=True).plan()
+            if reason:
+                changes[params['service']] = reason
+        for job in p['cron_jobs']:
+            if not all(job.get(key) for key in ('service', 'path', 'line')):
+                raise ValueError('cron_jobs: each entry needs service, path and line')
+            if job['service'] not in changes and not cron_has(job['path'], job['line']):
+                changes[job['service']] = 'its schedule is not installed'
+        services = running_services(client, p['user'], p['project'], p['env'], p['state_dir'])
+    except (ValueError, DeployError, FleetDockerError) as exc:
+        module.fail_json(msg=str(exc))
+    except DockerException as exc:
+        module.fail_json(msg='the Docker engine refused: %s' % exc)
+    module.exit_json(changed=False, changes=changes, services=services)
+
+
+if __name__ == '__main__':
+    main()

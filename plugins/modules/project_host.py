@@ -1,0 +1,295 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: project_host
+short_description: Prepare a project environment on its server in one step
+version_added: 0.3.0
+description:
+  - Everything a deploy needs on a server before its containers, in one idempotent module run (each of these was a
+    task, or a task per item, before; a deploy that changes nothing now costs one run here). It makes
+  - the project's directories with their modes (as M(projectdeployer.fleet.project_dirs));
+  - the database passwords pushed from the controller and the client files derived from them (C(pgpass),
+    C(redis.conf)), each 0600 under the 0700 C(secrets/);
+  - each service's own environment file C(secrets/{service}.env), 0600;
+  - the tenant's Docker networks;
+  - the address the host ports bind to (O(address), or the Docker bridge's own) and the host ports of every
+    service with a container port, reserved in O(port_state_file) (as M(projectdeployer.fleet.port_hash)).
+  - The tenant's host firewall (O(firewall)) over those ports.
+  - A file is written only when its content or mode differs; nothing is ever printed of a secret or an
+    environment file.
+author:
+  - Fleet Developers (@projectdeployer)
+extends_documentation_fragment:
+  - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.docker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  path:
+    description: The project environment's directory, C({fleet_root}/{user}/{project}/{env}).
+    type: path
+    required: true
+  databases:
+    description:
+      - The project's database services and their type, V(postgres) or V(redis). Each gets
+        C(secrets/{service}_password) from O(passwords) and its client file, C({service}_pgpass) (postgres) or
+        C({service}_redis.conf) (redis), in the formats of M(projectdeployer.fleet.secret).
+    type: dict
+    default: {}
+  passwords:
+    description: Each database service's password, as the controller keeps it (never logged).
+    type: dict
+    default: {}
+  env_files:
+    description: Each service's own variables, written to C(secrets/{service}.env).
+    type: dict
+    default: {}
+  networks:
+    description: Docker networks to create when missing (never recreated).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The network's name.
+        type: str
+        required: true
+      labels:
+        description: Its labels.
+        type: dict
+        default: {}
+  address:
+    description:
+      - The server's address the host ports bind to. Empty means the address of O(bridge_interface), the embedded
+        default's private address.
+    type: str
+    default: ''
+  bridge_interface:
+    description: The Docker bridge whose address stands in for an empty O(address).
+    type: str
+    default: docker0
+  host_ports:
+    description: The services with a container port and that port; their host ports are reserved on this server.
+    type: dict
+    default: {}
+  port_state_file:
+    description: The server's port reservations (required with O(host_ports)).
+    type: path
+  firewall:
+    description:
+      - The tenant's host firewall, as M(projectdeployer.fleet.host_firewall) makes it, for the host ports of
+        O(host_ports) (both slots); left out, the firewall is not touched.
+    type: dict
+    suboptions:
+      networks:
+        description: The Docker networks whose containers reach those ports (the tenant's, the edge's).
+        type: list
+        elements: str
+        required: true
+      peers:
+        description: The env's other servers, each C(address) with the C(ports) it may reach.
+        type: list
+        elements: dict
+        default: []
+    version_added: 0.3.0
+'''
+
+EXAMPLES = r'''
+- name: Prepare the host
+  projectdeployer.fleet.project_host:
+    user: u1
+    project: myapp
+    env: prod
+    path: /local/u1/myapp/prod
+    databases: {postgres: postgres}
+    passwords:
+      postgres: "{{ lookup('ansible.builtin.file', '/controller/u1/myapp/prod/secrets/postgres_password', rstrip=false) }}"
+    env_files:
+      api: {LOG_LEVEL: info}
+    networks:
+      - {name: u1_myapp_prod_net, labels: {fleet.user: u1}}
+    host_ports: {api: 8000}
+    port_state_file: /local/.fleet/ports.json
+  no_log: true
+  register: deploy_host
+'''
+
+RETURN = r'''
+address:
+  description: The address the host ports bind to.
+  returned: always
+  type: str
+  sample: 172.17.0.1
+host_ports:
+  description: Per service of O(host_ports), its ports (as M(projectdeployer.fleet.port_hash) returns them).
+  returned: always
+  type: dict
+  sample: {api: {host_port: 8357, secondary_port: 18357}}
+written:
+  description: The names of the files of C(secrets/) that were written (never their content).
+  returned: always
+  type: list
+  elements: str
+firewall_changed:
+  description: Whether the tenant's firewall rules were changed.
+  returned: always
+  type: bool
+created:
+  description: The directories and networks that were made.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import directories
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
+    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, ensure_network,
+    get_client)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import (
+    ensure_file, env_file_text, interface_address)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets.formats import render
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import PortExhaustedError
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_reservation import reserve
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_state import locked_state
+
+# a database service's client file in secrets/ and its format
+CLIENT_FILES = {'postgres': ('%s_pgpass', 'pgpass'), 'redis': ('%s_redis.conf', 'redis_conf')}
+
+
+class Iptables(object):
+    """Runs iptables-save/-restore for the firewall; a failure ends the module with one line."""
+
+    def __init__(self, module):
+        self.module = module
+        self.save = module.get_bin_path('iptables-save', required=True)
+        self.restore = module.get_bin_path('iptables-restore', required=True)
+
+    def __call__(self, argv, data=None):
+        rc, out, err = self.module.run_command(argv, data=data, binary_data=True)
+        if rc != 0:
+            self.module.fail_json(msg='%s failed: %s; fix: run as root on a server with iptables (Debian: apt install '
+                                      'iptables)' % (argv[0], (err or out).strip().splitlines()[-1:] or rc))
+        return out
+
+
+def prepare(p, check_mode, iptables=None):
+    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall))."""
+    created, written = [], []
+    todo = directories.plan(p['path'], directories.PROJECT_LAYOUT)
+    if todo and not check_mode:
+        directories.apply(todo)
+    created.extend(path for path, dummy, action in todo if action == 'create')
+    changed = bool(todo)
+    secrets_dir = os.path.join(p['path'], 'secrets')
+    for service, kind in sorted(p['databases'].items()):
+        naming.check_ids(service=service)
+        if kind not in CLIENT_FILES:
+            raise ValueError("databases: %s: type '%s' is not postgres or redis" % (service, kind))
+        if service not in p['passwords']:
+            raise ValueError('passwords: %s has no password; fix: generate it on the controller first' % service)
+        password = p['passwords'][service]
+        client_name, fmt = CLIENT_FILES[kind]
+        for name, text in (('%s_password' % service, password),
+                           (client_name % service, render(password.strip(), fmt))):
+            if ensure_file(os.path.join(secrets_dir, name), text, check_mode=check_mode):
+                written.append(name)
+    for service, variables in sorted(p['env_files'].items()):
+        naming.check_ids(service=service)
+        name = '%s.env' % service
+        if ensure_file(os.path.join(secrets_dir, name), env_file_text(service, variables), check_mode=check_mode):
+            written.append(name)
+    if p['networks']:
+        client = get_client(p['docker_host'])
+        for net in p['networks']:
+            if check_mode:
+                if not client.networks.list(names=[net['name']]):
+                    created.append(net['name'])
+                continue
+            if ensure_network(client, net['name'], net['labels'])[1]:
+                created.append(net['name'])
+    address = p['address'] or interface_address(p['bridge_interface'])
+    ports = {}
+    if p['host_ports']:
+        if not p['port_state_file']:
+            raise ValueError('host_ports needs port_state_file; fix: name the server\'s port state file')
+        with locked_state(p['port_state_file'], write=not check_mode) as state:
+            for service, container_port in sorted(p['host_ports'].items()):
+                naming.check_ids(service=service)
+                ports[service] = reserve(state, p['user'], p['project'], p['env'], service, int(container_port),
+                                         address)
+    new_ports = bool([entry for entry in ports.values() if entry.pop('new')])
+    firewall_changed = False
+    if p['firewall'] is not None:
+        client = get_client(p['docker_host'])
+        bridges = [bridge_of(client, name, check_mode) for name in p['firewall']['networks']]
+        exposed = [entry[key] for entry in ports.values() for key in ('host_port', 'secondary_port')]
+        peers = [dict(address=peer['address'], ports=[int(x) for x in peer.get('ports') or []])
+                 for peer in p['firewall']['peers']]
+        firewall_changed = converge(iptables, iptables.save, iptables.restore, rules.tenant_name(
+            p['user'], p['project'], p['env']), exposed, bridges, peers, True, check_mode)[0]
+    changed = changed or bool(written) or bool(created) or new_ports or firewall_changed
+    return changed, dict(address=address, host_ports=ports, written=written, created=created,
+                         firewall_changed=firewall_changed)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            naming.tenant_argument_spec(None),
+            path=dict(type='path', required=True),
+            databases=dict(type='dict', default={}),
+            passwords=dict(type='dict', default={}, no_log=True),
+            env_files=dict(type='dict', default={}),
+            networks=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                labels=dict(type='dict', default={}),
+            )),
+            address=dict(type='str', default=''),
+            bridge_interface=dict(type='str', default='docker0'),
+            host_ports=dict(type='dict', default={}),
+            port_state_file=dict(type='path'),
+            firewall=dict(type='dict', options=dict(
+                networks=dict(type='list', elements='str', required=True),
+                peers=dict(type='list', elements='dict', default=[]),
+            )),
+            docker_host=DOCKER_HOST_OPTION,
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['networks'] and not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
+    try:
+        naming.check_ids(user=p['user'], project=p['project'], env=p['env'])
+        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None)
+    except (ValueError, PortExhaustedError, FleetDockerError, rules.FirewallError) as exc:
+        module.fail_json(msg=str(exc))
+    except DockerException as exc:
+        module.fail_json(msg='the Docker engine refused: %s' % exc)
+    except OSError as exc:
+        module.fail_json(msg='cannot prepare %s: %s' % (p['path'], exc))
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == '__main__':
+    main()
