@@ -33,6 +33,17 @@ attributes:
   idempotent:
     support: full
 options:
+  health_path:
+    description:
+      - The service's C(health_path). Access-log lines of requests to it (the deploy's checks, the image's own
+        HEALTHCHECK) are left out unless O(health_lines); for V(/) only the image's own check (from 127.0.0.1) is.
+    type: str
+    version_added: 0.3.0
+  health_lines:
+    description: Keep the health-check lines.
+    type: bool
+    default: false
+    version_added: 0.3.0
   lines:
     description: How many lines.
     type: int
@@ -65,6 +76,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+health_lines_hidden:
+  description: How many health-check lines were left out.
+  returned: success
+  type: int
 container:
   description: The container the lines come from.
   returned: success
@@ -95,7 +110,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.acti
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.container_logs import collect
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client, get_container)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.logs import clean, highlight, mark
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.logs import (
+    clean, highlight, mark, without_health_lines)
 
 
 def pick_container(client, ids, state_dir):
@@ -125,6 +141,8 @@ def main():
             follow_seconds=dict(type='int', default=30),
             state_dir=dict(type='path'),
             logs_dir=dict(type='path'),
+            health_path=dict(type='str'),
+            health_lines=dict(type='bool', default=False),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
@@ -145,12 +163,15 @@ def main():
         if p['follow']:
             time.sleep(max(0, min(p['follow_seconds'], 3600)))
         method, lines = collect(container, p['lines'])
+        hidden = 0
+        if not p['health_lines']:
+            lines, hidden = without_health_lines(lines, p['health_path'])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except (FleetDockerError, DockerException) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, container=container.name, method=method, lines=mark(lines),
-                     error_lines=highlight(lines))
+                     error_lines=highlight(lines), health_lines_hidden=hidden)
 
 
 if __name__ == '__main__':

@@ -71,6 +71,12 @@ def _context_path(path, what):
     return norm
 
 
+# The image's own health check (what `docker ps` and status.yml show), not the deploy's: every 30 s, so it stays
+# cheap and out of the way of the app's logs and counters (logs.yml leaves its lines out); the deploy checks a new
+# version itself, at the spec's health_interval.
+HEALTHCHECK_OPTIONS = '--interval=30s --timeout=5s --start-period=30s --retries=3'
+
+
 def _health_cmd(port, health_path):
     """The exec-form HEALTHCHECK command: an HTTP GET with the image's own Python, healthy below 400."""
     path = health_path or '/'
@@ -140,8 +146,7 @@ def python_dockerfile(python_image, requirements_files, command, port, wheels_di
     ]
     if port is not None:
         lines.append('EXPOSE %d' % port)
-        lines.append('HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD %s'
-                     % _health_cmd(port, health_path))
+        lines.append('HEALTHCHECK %s CMD %s' % (HEALTHCHECK_OPTIONS, _health_cmd(port, health_path)))
     lines += [
         'USER %s' % APP_USER,
         'CMD %s' % json.dumps(argv),

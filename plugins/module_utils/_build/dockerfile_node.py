@@ -53,7 +53,7 @@ import re
 import shlex
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile import (
-    DEFAULT_SOURCE_DIR, DockerfileError, _context_path, command_list)
+    DEFAULT_SOURCE_DIR, HEALTHCHECK_OPTIONS, DockerfileError, _context_path, command_list)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import fleet_label_lines
 
 APP_DIR = '/app'
@@ -78,7 +78,6 @@ CACHE_DIRS = {
     'pnpm': '/root/.cache/pnpm-store',
 }
 STATIC_FILE_RE = r'\.(?:js|mjs|css|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|eot)$'
-HEALTHCHECK_OPTIONS = '--interval=10s --timeout=5s --start-period=10s --retries=3'
 
 
 def _image(value, what, example):

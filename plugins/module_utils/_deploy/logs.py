@@ -129,3 +129,21 @@ def mark(lines):
     """Every line, with ❌ in front of the error lines (for logs.yml)."""
     errors = set(error_lines(lines))
     return [(u'%s %s' % (ERROR_MARK, line)) if line in errors else (u'   ' + line) for line in lines]
+
+
+def is_health_line(line, health_path):
+    """Whether ``line`` is an access-log line of a health check: a GET or HEAD of ``health_path`` (with or without a
+    query). For the path ``/``, which real visitors ask too, only the image's own check counts: a request from
+    127.0.0.1 inside the container."""
+    if not health_path:
+        return False
+    pattern = r'"?\b(?:GET|HEAD) %s(?:\?\S*)? HTTP/' % re.escape(health_path)
+    if not re.search(pattern, line):
+        return False
+    return health_path != '/' or '127.0.0.1' in line
+
+
+def without_health_lines(lines, health_path):
+    """``(lines without the health-check requests, how many were left out)``."""
+    kept = [line for line in lines if not is_health_line(line, health_path)]
+    return kept, len(lines) - len(kept)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import (
     HOST_BASE, INTERNAL_BASE, PortTable, service_ports)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import split_git_repo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.sizes import size_for
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.text_table import text_table
 
@@ -34,6 +35,24 @@ def service_image(spec, service, images=None):
     version = service.get('version') or spec['version']
     return naming.image_name(spec['docker_hub_user'], spec['user'], spec['project'], spec['env'],
                              service['name'], version)
+
+
+def planned_image(spec, service, images=None):
+    """The image as the plan shows it: a git build without a version of its own is tagged with the commit its
+    ref points at, which only the checkout knows (``...:<commit of main>``)."""
+    image = service_image(spec, service, images)
+    if (service['type'] not in DATABASE_TYPES and not service.get('image') and service.get('git_repo')
+            and (service.get('version') or spec['version']) == 'latest'):
+        image = '%s:<commit of %s>' % (image.rsplit(':', 1)[0], git_ref(service['git_repo']) or 'HEAD')
+    return image
+
+
+def git_ref(git_repo):
+    """The ref of ``URL@ref`` (None without one, or when the value is not valid: the schema says why)."""
+    try:
+        return split_git_repo(git_repo)[1]
+    except ValueError:
+        return None
 
 
 def build_plan(spec, images=None):
@@ -63,7 +82,7 @@ def build_plan(spec, images=None):
                 'type': svc['type'],
                 'role': svc['role'],
                 'container': naming.container_name(user, project, env, name),
-                'image': service_image(spec, svc, images),
+                'image': planned_image(spec, svc, images),
                 'container_port': svc['container_port'],
                 'host_port': ports['host_port'],
                 'secondary_port': ports['secondary_port'],

@@ -119,7 +119,7 @@ def test_healthcheck_iff_port(api):
     runtime = df.stages(api)['runtime']
     assert 'EXPOSE 3000' in runtime
     health = runtime[df.index(runtime, 'HEALTHCHECK ')]
-    assert health.startswith('HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ')
+    assert health.startswith('HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ')
     argv = json.loads(health.split(' CMD ', 1)[1])
     assert argv[:2] == ['node', '-e']
     assert 'host: "127.0.0.1", port: 3000, path: "/health"' in argv[2]

@@ -71,3 +71,21 @@ def test_a_traceback_repeated_by_a_crash_loop_is_shown_once():
     lines = ['starting'] + crash + ['starting'] + crash + ['starting'] + crash + ['ERROR another thing']
     assert _logs.highlight(lines)[1:] == [u'\u274c ' + line for line in crash] + [
         u'\u274c (the traceback above came 3 times)', u'\u274c ERROR another thing']
+
+
+def test_health_check_requests_are_recognised_and_left_out():
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.logs import (
+        is_health_line, without_health_lines)
+    lines = [
+        '172.17.0.1 - - [06/Dec/2026 06:00:00] "GET /health HTTP/1.1" 200 -',
+        '127.0.0.1 - - [06/Dec/2026 06:00:01] "GET /health?probe=1 HTTP/1.1" 200 -',
+        '10.0.0.5 - - [06/Dec/2026 06:00:02] "GET /healthz HTTP/1.1" 404 -',
+        '10.0.0.5 - - [06/Dec/2026 06:00:03] "POST /items HTTP/1.1" 201 -',
+        'INFO:     127.0.0.1:51234 - "HEAD /health HTTP/1.1" 200 OK',
+    ]
+    kept, hidden = without_health_lines(lines, '/health')
+    assert hidden == 3 and kept == lines[2:4]
+    # "/" is asked by visitors too: only the image's own check (from 127.0.0.1) is a health line
+    assert is_health_line('127.0.0.1 - - "GET / HTTP/1.1" 200', '/')
+    assert not is_health_line('10.0.0.5 - - "GET / HTTP/1.1" 200', '/')
+    assert without_health_lines(lines, None) == (lines, 0)
