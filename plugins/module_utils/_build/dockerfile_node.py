@@ -55,6 +55,7 @@ import shlex
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile import (
     DEFAULT_SOURCE_DIR, HEALTHCHECK_OPTIONS, DockerfileError, _context_path, command_list)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import fleet_label_lines
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.registry_errors import NPM_NETWORK
 
 APP_DIR = '/app'
 NODE_UID = 1000
@@ -164,6 +165,8 @@ def _network_run(cache_ids, commands):
     ca = '%s/%s' % (SECRETS_DIR, CA_SECRET)
     npmrc = '%s/%s' % (SECRETS_DIR, NPMRC_SECRET)
     steps = [
+        # a registry that does not answer fails within about a minute, not at build_timeout
+        'export %s' % ' '.join('%s=%s' % item for item in sorted(NPM_NETWORK.items())),
         'if [ -f %s ]; then export NODE_EXTRA_CA_CERTS=%s; fi' % (ca, ca),
         'if [ -f %s ]; then export NPM_CONFIG_USERCONFIG=%s; fi' % (npmrc, npmrc),
     ] + list(commands)

@@ -30,7 +30,7 @@ import time
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import buildkit
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import git_source
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import wheels
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import registry_errors, wheels
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile import (
     DEFAULT_WHEELS_DIR, SOURCE_HASH_ARG, SOURCE_HASH_LABEL, DockerfileError)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import path_in_context
@@ -408,6 +408,10 @@ class ImageBuild(object):
                 secrets=self.secrets, no_cache=bool(self.p.get('no_cache')), network=self.p.get('build_network'),
                 timeout=self.p.get('build_timeout') or 1800)
         except buildkit.BuildKitError as exc:
+            registry = (registry_errors.registry_failure(self.p.get('package_manager') or 'npm', '\n'.join(exc.log_tail))
+                        if self.recipe.build_type in ('nodejs', 'react') else None)
+            if registry:
+                raise ImageBuildError('%s: %s' % (self.p['service'], registry), build_log=exc.log_tail)
             raise ImageBuildError('building %s for %s failed: %s\nlast lines of the build output:\n%s'
                                   % (self.image, self.p['service'], exc, '\n'.join(exc.log_tail)),
                                   build_log=exc.log_tail)

@@ -34,6 +34,9 @@ import posixpath
 import re
 import shutil
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.registry_errors import (
+    PIP_NETWORK_ARGS, registry_failure)
+
 CACHE_SCHEME = 'fleet-wheels-v1'
 
 # Runs inside the base image (stdlib only) and prints what pip needs to know about it.
@@ -175,7 +178,7 @@ def download_args(probe, requirement_paths, dest):
     """The ``pip download`` arguments for the probed target."""
     major, minor = probe['version'][:2]
     args = ['download', '--dest', dest, '--only-binary=:all:', '--no-input', '--progress-bar', 'off',
-            '--python-version', '%d.%d' % (major, minor)]
+            '--python-version', '%d.%d' % (major, minor)] + PIP_NETWORK_ARGS
     if probe['markers'].get('implementation_name') == 'cpython':
         args += ['--implementation', 'cp', '--abi', 'cp%d%d' % (major, minor)]
     for tag in platform_tags(probe):
@@ -260,6 +263,9 @@ def download(run, python, probe, requirement_paths, dest):
         if re.search(r'No module named pip\b', text):
             raise WheelError('pip is not available for %s on the controller: install it (python3-pip) '
                              'or set pip_interpreter to a Python that has pip' % python)
+        registry = registry_failure('pip', text)
+        if registry:
+            raise WheelError(registry)
         hint = ''
         if 'from versions: none' in text or 'No matching distribution' in text:
             hint = (' (every dependency must have a wheel for %s on %s: pin versions that publish '
