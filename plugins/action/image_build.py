@@ -5,9 +5,12 @@
 """image_build: on the controller itself (a local connection, as the deploy role's builds) an image that is
 already up to date is found in this process, the module's own check in check mode (source hash against the
 image's label), without starting a module; anything else (a build, a re-tag, a git checkout, a server) runs
-the module."""
+the module, and while it runs the action says every 30 s what it does and for how long (``api: building the
+image (BuildKit), 1m30s``)."""
 
 from __future__ import annotations
+
+import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -16,6 +19,16 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.image
     IMAGE_BUILD_CONSTRAINTS, IMAGE_BUILD_OPTIONS, ImageBuild, ImageBuildError)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     HAS_DOCKER, DockerException, FleetDockerError, get_client)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import DEFAULT_BUILD_ROOT
+from ansible_collections.projectdeployer.fleet.plugins.plugin_utils.progress import elapsed, run_with_progress
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (OSError, TypeError):
+        return None
 
 
 class ActionModule(ActionBase):
@@ -27,8 +40,28 @@ class ActionModule(ActionBase):
         if current is not None:
             result.update(current)
             return result
-        result.update(self._execute_module(module_name='projectdeployer.fleet.image_build',
-                                           module_args=self._task.args, task_vars=task_vars))
+        args = dict(self._task.args)
+        service = args.get('service') or 'the image'
+        progress = None
+        if self._connection.transport == 'local' and not self._task.check_mode:
+            progress = os.path.join(args.get('build_root') or DEFAULT_BUILD_ROOT, 'progress',
+                                    '%s_%s_%s_%s' % tuple(str(args.get(k)) for k in ('user', 'project', 'env', 'service')))
+            try:
+                os.makedirs(os.path.dirname(progress), 0o700, exist_ok=True)
+                args['progress_file'] = progress
+            except OSError:
+                progress = None
+
+        def describe(seconds):
+            return '%s: %s, %s' % (service, _read(progress) or 'building', elapsed(seconds))
+
+        try:
+            result.update(run_with_progress(
+                lambda: self._execute_module(module_name='projectdeployer.fleet.image_build', module_args=args,
+                                             task_vars=task_vars), describe))
+        finally:
+            if progress and os.path.exists(progress):
+                os.unlink(progress)
         return result
 
     def _up_to_date(self):

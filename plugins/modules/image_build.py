@@ -210,9 +210,18 @@ options:
     description: The Python on the controller whose pip downloads the wheels. Default the module's interpreter.
     type: path
   build_timeout:
-    description: Seconds the build may take.
+    description:
+      - Seconds the build may take. A package registry that does not answer fails it long before (pip on the
+        controller and npm, pnpm, yarn in the build give up after about a minute), with one line naming the
+        registry, the package manager and the fix.
     type: int
     default: 1800
+  progress_file:
+    description:
+      - A file the module keeps up to date with what it does (cloning, downloading the dependencies, building,
+        scanning). The module's action sets it on the controller and shows it with the time elapsed every 30 s.
+    type: path
+    version_added: 0.3.0
 '''
 
 EXAMPLES = r'''

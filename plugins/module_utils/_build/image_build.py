@@ -36,6 +36,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.docke
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import path_in_context
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.image_recipe import RecipeError, recipe_for
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import split_git_repo
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import DOCKER_HOST_OPTION
 
 try:
@@ -417,11 +418,21 @@ class ImageBuild(object):
                                   build_log=exc.log_tail)
         return image_id, output
 
+    def _say(self, what):
+        """What the build does now, for whoever shows its progress (the module's action, every 30 s)."""
+        path = self.p.get('progress_file')
+        if path and not self.check_mode:
+            try:
+                write_atomic(path, what, 0o600)
+            except OSError:
+                pass  # progress is a courtesy: never a reason to fail a build
+
     def _scan(self, result):
         """Run ``scan_command``; on failure the tag is removed (so the next run scans again) and the build fails."""
         command = self.p.get('scan_command')
         if not command:
             return
+        self._say('scanning the image')
         argv = scan_argv(command, self.image)
         started = self.clock()
         rc, out, err = self.run_command(argv)
@@ -440,6 +451,7 @@ class ImageBuild(object):
         self._validate()
         try:
             if self.p.get('git_repo'):
+                self._say('cloning %s' % self._git_url())
                 self._checkout()
             return self._run()
         finally:
@@ -493,10 +505,13 @@ class ImageBuild(object):
             try:
                 code = os.path.join(ctx_root, self.recipe.code_dir) if self.recipe.code_dir else ctx_root
                 copy_source(self.src, files, code)
+                if self.recipe.needs_wheels:
+                    self._say('downloading the Python dependencies (pip, on the controller)')
                 result['wheel_cache'], result['wheels'] = self._wheels(ctx_root, base_ids[0] if base_ids else None)
                 with open(dockerfile_path, 'w') as handle:
                     handle.write(self.recipe.dockerfile)
                 build_started = self.clock()
+                self._say('building the image (BuildKit)')
                 image_id, output = self._build(ctx_root, dockerfile_path, src_hash, workdir)
                 result['build_seconds'] = round(self.clock() - build_started, 3)
                 result['cached_steps'] = buildkit.cached_steps(output)
@@ -553,6 +568,7 @@ IMAGE_BUILD_OPTIONS = dict(
     no_cache=dict(type='bool', default=False),
     pip_interpreter=dict(type='path'),
     build_timeout=dict(type='int', default=1800),
+    progress_file=dict(type='path'),
     docker_host=DOCKER_HOST_OPTION,
 )
 IMAGE_BUILD_CONSTRAINTS = dict(
