@@ -101,6 +101,13 @@ options:
     description: The host address the edge's port is published on. Only for O(kind=edge).
     type: str
     default: 0.0.0.0
+  edge:
+    description:
+      - With O(kind=sidecar), the tenant's edge too, in the same run, after the sidecar (the deploy role routes
+        both at once). The keys are the edge's O(routes), O(config_dir), O(http_port), O(bind_address) and
+        O(container_name); the image and the tenant are this task's. The edge's result is RV(edge).
+    type: dict
+    version_added: 0.3.0
   container_name:
     description:
       - The edge container's name, C(fleet_edge) when not set. Only for O(kind=edge); a sidecar's name is
@@ -161,6 +168,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+edge:
+  description: With O(edge), the edge's result (the keys below).
+  returned: when O(edge) is given
+  type: dict
 config_path:
   description: The configuration file of this tenant (the sidecar's C(nginx.conf) or the edge fragment).
   returned: always
@@ -190,6 +201,7 @@ routes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
@@ -197,28 +209,48 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.dock
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
 
+ARGUMENT_SPEC = dict(
+    tenant_argument_spec(None),
+    kind=dict(type='str', required=True, choices=['sidecar', 'edge']),
+    routes=dict(type='list', elements='dict', default=[], options=dict(
+        service=dict(type='str', required=True),
+        protocol=dict(type='str', default='http', choices=['tcp', 'http']),
+        listen=dict(type='int'),
+        domain=dict(type='str'),
+        upstreams=dict(type='list', elements='str', default=[]),
+    )),
+    image=dict(type='str'),
+    config_dir=dict(type='path', required=True),
+    network=dict(type='str'),
+    http_port=dict(type='int', default=80),
+    bind_address=dict(type='str', default='0.0.0.0'),
+    container_name=dict(type='str'),
+    reload_timeout=dict(type='int', default=30),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    edge=dict(type='dict'),
+    docker_host=DOCKER_HOST_OPTION,
+)
+EDGE_KEYS = ('routes', 'config_dir', 'http_port', 'bind_address', 'container_name')
+
+
+def edge_params(p):
+    """The edge's parameters from O(edge), checked like a task of its own."""
+    given = dict((key, value) for key, value in p['edge'].items() if key in EDGE_KEYS)
+    unknown = sorted(set(p['edge']) - set(EDGE_KEYS))
+    if unknown:
+        raise ValueError('edge: unknown keys %s; fix: use %s' % (', '.join(unknown), ', '.join(EDGE_KEYS)))
+    spec = dict((key, value) for key, value in ARGUMENT_SPEC.items() if key in EDGE_KEYS)
+    checked = ArgumentSpecValidator(spec).validate(given)
+    if checked.error_messages:
+        raise ValueError('edge: %s' % '; '.join(checked.error_messages))
+    if not checked.validated_parameters['config_dir']:
+        raise ValueError('edge: config_dir is required')
+    return dict(p, kind='edge', network=None, edge=None, **checked.validated_parameters)
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            tenant_argument_spec(None),
-            kind=dict(type='str', required=True, choices=['sidecar', 'edge']),
-            routes=dict(type='list', elements='dict', default=[], options=dict(
-                service=dict(type='str', required=True),
-                protocol=dict(type='str', default='http', choices=['tcp', 'http']),
-                listen=dict(type='int'),
-                domain=dict(type='str'),
-                upstreams=dict(type='list', elements='str', default=[]),
-            )),
-            image=dict(type='str'),
-            config_dir=dict(type='path', required=True),
-            network=dict(type='str'),
-            http_port=dict(type='int', default=80),
-            bind_address=dict(type='str', default='0.0.0.0'),
-            container_name=dict(type='str'),
-            reload_timeout=dict(type='int', default=30),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            docker_host=DOCKER_HOST_OPTION,
-        ),
+        argument_spec=ARGUMENT_SPEC,
         required_if=[('state', 'present', ('image',))],
         supports_check_mode=True,
     )
@@ -231,6 +263,14 @@ def main():
         client = get_client(p['docker_host'])
         apply = _nginx.sidecar if p['kind'] == 'sidecar' else _nginx.edge
         result = apply(client, p, module.check_mode)
+        if p['edge'] is not None:
+            if p['kind'] != 'sidecar' or p['state'] != 'present':
+                raise ValueError('edge: only with kind=sidecar and state=present')
+            what = 'edge %s_%s_%s' % (p['user'], p['project'], p['env'])
+            edge = _nginx.edge(client, edge_params(p), module.check_mode)
+            edge.pop('diff')
+            result['edge'] = edge
+            result['changed'] = result['changed'] or edge['changed']
     except ValueError as exc:
         module.fail_json(msg='%s: %s' % (what, exc))
     except FleetDockerError as exc:

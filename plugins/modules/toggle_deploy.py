@@ -266,8 +266,8 @@ results:
   type: list
   elements: dict
 services:
-  description: With O(services) and O(state=promoted), what runs here afterwards, as M(projectdeployer.fleet.deploy_info) returns it.
-  returned: with O(services) and O(state=promoted)
+  description: With O(services) and O(state=started) or O(state=promoted), what runs here afterwards, as M(projectdeployer.fleet.deploy_info) returns it.
+  returned: with O(services) and O(state=started) or O(state=promoted)
   type: dict
 settled:
   description:
@@ -392,7 +392,7 @@ def main():
         module.exit_json(**result)
     failed = [r for r in results if r.get('failed')]
     extra = {}
-    if p['state'] == 'promoted':
+    if p['state'] in ('started', 'promoted'):
         try:
             extra['services'] = running_services(get_client(p['docker_host']), p['user'], p['project'], p['env'],
                                                  p['state_dir'])

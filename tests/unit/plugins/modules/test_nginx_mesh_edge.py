@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""nginx_mesh's edge option: the sidecar task's edge parameters, checked like a task of their own."""
+import pytest
+
+from ansible_collections.projectdeployer.fleet.plugins.modules import nginx_mesh
+
+TASK = {'user': 'u1', 'project': 'myapp', 'env': 'prod', 'kind': 'sidecar', 'routes': [], 'image': 'nginx',
+        'config_dir': '/local/u1/myapp/prod/config/nginx', 'network': 'u1_myapp_prod_net', 'http_port': 80,
+        'bind_address': '0.0.0.0', 'container_name': None, 'reload_timeout': 30, 'state': 'present',
+        'docker_host': 'unix:///var/run/docker.sock'}
+
+
+def test_the_edge_takes_the_tasks_tenant_and_image_and_its_own_site():
+    edge = nginx_mesh.edge_params(dict(TASK, edge={
+        'routes': [{'service': 'api', 'domain': 'api.example.com', 'upstreams': ['10.0.0.2:8357']}],
+        'config_dir': '/local/.fleet/edge', 'http_port': 8080, 'container_name': 'u1_edge'}))
+    assert (edge['kind'], edge['config_dir'], edge['http_port'], edge['container_name']) == (
+        'edge', '/local/.fleet/edge', 8080, 'u1_edge')
+    assert (edge['user'], edge['image'], edge['bind_address']) == ('u1', 'nginx', '0.0.0.0')
+    assert edge['routes'][0]['protocol'] == 'http' and edge['network'] is None and edge['edge'] is None
+
+
+def test_an_unknown_key_or_a_missing_directory_is_one_error():
+    with pytest.raises(ValueError, match='edge: unknown keys image'):
+        nginx_mesh.edge_params(dict(TASK, edge={'config_dir': '/e', 'image': 'other'}))
+    with pytest.raises(ValueError, match='edge: .*config_dir'):
+        nginx_mesh.edge_params(dict(TASK, edge={'routes': []}))
