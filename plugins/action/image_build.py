@@ -20,7 +20,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.image
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import DEFAULT_BUILD_ROOT
-from ansible_collections.projectdeployer.fleet.plugins.plugin_utils.progress import elapsed, run_with_progress
+from ansible_collections.projectdeployer.fleet.plugins.plugin_utils.progress import elapsed, run_with_progress, shown
 
 
 def _read(path):
@@ -58,7 +58,8 @@ class ActionModule(ActionBase):
         try:
             result.update(run_with_progress(
                 lambda: self._execute_module(module_name='projectdeployer.fleet.image_build', module_args=args,
-                                             task_vars=task_vars), describe))
+                                             task_vars=task_vars),
+                describe if shown(task_vars) else (lambda seconds: None)))
         finally:
             if progress and os.path.exists(progress):
                 os.unlink(progress)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.projectdeployer.fleet.plugins.plugin_utils.progress import elapsed, run_with_progress
+from ansible_collections.projectdeployer.fleet.plugins.plugin_utils.progress import elapsed, run_with_progress, shown
 
 DOING = {
     'started': 'starting the new versions and checking their health',
@@ -37,5 +37,6 @@ class ActionModule(ActionBase):
 
         result.update(run_with_progress(
             lambda: self._execute_module(module_name='projectdeployer.fleet.toggle_deploy', module_args=args,
-                                         task_vars=task_vars), describe))
+                                         task_vars=task_vars),
+            describe if shown(task_vars) else (lambda seconds: None)))
         return result

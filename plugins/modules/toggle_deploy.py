@@ -58,7 +58,7 @@ options:
     description:
       - With O(services) and O(state=started), when every service started and passed its checks, record each new
         slot as serving at once (as O(state=promoted) would), in the same run. Only where nothing after the start
-        can fail the group and no other server's failure can undo it (the deploy role: a server alone in the
+        can fail the group and no other server's failure can undo it (in the deploy role, a server alone in the
         play, a group without a scheduled service); RV(promoted) says it was done.
     type: bool
     default: false

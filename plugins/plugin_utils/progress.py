@@ -14,7 +14,10 @@ from __future__ import annotations
 import threading
 import time
 
+from ansible import constants as C
 from ansible.utils.display import Display
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.report import shows_text
 
 EVERY = 30.0
 
@@ -31,10 +34,16 @@ def elapsed(seconds):
     return '%dh%02dm' % (seconds // 3600, seconds % 3600 // 60)
 
 
+def shown(task_vars):
+    """Whether progress lines may be printed: not under a stdout callback that writes a document for programs
+    (JSON), which a second writer would break."""
+    return shows_text(C.config.get_config_value('DEFAULT_STDOUT_CALLBACK', variables=task_vars))
+
+
 def run_with_progress(run, describe, every=EVERY, show=None, clock=time.monotonic):
     """``run()``'s result; every ``every`` seconds until it returns, ``describe(seconds)`` is shown (a line, or
     nothing when it returns None). An exception of ``run()`` is raised here."""
-    show = show or (lambda line: display.display(line))
+    show = show or display.display
     outcome = {}
 
     def target():

@@ -82,8 +82,8 @@ def test_tables_read_as_tables_on_the_oldest_ansible_core_without_our_ansible_cf
     env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(REPO, '.ansible', 'collections')
     elsewhere = tmp_path / 'elsewhere'
     elsewhere.mkdir()
-    spec = open(os.path.join(REPO, 'examples', 'myapp.yml')).read().replace('fleet_user: u1', 'fleet_user: %s'
-                                                                             % unique_prefix)
+    spec = open(os.path.join(REPO, 'examples', 'myapp.yml')).read()
+    spec = spec.replace('fleet_user: u1', 'fleet_user: %s' % unique_prefix)
     (elsewhere / 'spec.yml').write_text(spec)
     (elsewhere / 'hosts.yml').write_text(
         'fleet_servers:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
