@@ -27,6 +27,8 @@ author:
   - Fleet Developers (@projectdeployer)
 extends_documentation_fragment:
   - projectdeployer.fleet._attributes
+  - projectdeployer.fleet._tenant
+  - projectdeployer.fleet._tenant.docker
 attributes:
   check_mode:
     support: full
@@ -35,18 +37,6 @@ attributes:
   idempotent:
     support: full
 options:
-  user:
-    description: The tenant's user.
-    type: str
-    required: true
-  project:
-    description: The project.
-    type: str
-    required: true
-  env:
-    description: The environment.
-    type: str
-    required: true
   services:
     description:
       - One entry per service, with the options M(projectdeployer.fleet.toggle_deploy) takes for it (O(user),
@@ -66,10 +56,6 @@ options:
     description: Where the promoted slot of each service is recorded (as for toggle_deploy).
     type: path
     required: true
-  docker_host:
-    description: The Docker engine's address.
-    type: str
-    default: unix:///var/run/docker.sock
 '''
 
 EXAMPLES = r'''
