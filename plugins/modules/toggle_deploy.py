@@ -54,6 +54,15 @@ options:
     type: list
     elements: dict
     version_added: 0.3.0
+  promote:
+    description:
+      - With O(services) and O(state=started), when every service started and passed its checks, record each new
+        slot as serving at once (as O(state=promoted) would), in the same run. Only where nothing after the start
+        can fail the group and no other server's failure can undo it (in the deploy role, a server alone in the
+        play, a group without a scheduled service); RV(promoted) says it was done.
+    type: bool
+    default: false
+    version_added: 0.3.0
   state:
     description:
       - V(started) starts the wanted version (toggling to the free slot for stateless services) and checks its health.
@@ -265,6 +274,10 @@ results:
   returned: with O(services)
   type: list
   elements: dict
+promoted:
+  description: With O(promote), true when the new slots were recorded as serving.
+  returned: when they were
+  type: bool
 services:
   description: With O(services) and O(state=started) or O(state=promoted), what runs here afterwards, as M(projectdeployer.fleet.deploy_info) returns it.
   returned: with O(services) and O(state=started) or O(state=promoted)
@@ -346,7 +359,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import (
+    read_active, remove_or_write_active)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many, run_one
 
 
 # the options every entry of O(services) takes from the task itself
@@ -366,9 +381,31 @@ def entries(params):
     return checked
 
 
+def promote_all(todo, results, client_factory):
+    """Record each started service's new slot as serving (O(promote)). All or none: when one cannot be recorded,
+    the records written are put back (the group then fails and its new versions are discarded, the old ones
+    serving as recorded) and that service's result is failed."""
+    before = {}
+    for params, result in zip(todo, results):
+        if result.get('settled') or params['state'] != 'started':
+            continue
+        before[params['service']] = read_active(params['state_dir'], params['service'])
+        promoted = run_one(dict(params, state='promoted', slot=result['active_slot']), client_factory, False)
+        if promoted['failed']:
+            result.update(failed=True, msg=promoted['msg'])
+            break
+        result['promoted'] = True
+    else:
+        return
+    for params, result in zip(todo, results):
+        if result.pop('promoted', False):
+            remove_or_write_active(params['state_dir'], params['service'], before[params['service']])
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(TOGGLE_OPTIONS, service=dict(type='str'), services=dict(type='list', elements='dict')),
+        argument_spec=dict(TOGGLE_OPTIONS, service=dict(type='str'), services=dict(type='list', elements='dict'),
+                           promote=dict(type='bool', default=False)),
         required_one_of=[('service', 'services')],
         mutually_exclusive=[('service', 'services')],
         supports_check_mode=True,
@@ -392,6 +429,10 @@ def main():
         module.exit_json(**result)
     failed = [r for r in results if r.get('failed')]
     extra = {}
+    if p['promote'] and p['state'] == 'started' and not failed and not module.check_mode:
+        promote_all(todo, results, lambda: get_client(p['docker_host']))
+        extra['promoted'] = True
+        failed = [r for r in results if r.get('failed')]
     if p['state'] in ('started', 'promoted'):
         try:
             extra['services'] = running_services(get_client(p['docker_host']), p['user'], p['project'], p['env'],

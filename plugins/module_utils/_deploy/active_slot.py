@@ -48,3 +48,14 @@ def write_active(state_dir, service, record):
     os.chmod(tmp, 0o644)
     os.replace(tmp, _path(state_dir, service))
     return True
+
+
+def remove_or_write_active(state_dir, service, record):
+    """Put ``record`` back (an empty one: no record at all)."""
+    if record:
+        return write_active(state_dir, service, record)
+    try:
+        os.unlink(_path(state_dir, service))
+        return True
+    except FileNotFoundError:
+        return False
