@@ -79,6 +79,18 @@ options:
         type: list
         elements: str
         default: []
+      tls:
+        description:
+          - The edge serves the domain over HTTPS (and its port 80 redirects) once its certificate is in
+            O(certificates_dir). Until then it is served over HTTP, ACME challenges included.
+        type: bool
+        default: false
+        version_added: 0.3.0
+      hsts:
+        description: With O(routes[].tls), the HTTPS answers carry C(Strict-Transport-Security) (two years).
+        type: bool
+        default: false
+        version_added: 0.3.0
   image:
     description: The nginx image, for example V(nginx:1.25). Required with O(state=present).
     type: str
@@ -98,14 +110,30 @@ options:
     type: int
     default: 80
   bind_address:
-    description: The host address the edge's port is published on. Only for O(kind=edge).
+    description: The host address the edge's ports are published on. Only for O(kind=edge).
     type: str
     default: 0.0.0.0
+  https_port:
+    description:
+      - The host port the edge publishes its HTTPS listener on (its port 443); unset, the edge has none.
+        A name no tenant serves with a certificate gets its handshake refused.
+      - Only for O(kind=edge). Adding or changing it recreates the edge container once.
+    type: int
+    version_added: 0.3.0
+  certificates_dir:
+    description:
+      - The tenant's certificates on the Docker host, C(DOMAIN.pem) each (private key and full chain, 0600),
+        for its O(routes[].tls) domains. The edge keeps its own copy (0600 in a 0700 directory); a changed
+        certificate is tested with C(nginx -t) and given to the running nginx without a reload, so no
+        client connection is closed.
+      - Only for O(kind=edge) with O(https_port).
+    type: path
+    version_added: 0.3.0
   edge:
     description:
       - With O(kind=sidecar), the tenant's edge too, in the same run, after the sidecar (the deploy role routes
-        both at once). The keys are the edge's O(routes), O(config_dir), O(http_port), O(bind_address) and
-        O(container_name); the image and the tenant are this task's. The edge's result is RV(edge).
+        both at once). The keys are the edge's O(routes), O(config_dir), O(http_port), O(bind_address),
+        O(https_port), O(certificates_dir) and O(container_name); the image and the tenant are this task's. The edge's result is RV(edge).
     type: dict
     version_added: 0.3.0
   container_name:
@@ -127,7 +155,8 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - Files are written 0644 in 0755 directories owned by root; nginx configs hold no secrets.
+  - Files are written 0644 in 0755 directories owned by root; nginx configs hold no secrets. Certificates and
+    their keys are 0600 in a 0700 directory, never in a diff or a result.
   - Recreating a container (new image) interrupts that nginx briefly; configuration changes never do.
 seealso:
   - module: projectdeployer.fleet.toggle_deploy
@@ -198,6 +227,12 @@ routes:
   returned: always
   type: int
   sample: 2
+certificates:
+  description: The edge's domains of this tenant that are served over HTTPS.
+  returned: with O(kind=edge) and O(https_port)
+  type: list
+  elements: str
+  sample: [api.example.com]
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -218,19 +253,23 @@ ARGUMENT_SPEC = dict(
         listen=dict(type='int'),
         domain=dict(type='str'),
         upstreams=dict(type='list', elements='str', default=[]),
+        tls=dict(type='bool', default=False),
+        hsts=dict(type='bool', default=False),
     )),
     image=dict(type='str'),
     config_dir=dict(type='path', required=True),
     network=dict(type='str'),
     http_port=dict(type='int', default=80),
     bind_address=dict(type='str', default='0.0.0.0'),
+    https_port=dict(type='int'),
+    certificates_dir=dict(type='path'),
     container_name=dict(type='str'),
     reload_timeout=dict(type='int', default=30),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     edge=dict(type='dict'),
     docker_host=DOCKER_HOST_OPTION,
 )
-EDGE_KEYS = ('routes', 'config_dir', 'http_port', 'bind_address', 'container_name')
+EDGE_KEYS = ('routes', 'config_dir', 'http_port', 'bind_address', 'https_port', 'certificates_dir', 'container_name')
 
 
 def edge_params(p):

@@ -26,10 +26,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import lua as _lua
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import tls as _tls
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import id_error
 
 PROTOCOLS = ('tcp', 'http')
-ROUTE_KEYS = frozenset(['service', 'protocol', 'listen', 'domain', 'upstreams'])
+ROUTE_KEYS = frozenset(['service', 'protocol', 'listen', 'domain', 'upstreams', 'tls', 'hsts'])
 # Where the config directory is mounted (read-only) inside the nginx containers.
 CONF_ROOT = '/etc/nginx/fleet'
 CONF_NAME = 'nginx.conf'
@@ -125,8 +126,16 @@ def check_routes(routes, kind='sidecar'):
         if protocol == 'http' and named:
             raise ValueError('%s: upstream %s is a name: http routes take IP addresses (the route table '
                              'switches peers without a resolver)' % (where, named[0]))
+        flags = {}
+        for flag in ('tls', 'hsts'):
+            value = route.get(flag) or False
+            if not isinstance(value, bool):
+                raise ValueError('%s: %s must be true or false, got %r' % (where, flag, value))
+            if value and not domain:
+                raise ValueError('%s: %s needs a domain' % (where, flag))
+            flags[flag] = value
         result.append({'service': service, 'protocol': protocol, 'listen': listen, 'domain': domain,
-                       'upstreams': upstreams})
+                       'upstreams': upstreams, 'tls': flags['tls'], 'hsts': flags['hsts']})
     _check_unique(result, 'service', 'service name')
     if kind == 'sidecar':
         _check_unique(result, 'listen', 'listen port')
@@ -189,11 +198,15 @@ def _upstream(name, upstreams, keepalive=None):
     return lines
 
 
-def _http_route_server(listen, tenant, service, server_name=None):
-    """A ``server`` proxying to the route table's peers of ``tenant/service`` (lua.py)."""
-    lines = ['server {', '    listen %d;' % listen]
+def _http_route_server(listen, tenant, service, server_name=None, directives=()):
+    """A ``server`` proxying to the route table's peers of ``tenant/service`` (lua.py).
+
+    ``listen`` is a port or a listen value (``443 ssl``); ``directives`` are more lines of the server.
+    """
+    lines = ['server {', '    listen %s;' % listen]
     if server_name:
         lines.append('    server_name %s;' % server_name)
+    lines.extend(directives)
     lines.extend([
         '    set $%s "%s/%s";' % (_lua.ROUTE_VARIABLE, tenant, service),
         '    location / {',
@@ -212,12 +225,19 @@ def _http_route_server(listen, tenant, service, server_name=None):
     return lines
 
 
-def _route_table(conf_root, dict_size):
-    """The shared dict, the Lua module, the one dynamic upstream and the control socket's server."""
+def _route_table(conf_root, dict_size, certificates=False):
+    """The shared dict, the Lua module, the one dynamic upstream and the control socket's server.
+
+    ``certificates``: the edge's certificate store too (tls.py), loaded and controlled the same way.
+    """
     lines = ['', '# the route table: peers switch without a reload (lua.py, docs/mesh.md)',
              'lua_shared_dict %s %s;' % (_lua.SHARED_DICT, dict_size),
              'init_by_lua_block {']
     lines.extend(_block(_lua.source(conf_root).strip('\n').split('\n'), 1))
+    if certificates:
+        lines.extend(_block(_tls.source().strip('\n').split('\n'), 1))
+    cert_location = ['    client_body_buffer_size 256k;',
+                     '    location ~ ^/(cert|cert_state)$ { content_by_lua_block { require("fleet_certs").control(ngx.var[1]) } }']
     lines.extend([
         '}',
         'upstream %s {' % _lua.UPSTREAM,
@@ -229,8 +249,7 @@ def _route_table(conf_root, dict_size):
         '    listen unix:%s/%s;' % (_lua.CONTROL_ROOT, _lua.CONTROL_SOCKET),
         '    access_log off;',
         '    location ~ ^/(check|apply|state)$ { content_by_lua_block { require("fleet_routes").control(ngx.var[1]) } }',
-        '}',
-    ])
+    ] + (cert_location if certificates else []) + ['}'])
     return lines
 
 
@@ -305,18 +324,31 @@ def render_sidecar(routes, tenant='tenant', worker_processes=1, conf_root=CONF_R
     return '\n'.join(lines) + '\n'
 
 
-def render_edge_fragment(tenant, routes, listen=EDGE_CONTAINER_PORT):
+def render_edge_fragment(tenant, routes, listen=EDGE_CONTAINER_PORT, https=None, conf_root=CONF_ROOT):
     """The edge's ``conf.d/{tenant}.conf``: one ``server`` per domain of the tenant's http routes.
 
     It names routes, not peers: a toggle changes the tenant's route table, never this file.
+    ``https`` (None: the edge has no HTTPS listener) is ``{'listen': 443, 'public_port': PORT,
+    'certified': {domain: file suffix}}``: a ``tls`` route whose domain has an installed certificate
+    is served on 443 and its port 80 redirects (tls.py); the suffix names a staged file for ``nginx -t``.
     """
     routes = sorted((r for r in check_routes(routes, 'edge') if r['domain']), key=lambda r: r['domain'])
+    certified = (https or {}).get('certified') or {}
     lines = ['# edge routes of tenant %s' % tenant,
              '# Managed by projectdeployer.fleet.nginx_mesh: do not edit, changes are overwritten.']
     for route in routes:
+        domain = route['domain']
         lines.append('')
-        lines.append('# %s -> %s' % (route['domain'], route['service']))
-        lines.extend(_http_route_server(listen, tenant, route['service'], server_name=route['domain']))
+        if route['tls'] and domain in certified:
+            lines.append('# %s -> %s (HTTPS; port 80 redirects)' % (domain, route['service']))
+            lines.extend(_tls.redirect_server(listen, domain, https['public_port'], EDGE_HEALTH_PATH, conf_root))
+            lines.extend(_http_route_server(
+                '%d ssl' % https['listen'], tenant, route['service'], server_name=domain,
+                directives=_tls.https_directives(domain, route['hsts'], conf_root, certified[domain])))
+            continue
+        lines.append('# %s -> %s' % (domain, route['service']))
+        lines.extend(_http_route_server(listen, tenant, route['service'], server_name=domain,
+                                        directives=_tls.acme_location(conf_root) if https else ()))
     return '\n'.join(lines) + '\n'
 
 
@@ -325,21 +357,31 @@ def edge_table_routes(routes):
     return [r for r in check_routes(routes, 'edge') if r['domain']]
 
 
-def render_edge_main(http_port=EDGE_CONTAINER_PORT, includes=None, conf_root=CONF_ROOT, worker_processes='auto'):
+def render_edge_main(http_port=EDGE_CONTAINER_PORT, includes=None, conf_root=CONF_ROOT, worker_processes='auto',
+                     https_port=None):
     """The edge's nginx.conf: defaults, the health path, 404 for unknown hosts, the tenant fragments.
 
     ``includes`` (a list of paths relative to ``conf_root``) replaces the ``conf.d/*.conf`` glob; the
     module uses it to test a candidate fragment together with the other tenants' fragments.
+    ``https_port`` (the container's): the HTTPS listener, its settings and certificate store (tls.py).
     """
     if not _is_port(http_port):
         raise ValueError('http_port must be a port number 1-65535, got %r' % (http_port,))
+    if https_port is not None and not _is_port(https_port):
+        raise ValueError('https_port must be a port number 1-65535, got %r' % (https_port,))
     lines = _main_header('shared edge proxy: routes each domain to its tenant\'s upstreams', worker_processes)
-    body = _http_settings('/dev/stdout') + _route_table(conf_root, _lua.EDGE_DICT_SIZE)
+    body = _http_settings('/dev/stdout') + _route_table(conf_root, _lua.EDGE_DICT_SIZE, https_port is not None)
+    if https_port is not None:
+        body.extend(_tls.http_settings() + [''] + _tls.default_https_server(https_port))
     body.extend([
         '',
         'server {',
         '    listen %d default_server;' % http_port,
         '    server_name _;',
+    ])
+    if https_port is not None:
+        body.extend(_tls.acme_location(conf_root))
+    body.extend([
         '    location = %s {' % EDGE_HEALTH_PATH,
         '        default_type text/plain;',
         '        return 200 "ok\\n";',

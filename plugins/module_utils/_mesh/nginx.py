@@ -26,12 +26,16 @@ import time
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import lua as _lua
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import mesh as _mesh
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import tls as _tls
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     APIError, FleetDockerError, ImageNotFound, NotFound, ensure_network, exec_text, get_container)
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
+# certificates and their keys: root only (nginx's master reads them; the workers get them over the socket)
+SECRET_MODE = 0o600
+SECRET_DIR_MODE = 0o700
 CONTROL_DIR = 'control'  # in the config dir: the control socket's directory, root only
 CONTROL_DIR_MODE = 0o700
 # nginx leaves its unix socket behind when it stops (nginx bug 753)
@@ -75,15 +79,20 @@ def _own_by_root(path):
         os.chown(path, 0, 0)
 
 
-def write_file(path, text):
-    """Write ``text`` atomically (temporary file, fsync, rename), mode 0644, owned by root."""
+def file_mode(rel):
+    """The mode of a file of a config dir: 0600 for the certificates (``certs/``), else 0644."""
+    return SECRET_MODE if rel.startswith(_tls.CERTS_DIR + '/') else FILE_MODE
+
+
+def write_file(path, text, mode=FILE_MODE):
+    """Write ``text`` atomically (temporary file, fsync, rename), ``mode`` (0644), owned by root."""
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, 'w') as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
+        os.chmod(tmp, mode)
         _own_by_root(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -97,12 +106,12 @@ def remove_file(path):
         os.unlink(path)
 
 
-def restore_file(path, text):
+def restore_file(path, text, mode=FILE_MODE):
     """Put back the previous content (None: the file did not exist)."""
     if text is None:
         remove_file(path)
     else:
-        write_file(path, text)
+        write_file(path, text, mode)
 
 
 @contextlib.contextmanager
@@ -232,9 +241,21 @@ def control(config_dir, verb, tenant, file_name=None, timeout=CONTROL_TIMEOUT):
     Raises MeshError with nginx's answer when it refuses (a parse error) or cannot be reached.
     """
     query = 'tenant=%s' % tenant + ('&file=%s' % file_name if file_name else '')
+    return _post(config_dir, '/%s?%s' % (verb, query), timeout=timeout)
+
+
+def certificate_control(config_dir, domain, pem=None, timeout=CONTROL_TIMEOUT):
+    """Give the edge's certificate store ``pem`` (key and chain) for ``domain``; ``''`` forgets it;
+    None only asks. Returns the MD5 the store holds (empty: nginx serves the file it loaded)."""
+    if pem is None:
+        return _post(config_dir, '/cert_state?name=%s' % domain, timeout=timeout)
+    return _post(config_dir, '/cert?name=%s' % domain, pem.encode('utf-8'), timeout)
+
+
+def _post(config_dir, path, body=None, timeout=CONTROL_TIMEOUT):
     connection = _UnixConnection(os.path.join(config_dir, CONTROL_DIR), timeout)
     try:
-        connection.request('POST', '/%s?%s' % (verb, query))
+        connection.request('POST', path, body=body)
         response = connection.getresponse()
         body = response.read().decode('utf-8', 'replace').strip()
     except (OSError, http.client.HTTPException) as exc:
@@ -287,7 +308,10 @@ def sidecar_spec(user, project, env, image, config_dir, network):
     }
 
 
-def edge_spec(image, config_dir, http_port, bind_address, name=None):
+def edge_spec(image, config_dir, http_port, bind_address, name=None, https_port=None):
+    ports = {'%d/tcp' % _mesh.EDGE_CONTAINER_PORT: (bind_address, http_port)}
+    if https_port:
+        ports['%d/tcp' % _tls.EDGE_HTTPS_CONTAINER_PORT] = (bind_address, https_port)
     return {
         'name': name or naming.EDGE_CONTAINER,
         'image': image,
@@ -297,7 +321,7 @@ def edge_spec(image, config_dir, http_port, bind_address, name=None):
         # tenants' host ports and drops every other container's (docs/security.md)
         'network': naming.edge_network_name(name),
         'aliases': [],
-        'ports': {'%d/tcp' % _mesh.EDGE_CONTAINER_PORT: (bind_address, http_port)},
+        'ports': ports,
     }
 
 
@@ -418,7 +442,7 @@ class NginxSite(object):
     def container_id(self):
         return self.container.id if self.container is not None else None
 
-    def apply(self, changes, check_rel, check_text=None, table=None):
+    def apply(self, changes, check_rel, check_text=None, table=None, check_files=None):
         """Install ``changes`` and the route table, converge the container; return whether anything changed.
 
         ``changes`` maps a path relative to the config dir to ``(old text, new text)`` (old None:
@@ -429,6 +453,7 @@ class NginxSite(object):
         ``table`` is ``(tenant, old text, new text)`` of the tenant's route table (new None: the
         tenant leaves). A serving nginx loads it over the control socket, without a reload, after
         the configuration passed its test and before the reload: a toggle reloads nothing.
+        ``check_files`` (rel -> text) are written for the test only (a fragment naming staged files).
         """
         recreate, running = True, False
         wanted = image_id(self.client, self.spec['image'], pull=not self.check_mode)
@@ -446,7 +471,7 @@ class NginxSite(object):
             return bool(changes) or table_changed or action != 'none'
         if not serving:
             ensure_dir(control_dir(self.spec), CONTROL_DIR_MODE)
-        staged = self._stage(changes, check_rel, check_text, serving) if changes else []
+        staged = self._stage(changes, check_rel, check_text, serving, check_files) if changes else []
         try:
             if table_changed:
                 self._install_table(table, serving)
@@ -455,7 +480,8 @@ class NginxSite(object):
         finally:
             for rel in staged:
                 remove_file(self.path(rel))
-        if changes and serving:
+        # a certificate alone needs no reload: the store takes it (load_certificates)
+        if serving and any(file_mode(rel) != SECRET_MODE for rel in changes):
             self.reload(changes)
         if recreate:
             if self.container is not None:
@@ -467,13 +493,16 @@ class NginxSite(object):
         self.container_action = action
         return bool(changes) or table_changed or action != 'none'
 
-    def _stage(self, changes, check_rel, check_text, serving):
+    def _stage(self, changes, check_rel, check_text, serving, check_files=None):
         """Write the candidates next to the live files and ``nginx -t`` them; return the staged files."""
         staged = []
         try:
+            for rel, text in sorted((check_files or {}).items()):
+                write_file(self.path(rel), text)
+                staged.append(rel)
             for rel, (_old, new) in sorted(changes.items()):
                 if new is not None:
-                    write_file(self.path(rel + '.new'), new)
+                    write_file(self.path(rel + '.new'), new, file_mode(rel))
                     staged.append(rel + '.new')
             if check_text is not None:
                 write_file(self.path(check_rel), check_text)
@@ -544,9 +573,38 @@ class NginxSite(object):
             reload_and_wait(self.container, posixpath.join(_mesh.CONF_ROOT, _mesh.CONF_NAME), self.reload_timeout)
         except MeshError:
             for rel, (old, _new) in changes.items():
-                restore_file(self.path(rel), old)
+                restore_file(self.path(rel), old, file_mode(rel))
             raise
         self.reloaded = True
+
+    def load_certificates(self, certs):
+        """Give nginx's certificate store every installed certificate it does not hold (a renewal needs no
+        reload) and forget the removed ones. The store always mirrors the files: pushing what a new or
+        restarted nginx already loaded from its file is not a change. Returns whether anything changed."""
+        if self.container is None or not certs:
+            return False
+        changed = False
+        for domain, (old, new) in sorted(certs.items()):
+            held = certificate_control(self.spec['config_dir'], domain)
+            if new is None:
+                if held:
+                    certificate_control(self.spec['config_dir'], domain, '')
+                    changed = True
+            elif held != text_md5(new):
+                loaded = certificate_control(self.spec['config_dir'], domain, new)
+                if loaded != text_md5(new):
+                    raise MeshError('nginx took another certificate for %s (MD5 %s) than the one written'
+                                    % (domain, loaded))
+                changed = changed or bool(held) or old != new
+        return changed
+
+    def forget_certificates(self, rels):
+        """A leaving tenant's certificates: files removed, the store's copies forgotten."""
+        for rel in rels:
+            remove_file(self.path(rel))
+            domain = posixpath.basename(rel)[:-len('.pem')]
+            if self.container is not None and self.container.status == 'running':
+                certificate_control(self.spec['config_dir'], domain, '')
 
     def table_rel(self, tenant):
         return posixpath.join(_lua.ROUTES_DIR, _lua.table_name(tenant))
@@ -668,10 +726,14 @@ def _fragments(conf_d):
 def edge(client, p, check_mode):
     """The shared edge: this tenant's ``conf.d/{tenant}.conf``, the main file, container ``fleet_edge``."""
     tenant = naming.prefix(p['user'], p['project'], p['env'])
-    spec = edge_spec(p['image'], p['config_dir'], p['http_port'], p['bind_address'], p['container_name'])
+    spec = edge_spec(p['image'], p['config_dir'], p['http_port'], p['bind_address'], p['container_name'],
+                     p.get('https_port'))
     if p['state'] == 'present' and not check_mode:
         ensure_dir(p['config_dir'])
         ensure_dir(os.path.join(p['config_dir'], 'conf.d'))
+        if p.get('https_port'):
+            ensure_dir(os.path.join(p['config_dir'], _tls.CERTS_DIR), SECRET_DIR_MODE)
+            ensure_dir(os.path.join(p['config_dir'], _tls.ACME_DIR))
     with _locked(p['config_dir']):
         return _edge_locked(client, p, check_mode, tenant, spec)
 
@@ -688,36 +750,80 @@ def _edge_locked(client, p, check_mode, tenant, spec):
     if p['state'] == 'absent':
         changed = old_frag is not None or old_table is not None
         diffs = [_diff(frag, old_frag, None)] if old_frag is not None else []
+        left_certs = [_tls.cert_rel(d) for d in _mesh.fragment_domains(old_frag)
+                      if os.path.exists(site.path(_tls.cert_rel(d)))]
         if others:
             if changed and not check_mode:
                 remove_file(frag)
                 site.reload({frag_rel: (old_frag, None)})
                 site.remove_table(tenant, old_table)
+                site.forget_certificates(left_certs)
         else:
             changed = site.remove_container() or changed or old_main is not None
             changed = remove_edge_network(client, spec['network'], check_mode) or changed
             if not check_mode:
-                for rel in (frag_rel, _mesh.CONF_NAME, site.table_rel(tenant), CONTROL_SOCKET_REL):
+                for rel in [frag_rel, _mesh.CONF_NAME, site.table_rel(tenant), CONTROL_SOCKET_REL] + left_certs:
                     remove_file(site.path(rel))
-                for rel in (_lua.ROUTES_DIR, CONTROL_DIR):
+                for rel in (_lua.ROUTES_DIR, CONTROL_DIR, _tls.CERTS_DIR, _tls.ACME_DIR):
                     with contextlib.suppress(OSError):
                         os.rmdir(site.path(rel))
         return _result(site, changed, frag, 0, diffs)
     routes = _mesh.check_routes(p['routes'], 'edge')
     _mesh.domain_clashes(tenant, routes, others)
-    new_frag = _mesh.render_edge_fragment(tenant, routes)
+    https_port = p.get('https_port')
+    certs = _edge_certificates(site, routes, old_frag, p.get('certificates_dir')) if https_port else {}
+    # a certificate's change is staged like the configuration's (and never shown in a diff)
+    changes = dict((_tls.cert_rel(d), pair) for d, pair in certs.items() if pair[0] != pair[1])
+    installed = sorted(d for d, (_old, new) in certs.items() if new is not None)
+    https = None
+    if https_port:
+        https = {'listen': _tls.EDGE_HTTPS_CONTAINER_PORT, 'public_port': https_port,
+                 'certified': dict.fromkeys(installed, '')}
+    new_frag = _mesh.render_edge_fragment(tenant, routes, https=https)
     new_table = _lua.render_table(tenant, _mesh.edge_table_routes(routes))
-    new_main = _mesh.render_edge_main()
-    changes, diffs = {}, []
+    new_main = _mesh.render_edge_main(https_port=_tls.EDGE_HTTPS_CONTAINER_PORT if https_port else None)
+    diffs = []
     if old_frag != new_frag:
         changes[frag_rel] = (old_frag, new_frag)
         diffs.append(_diff(frag, old_frag, new_frag))
     if old_main != new_main:
         changes[_mesh.CONF_NAME] = (old_main, new_main)
         diffs.append(_diff(main, old_main, new_main))
-    check_text = _mesh.render_edge_main(includes=other_includes + [frag_rel + ('.new' if frag_rel in changes else '')])
+    check_files, check_frag = {}, frag_rel + ('.new' if frag_rel in changes else '')
+    if any(rel.startswith(_tls.CERTS_DIR + '/') and new is not None for rel, (_old, new) in changes.items()):
+        # nginx -t reads the staged certificates: the test names them in a fragment of its own
+        check_frag = frag_rel + '.test'
+        staged_https = dict(https, certified=dict(
+            (d, '.new' if _tls.cert_rel(d) in changes else '') for d in installed))
+        check_files[check_frag] = _mesh.render_edge_fragment(tenant, routes, https=staged_https)
+    check_text = _mesh.render_edge_main(includes=other_includes + [check_frag],
+                                        https_port=_tls.EDGE_HTTPS_CONTAINER_PORT if https_port else None)
     changed = ensure_labelled_network(client, spec['network'], {'fleet.role': 'edge'}, check_mode)
     if old_table != new_table:
         diffs.append(_diff(site.path(site.table_rel(tenant)), old_table, new_table))
-    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text, table=(tenant, old_table, new_table)) or changed
-    return _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)
+    changed = site.apply(changes, _mesh.CONF_NAME + '.test', check_text, table=(tenant, old_table, new_table),
+                         check_files=check_files) or changed
+    if not check_mode:
+        changed = site.load_certificates(certs) or changed
+    result = _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)
+    result['certificates'] = installed
+    return result
+
+
+def _edge_certificates(site, routes, old_frag, certificates_dir):
+    """domain -> (the edge's copy, the tenant's file or None) for every tls route and every domain the
+    tenant's fragment had: a certificate the tenant has is installed, one it no longer wants removed."""
+    wanted = dict((r['domain'], None) for r in routes if r['tls'])
+    for domain in wanted:
+        if certificates_dir:
+            text = read_text(os.path.join(certificates_dir, domain + '.pem'))
+            if text is not None and ('PRIVATE KEY-----' not in text or 'CERTIFICATE-----' not in text):
+                raise MeshError('%s is not a PEM file with a private key and its certificate chain; fix: issue '
+                                'the certificate again (playbooks/tls.yml)' % os.path.join(certificates_dir, domain + '.pem'))
+            wanted[domain] = text
+    pairs = {}
+    for domain in set(wanted) | set(_mesh.fragment_domains(old_frag)):
+        old = read_text(site.path(_tls.cert_rel(domain)))
+        if old is not None or wanted.get(domain) is not None:
+            pairs[domain] = (old, wanted.get(domain))
+    return pairs
