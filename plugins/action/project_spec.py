@@ -15,7 +15,7 @@ from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import build_plan, render_plan
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SpecError, validate_project
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SSL_MODES, SpecError, validate_project
 
 SPEC_KEYS = ('fleet_user', 'fleet_project', 'docker_hub_user', 'fleet_version', 'services')
 # Variables of the collection's playbooks and roles that may sit in a spec file beside the spec.
@@ -52,7 +52,7 @@ def redact(spec):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root'))
+    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode'))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -85,6 +85,14 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(exc), error_path=exc.path)
             return result
         spec['fleet_root'] = args.get('fleet_root')
+        ssl_mode = args.get('ssl_mode') or 'none'
+        if ssl_mode not in SSL_MODES:
+            result.update(failed=True, msg='fleet_ssl_mode: %r is not a TLS mode; fix: use one of %s'
+                          % (ssl_mode, ', '.join(SSL_MODES)))
+            return result
+        for svc in spec['services'].values():
+            if svc.get('domain') and not svc.get('ssl_mode'):
+                svc['ssl_mode'] = ssl_mode  # the run's default (fleet_ssl_mode)
         for svc in spec['services'].values():
             # A relative build_context is relative to where ansible-playbook was started; with git_repo it is
             # a directory of the checkout and stays relative.

@@ -57,6 +57,14 @@ options:
     description: Each service's own variables, written to C(secrets/{service}.env).
     type: dict
     default: {}
+  certificates:
+    description:
+      - The certificates of the project's HTTPS domains, as the controller keeps them (private key and full
+        chain in one PEM text per domain, never logged), written to C(tls/{domain}.pem) (0600, directory 0700),
+        where the edge takes them from (M(projectdeployer.fleet.nginx_mesh) O(certificates_dir)).
+    type: dict
+    default: {}
+    version_added: 0.3.0
   networks:
     description: Docker networks to create when missing (never recreated).
     type: list
@@ -167,6 +175,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets.formats import render
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.mesh import DOMAIN_RE
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import PortExhaustedError
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_reservation import reserve
@@ -218,6 +227,11 @@ def prepare(p, check_mode, iptables=None):
         name = '%s.env' % service
         if ensure_file(os.path.join(secrets_dir, name), env_file_text(service, variables), check_mode=check_mode):
             written.append(name)
+    for domain, pem in sorted(p['certificates'].items()):
+        if not DOMAIN_RE.match(domain or ''):
+            raise ValueError('certificates: %r is not a domain name' % domain)
+        if ensure_file(os.path.join(p['path'], 'tls', '%s.pem' % domain), pem, check_mode=check_mode):
+            written.append('tls/%s.pem' % domain)
     if p['networks']:
         client = get_client(p['docker_host'])
         for net in p['networks']:
@@ -260,6 +274,7 @@ def main():
             databases=dict(type='dict', default={}),
             passwords=dict(type='dict', default={}, no_log=True),
             env_files=dict(type='dict', default={}),
+            certificates=dict(type='dict', default={}, no_log=True),
             networks=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True),
                 labels=dict(type='dict', default={}),

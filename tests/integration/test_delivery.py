@@ -100,7 +100,7 @@ def test_push_to_the_registry_and_pull_where_missing(tmp_path):
     try:
         proc = run_playbook('playbooks/deploy.yml', '-i', 'inventory/local.yml', *_common(tmp_path, spec),
                             '-e', 'fleet_build=false', '-e', 'fleet_root=%s' % (tmp_path / 'fleet'),
-                            '-e', 'fleet_edge_container=%s' % edge, '-e', 'fleet_edge_http_port=%d' % port,
+                            '-e', 'fleet_edge_container=%s' % edge, '-e', 'fleet_edge_http_port=%d' % port, '-e', 'fleet_edge_https_port=%d' % free_port(),
                             '-e', 'fleet_edge_bind_address=127.0.0.1', timeout=900)
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
         pulled = subprocess.run(['docker', 'image', 'inspect', '--format', '{{.Id}}', image], capture_output=True,

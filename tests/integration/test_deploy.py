@@ -31,6 +31,7 @@ from helpers import REPO, ansible_env, free_port, recap_changed, remove_edge, re
 pytestmark = pytest.mark.usefixtures('world')
 
 FAST_HEALTH = json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 40}})
+EDGE_HTTPS_PORTS = {}
 
 
 class Project(object):
@@ -40,6 +41,8 @@ class Project(object):
         self.root, self.user, self.edge_port = root, user, edge_port
         # One edge per engine in real life; tests running beside each other keep their own.
         self.edge_container = edge_container or 'fleet_edge_%s' % user
+        # tenants that share an edge share its HTTPS port too (another one would recreate the edge)
+        self.edge_https_port = EDGE_HTTPS_PORTS.setdefault(self.edge_container, free_port())
         with open(os.path.join(REPO, 'examples', 'myapp.yml')) as handle:
             self.spec = yaml.safe_load(handle)
         self.spec['fleet_user'] = user
@@ -65,7 +68,7 @@ class Project(object):
     def extra(self, *args):
         return ['-i', 'inventory/local.yml', '-e', '@%s' % self.spec_path, '-e', '@tests/world/images.yml',
                 '-e', 'fleet_env=prod', '-e', 'fleet_root=%s' % os.path.join(self.root, 'fleet'),
-                '-e', 'fleet_edge_http_port=%d' % self.edge_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
+                '-e', 'fleet_edge_http_port=%d' % self.edge_port, '-e', 'fleet_edge_https_port=%d' % self.edge_https_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
                 '-e', 'fleet_edge_container=%s' % self.edge_container,
                 '-e', FAST_HEALTH, '-e', 'fleet_drain_seconds=1'] + list(args)
 

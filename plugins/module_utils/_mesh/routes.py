@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 TCP_TYPES = ('postgres', 'redis', 'opensearch')
+# the ssl_mode values whose certificate the edge serves (cloudflare: Cloudflare terminates TLS)
+TLS_MODES = ('letsencrypt', 'self-signed')
 
 
 def protocol(row):
@@ -39,5 +41,6 @@ def mesh_routes(rows, servers):
         sidecar.append({'service': row['service'], 'protocol': protocol(row), 'listen': row['internal_port'],
                         'upstreams': ups})
         if row.get('domain'):
-            edge.append({'service': row['service'], 'protocol': 'http', 'domain': row['domain'], 'upstreams': ups})
+            edge.append({'service': row['service'], 'protocol': 'http', 'domain': row['domain'], 'upstreams': ups,
+                         'tls': row.get('ssl_mode') in TLS_MODES, 'hsts': bool(row.get('hsts'))})
     return {'sidecar': sidecar, 'edge': edge}

@@ -93,6 +93,8 @@ def build_plan(spec, images=None):
                 'size': size['slug'],
                 'monthly_cost': cost,
                 'domain': svc.get('domain'),
+                'ssl_mode': (svc.get('ssl_mode') or 'none') if svc.get('domain') else None,
+                'hsts': bool(svc.get('hsts')),
                 'schedule': svc.get('schedule'),
                 'depends_on': list(svc.get('depends_on') or []),
             })

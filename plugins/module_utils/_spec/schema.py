@@ -671,6 +671,7 @@ SERVICE_KEYS = {
     'server_memory': Key('int', 1024, ALL, _check_positive),
     'domain': Key('str', None, APPS, _check_domain),
     'ssl_mode': Key('str', None, APPS, _check_ssl_mode),
+    'hsts': Key('bool', False, APPS, None),
     'schedule': Key('str', None, ('custom', 'python', 'nodejs'), _check_cron),
     'health_check': Key('bool', True, ALL, None),
     'restart': Key('bool', True, ALL, None),
@@ -858,6 +859,9 @@ def _check_service_rules(report, path, svc, service_type, bad):
                          'set port (python, nodejs) or ports (custom), or remove domain')
     if svc.get('ssl_mode') and not svc.get('domain') and 'domain' not in bad:
         report.error(_join(path, 'ssl_mode'), 'ssl_mode is set but domain is not', 'set domain, or remove ssl_mode')
+    if svc.get('hsts') and svc.get('ssl_mode') in ('none', 'cloudflare'):
+        report.error(_join(path, 'hsts'), 'hsts needs the edge to serve HTTPS, and ssl_mode is %s' % svc['ssl_mode'],
+                     'set ssl_mode: letsencrypt or self-signed, or remove hsts')
     if svc.get('auto_scaling') and 'servers_count' not in bad:
         _check_scaling_bounds(report, _join(path, 'auto_scaling'), svc)
 

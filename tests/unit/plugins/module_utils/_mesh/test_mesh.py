@@ -246,7 +246,7 @@ def test_duplicates_are_refused():
 def test_normalized_routes():
     route, = check_routes([{'service': 'api', 'listen': 5000, 'domain': 'API.example.com', 'upstreams': None}])
     assert route == {'service': 'api', 'protocol': 'http', 'listen': 5000, 'domain': 'api.example.com',
-                     'upstreams': []}
+                     'upstreams': [], 'tls': False, 'hsts': False}
     # routes with None for every optional key (as Ansible passes suboptions) are fine
     check_routes([{'service': 'api', 'protocol': 'http', 'listen': None, 'domain': None, 'upstreams': []}], 'edge')
 

@@ -19,7 +19,7 @@ def test_routes_cover_every_replica_sorted():
         {'service': 'postgres', 'protocol': 'tcp', 'listen': 5563, 'upstreams': ['10.0.0.6:8300']},
     ]
     assert routes['edge'] == [{'service': 'api', 'protocol': 'http', 'domain': 'api.example.com',
-                               'upstreams': ['10.0.0.5:8100', '10.0.0.6:18100']}]
+                               'upstreams': ['10.0.0.5:8100', '10.0.0.6:18100'], 'tls': False, 'hsts': False}]
 
 
 def test_service_not_running_yet_has_no_upstreams():
