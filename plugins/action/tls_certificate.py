@@ -12,6 +12,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._tls import renewal, store
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._tls.table import certificate_table
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
@@ -65,7 +66,7 @@ class ActionModule(ActionBase):
         now = datetime.datetime.now(datetime.timezone.utc)
         if p['state'] == 'planned':
             rows = [_row(p['path'], entry, now) for entry in sorted(p['domains'], key=lambda e: e['domain'])]
-            result.update(changed=False, certificates=rows,
+            result.update(changed=False, certificates=rows, table=certificate_table(rows),
                           due=[r['domain'] for r in rows if r['action'] in ('issue', 'renew')])
             return result
         if not p['domain'] or not p['mode']:

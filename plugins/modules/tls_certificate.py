@@ -97,6 +97,12 @@ certificates:
     - {domain: api.example.com, mode: letsencrypt, action: keep, why: valid until 2027-02-01 10:00 UTC,
        next: '2027-01-02T10:00:00Z', issuer: CN=R11,O=Let's Encrypt,C=US, not_after: '2027-02-01T10:00:00Z',
        serial: 3a9f..., days_left: 57.1, failures: 0, last_error: '', path: /home/ops/.fleet/u1/myapp/prod/tls/api.example.com.pem}
+table:
+  description: With O(state=planned), the rows as a table a person reads (domain, mode, issuer, not after, days left,
+    next renewal, last error).
+  returned: state is planned
+  type: list
+  elements: str
 due:
   description: With O(state=planned), the domains to issue or renew now.
   returned: state is planned

@@ -15,7 +15,7 @@ FIXES = (
      "the CA's rate limit: wait for the time it names (the next deploy or playbooks/tls.yml retries after the backoff); "
      'test against the staging directory (fleet_acme_directory) meanwhile'),
     (r'badNonce', 'the CA kept refusing the request nonce; run playbooks/tls.yml again'),
-    (r'(urn:ietf:params:acme:error:)?(dns|connection|unauthorized|incorrectResponse)|NXDOMAIN|no valid A records|'
+    (r'urn:ietf:params:acme:error:(dns|connection|unauthorized|incorrectResponse)|NXDOMAIN|no valid A records|'
      r'Timeout during connect|Fetching http',
      "the CA could not reach this name's port 80 on the servers: point the domain's DNS (A record) at the servers "
      'that serve it, open port 80 to the internet, then deploy again'),
