@@ -25,6 +25,7 @@ ARGUMENT_SPEC = dict(
     domain=dict(type='str'),
     mode=dict(type='str', choices=['letsencrypt', 'self-signed']),
     error=dict(type='str', default=''),
+    force=dict(type='bool', default=False),
 )
 
 
@@ -32,20 +33,22 @@ def _time(value):
     return value.strftime(store.TIME_FORMAT) if value else None
 
 
-def _row(path, entry, now):
+def _row(path, entry, now, force=False):
     domain = entry['domain']
     cert = store.read_current(path, domain)
     state = store.read_state(path, domain)
     ari = entry.get('ari_start')
     ari_start = store.utc(datetime.datetime.strptime(ari, store.TIME_FORMAT)) if ari else None
     decision = renewal.decide(now, cert, state, ari_start)
+    if force and decision['action'] in ('keep', 'wait'):
+        decision = {'action': 'renew' if cert else 'issue', 'why': 'asked for (fleet_tls_force)', 'next': None}
     row = {'domain': domain, 'mode': entry['mode'], 'action': decision['action'], 'why': decision['why'],
            'next': _time(decision['next']), 'failures': int(state.get('failures') or 0),
            'last_error': state.get('last_error') or '', 'issuer': None, 'not_after': None, 'serial': None,
            'days_left': None, 'path': store.pem_path(path, domain)}
     if cert:
         row.update(issuer=cert['issuer'], not_after=_time(cert['not_after']), serial=cert['serial'],
-                   days_left=round((cert['not_after'] - now).total_seconds() / 86400.0, 2))
+                   days_left=round((cert['not_after'] - now).total_seconds() / 86400.0, 4))
     return row
 
 
@@ -65,7 +68,8 @@ class ActionModule(ActionBase):
             return result
         now = datetime.datetime.now(datetime.timezone.utc)
         if p['state'] == 'planned':
-            rows = [_row(p['path'], entry, now) for entry in sorted(p['domains'], key=lambda e: e['domain'])]
+            rows = [_row(p['path'], entry, now, p['force'])
+                    for entry in sorted(p['domains'], key=lambda e: e['domain'])]
             result.update(changed=False, certificates=rows, table=certificate_table(rows),
                           due=[r['domain'] for r in rows if r['action'] in ('issue', 'renew')])
             return result

@@ -73,6 +73,12 @@ options:
     description: With O(state=failed), what went wrong, in one line (shown by C(status.yml)).
     type: str
     default: ''
+  force:
+    description:
+      - With O(state=planned), every domain is due now, whatever its lifetime and backoff (a key that may have
+        leaked, a changed CA). Each forced renewal is an order at the CA: mind its rate limits.
+    type: bool
+    default: false
 seealso:
   - module: community.crypto.acme_certificate
   - module: community.crypto.x509_certificate
