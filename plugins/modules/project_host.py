@@ -61,7 +61,7 @@ options:
     description:
       - The certificates of the project's HTTPS domains, as the controller keeps them (private key and full
         chain in one PEM text per domain, never logged), written to C(tls/{domain}.pem) (0600, directory 0700),
-        where the edge takes them from (M(projectdeployer.fleet.nginx_mesh) O(certificates_dir)).
+        where the edge takes them from (the O(projectdeployer.fleet.nginx_mesh#module:certificates_dir) of M(projectdeployer.fleet.nginx_mesh)).
     type: dict
     default: {}
     version_added: 0.3.0

@@ -9,10 +9,10 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 ---
 module: tls_certificate
-short_description: Decide which of a tenant's certificates to issue or renew, and keep them on the controller
+short_description: Decide which of a tenant's certificates to issue or renew and keep them on the controller
 version_added: 0.3.0
 description:
-  - The controller's store of a tenant's certificates (docs/tls.md): per domain, C(DOMAIN.pem) (the private key
+  - The controller's store of a tenant's certificates (docs/tls.md) holds per domain C(DOMAIN.pem) (the private key
     and the full chain, 0600 in a 0700 directory) and C(DOMAIN.json) (the last attempt).
   - O(state=planned) says for each domain whether to ask the CA now, by lifetime fraction (due when a third of
     the lifetime or less is left), by the CA's renewal information (O(domains[].ari_start)), and by the backoff
@@ -76,7 +76,7 @@ options:
   force:
     description:
       - With O(state=planned), every domain is due now, whatever its lifetime and backoff (a key that may have
-        leaked, a changed CA). Each forced renewal is an order at the CA: mind its rate limits.
+        leaked, a changed CA). Each forced renewal is an order at the CA, so mind its rate limits.
     type: bool
     default: false
 seealso:

@@ -62,7 +62,8 @@ class Databases(object):
     def playbook(self, name, *args):
         return run_playbook('playbooks/%s.yml' % name, '-i', 'inventory/local.yml', '-e', '@%s' % self.spec_path,
                             '-e', '@tests/world/images.yml', '-e', 'fleet_env=prod', '-e', 'fleet_root=%s' % self.fleet_root,
-                            '-e', 'fleet_edge_http_port=%d' % self.edge_port, '-e', 'fleet_edge_https_port=%d' % self.edge_https_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
+                            '-e', 'fleet_edge_http_port=%d' % self.edge_port,
+                            '-e', 'fleet_edge_https_port=%d' % self.edge_https_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
                             '-e', 'fleet_edge_container=fleet_edge_%s' % self.user, '-e', FAST_HEALTH, *args)
 
     def psql(self, sql, service='postgres', database='shop_prod', check=True):

@@ -68,7 +68,8 @@ class Project(object):
     def extra(self, *args):
         return ['-i', 'inventory/local.yml', '-e', '@%s' % self.spec_path, '-e', '@tests/world/images.yml',
                 '-e', 'fleet_env=prod', '-e', 'fleet_root=%s' % os.path.join(self.root, 'fleet'),
-                '-e', 'fleet_edge_http_port=%d' % self.edge_port, '-e', 'fleet_edge_https_port=%d' % self.edge_https_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
+                '-e', 'fleet_edge_http_port=%d' % self.edge_port,
+                '-e', 'fleet_edge_https_port=%d' % self.edge_https_port, '-e', 'fleet_edge_bind_address=127.0.0.1',
                 '-e', 'fleet_edge_container=%s' % self.edge_container,
                 '-e', FAST_HEALTH, '-e', 'fleet_drain_seconds=1'] + list(args)
 
