@@ -20,12 +20,12 @@ ARGUMENT_SPEC = dict(
     domains=dict(type='list', elements='dict', default=[], options=dict(
         domain=dict(type='str', required=True),
         mode=dict(type='str', required=True, choices=['letsencrypt', 'self-signed']),
-        ari_start=dict(type='str'),
     )),
     domain=dict(type='str'),
     mode=dict(type='str', choices=['letsencrypt', 'self-signed']),
     error=dict(type='str', default=''),
     force=dict(type='bool', default=False),
+    early=dict(type='list', elements='str', default=[]),
 )
 
 
@@ -33,13 +33,11 @@ def _time(value):
     return value.strftime(store.TIME_FORMAT) if value else None
 
 
-def _row(path, entry, now, force=False):
+def _row(path, entry, now, force=False, early=()):
     domain = entry['domain']
     cert = store.read_current(path, domain)
     state = store.read_state(path, domain)
-    ari = entry.get('ari_start')
-    ari_start = store.utc(datetime.datetime.strptime(ari, store.TIME_FORMAT)) if ari else None
-    decision = renewal.decide(now, cert, state, ari_start)
+    decision = renewal.decide(now, cert, state, now if domain in early else None)
     if force and decision['action'] in ('keep', 'wait'):
         decision = {'action': 'renew' if cert else 'issue', 'why': 'asked for (fleet_tls_force)', 'next': None}
     row = {'domain': domain, 'mode': entry['mode'], 'action': decision['action'], 'why': decision['why'],
@@ -68,7 +66,7 @@ class ActionModule(ActionBase):
             return result
         now = datetime.datetime.now(datetime.timezone.utc)
         if p['state'] == 'planned':
-            rows = [_row(p['path'], entry, now, p['force'])
+            rows = [_row(p['path'], entry, now, p['force'], p['early'])
                     for entry in sorted(p['domains'], key=lambda e: e['domain'])]
             result.update(changed=False, certificates=rows, table=certificate_table(rows),
                           due=[r['domain'] for r in rows if r['action'] in ('issue', 'renew')])

@@ -15,7 +15,7 @@ description:
   - The controller's store of a tenant's certificates (docs/tls.md) holds per domain C(DOMAIN.pem) (the private key
     and the full chain, 0600 in a 0700 directory) and C(DOMAIN.json) (the last attempt).
   - O(state=planned) says for each domain whether to ask the CA now, by lifetime fraction (due when a third of
-    the lifetime or less is left), by the CA's renewal information (O(domains[].ari_start)), and by the backoff
+    the lifetime or less is left), by the CA's renewal information (O(early)), and by the backoff
     of failed attempts (5 minutes doubling to 6 hours). It reads files only; no CA is asked.
   - O(state=installed) puts an issuance's C(DOMAIN.new.key) and C(DOMAIN.new.crt) in place as C(DOMAIN.pem) in
     one rename, after checking that the key is the certificate's.
@@ -59,9 +59,6 @@ options:
         type: str
         required: true
         choices: [letsencrypt, self-signed]
-      ari_start:
-        description: The start of the CA's suggested renewal window (C(YYYY-MM-DDTHH:MM:SSZ)), when it gave one.
-        type: str
   domain:
     description: With O(state=installed) or O(state=failed), the domain.
     type: str
@@ -73,6 +70,13 @@ options:
     description: With O(state=failed), what went wrong, in one line (shown by C(status.yml)).
     type: str
     default: ''
+  early:
+    description:
+      - With O(state=planned), the domains whose CA asked for an early renewal (its renewal information, RFC 9773,
+        as M(community.crypto.acme_certificate_renewal_info) reads it); they are due now, after their backoff.
+    type: list
+    elements: str
+    default: []
   force:
     description:
       - With O(state=planned), every domain is due now, whatever its lifetime and backoff (a key that may have

@@ -141,6 +141,7 @@ def test_https_with_a_certificate_from_the_acme_ca(project):
         assert tls.version() in ('TLSv1.2', 'TLSv1.3')
         assert get(tls, project.api) == 200
         assert get(tls, project.api) == 200  # the same connection, kept alive
+        assert get(tls, project.api, '/healthz') == 200  # the edge's own health of the domain, for monitors
     out = subprocess.run(['openssl', 's_client', '-connect', '127.0.0.1:%d' % project.edge_https_port,
                           '-servername', project.api, '-CAfile', project.roots, '-verify_return_error', '-brief'],
                          input='', capture_output=True, text=True, timeout=30, check=False)

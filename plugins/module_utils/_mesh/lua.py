@@ -152,6 +152,21 @@ function M.route()
     ctx.fleet_tries = 0
 end
 
+-- the edge's /healthz of a domain, for load balancer monitors: 200 while the route has a peer here, else 503
+function M.health()
+    local route = ngx.var.%(variable)s
+    local tenant, service = route:match("^([^/]+)/(.+)$")
+    local routes = tenant and routes_of(tenant)
+    local peers = routes and routes[service]
+    ngx.header["Content-Type"] = "text/plain"
+    if not peers or #peers == 0 then
+        ngx.status = 503
+        ngx.say("no serving replica of ", service, " here")
+        return ngx.exit(503)
+    end
+    ngx.say("ok")
+end
+
 -- balancer phase: the next peer (retries move on to the following peers, once each)
 function M.balance()
     local ctx = ngx.ctx

@@ -36,6 +36,8 @@ CONF_ROOT = '/etc/nginx/fleet'
 CONF_NAME = 'nginx.conf'
 EDGE_CONTAINER_PORT = 80
 EDGE_HEALTH_PATH = '/__fleet_edge_health'
+# a domain's own health on the edge (HTTP and HTTPS), for load balancer monitors: 200 while it has a peer
+DOMAIN_HEALTH_PATH = '/healthz'
 # Debian's nginx packages load their dynamic modules (lua, stream) from here; OpenResty has them built
 # in and no such directory (an include glob that matches nothing is fine for nginx).
 MODULES_INCLUDE = '/etc/nginx/modules-enabled/*.conf'
@@ -207,8 +209,15 @@ def _http_route_server(listen, tenant, service, server_name=None, directives=())
     if server_name:
         lines.append('    server_name %s;' % server_name)
     lines.extend(directives)
+    lines.append('    set $%s "%s/%s";' % (_lua.ROUTE_VARIABLE, tenant, service))
+    if server_name:
+        lines.extend([
+            '    location = %s {' % DOMAIN_HEALTH_PATH,
+            '        access_log off;',
+            '        content_by_lua_block { require("fleet_routes").health() }',
+            '    }',
+        ])
     lines.extend([
-        '    set $%s "%s/%s";' % (_lua.ROUTE_VARIABLE, tenant, service),
         '    location / {',
         '        access_by_lua_block { require("fleet_routes").route() }',
         '        proxy_pass http://%s;' % _lua.UPSTREAM,

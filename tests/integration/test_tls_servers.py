@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One name served from two servers gets one certificate (issue 15): exactly one ACME order, the same serial on
+both edges, and the CA's validation succeeds whichever server it reaches.
+
+Two simulated hosts (tests/world/host.sh: own network namespace, dockerd and sshd) run one web service (the
+nginx stand-in) behind their edges on port 80/443 of their own addresses. A real pebble validates HTTP-01 on
+port 80 of the name's address, which its DNS (pebble-challtestsrv) gives as both hosts' addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import ssl
+import string
+import sys
+
+import pytest
+import yaml
+
+from acme_ca import AcmeCA
+from helpers import host_ips, recap_changed, run_playbook, ssh_keypair
+from sim_hosts import sim_host
+
+pytestmark = pytest.mark.usefixtures('world')
+
+NGINX = 'fleet-world/nginx:1.22'
+
+
+def served_serial(address, name, cafile):
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection((address, 443), timeout=15) as sock:
+        with context.wrap_socket(sock, server_hostname=name) as tls:
+            der = tls.getpeercert(binary_form=True)
+            names = [value for kind, value in tls.getpeercert()['subjectAltName'] if kind == 'DNS']
+    return der, names
+
+
+def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
+    key = ssh_keypair(tmp_path)
+    user = 's' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
+    domain = 'web.%s.localhost' % user
+    ips = host_ips(2)
+    spec_path = tmp_path / 'spec.yml'
+    spec_path.write_text(yaml.safe_dump({
+        'fleet_user': user, 'fleet_project': 'site', 'fleet_version': '1', 'docker_hub_user': '',
+        'services': {'web': {'image': NGINX, 'ports': [80], 'health_path': '/', 'domain': domain,
+                             'ssl_mode': 'letsencrypt'}}}))
+    with AcmeCA(tmp_path / 'acme', 80) as acme, \
+            sim_host('ft-%s-a' % user, ips[0], '%s.pub' % key) as host_a, \
+            sim_host('ft-%s-b' % user, ips[1], '%s.pub' % key) as host_b:
+        acme.add_a(domain, *ips)
+        for host in (host_a, host_b):
+            host.load_images(NGINX)
+        common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': str(key),
+                  'ansible_python_interpreter': sys.executable,
+                  'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}
+        inventory = tmp_path / 'hosts.yml'
+        inventory.write_text(yaml.safe_dump({'fleet_servers': {'hosts': {
+            'a': dict(common, ansible_host=ips[0]), 'b': dict(common, ansible_host=ips[1])}}}))
+        args = ['-i', str(inventory), '-e', '@%s' % spec_path, '-e', '@tests/world/images.yml', '-e', 'fleet_env=prod',
+                '-e', 'fleet_controller_root=%s' % (tmp_path / 'controller'),
+                '-e', 'fleet_acme_directory=%s' % acme.directory, '-e', 'fleet_acme_ca_bundle=%s' % acme.ca_bundle,
+                '-e', json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 60}})]
+        proc = run_playbook('playbooks/deploy.yml', *args, timeout=900)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
+        assert acme.orders() == 1, acme.log()[-3000:]
+        roots = acme.roots()
+        der_a, names_a = served_serial(ips[0], domain, roots)
+        der_b, names_b = served_serial(ips[1], domain, roots)
+        assert der_a == der_b and names_a == names_b == [domain]
+        # the challenge answers were taken off both edges; a second run asks the CA nothing and changes nothing
+        for host in (host_a, host_b):
+            left = host.ssh('ls /local/.fleet/edge/acme', check=True).stdout.split()
+            assert left == [], left
+        again = run_playbook('playbooks/deploy.yml', *args, timeout=900)
+        assert again.returncode == 0 and recap_changed(again.stdout) == 0, (again.stdout + again.stderr)[-6000:]
+        assert acme.orders() == 1
+        gone = run_playbook('playbooks/remove.yml', *args, '-e', 'fleet_confirm=%s/site/prod' % user,
+                            '-e', 'fleet_purge=true', timeout=600)
+        assert gone.returncode == 0, (gone.stdout + gone.stderr)[-4000:]
+        for host in (host_a, host_b):  # the edge went with its last tenant, its certificates with it
+            assert host.ssh('ls /local/.fleet/edge/certs 2>/dev/null | wc -l', check=True).stdout.strip() == '0'
