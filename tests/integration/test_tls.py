@@ -4,7 +4,8 @@
 real edge, Python's ssl clients and openssl.
 
 One module fixture deploys the example project on the embedded default with ``api`` on ``ssl_mode:
-letsencrypt`` (pebble, certificates that live 90 s so that a renewal happens inside the module) and a
+letsencrypt`` (pebble, certificates that live 90 s so that a renewal happens inside the module, 15 % of
+its nonces refused so that the client's bounded badNonce retries are exercised) and a
 second app, ``site``, on ``self-signed`` (the project's own CA). The tests run in order: issuance, a
 re-run without a CA request, the self-signed name, protections, then a renewal under a keep-alive HTTPS
 load (run at -vvv: no key shown) and a forced renewal whose CA is gone.
@@ -121,7 +122,9 @@ def project(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('tls'))
     user = 't' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
     edge_port = free_port()
-    acme = AcmeCA(os.path.join(root, 'acme'), edge_port, validity=VALIDITY).start()
+    # pebble refuses 15 % of good nonces: every ACME request of the module goes through the badNonce retries
+    acme = AcmeCA(os.path.join(root, 'acme'), edge_port, validity=VALIDITY,
+                  env={'PEBBLE_WFE_NONCEREJECT': '15'}).start()
     tenant = TlsProject(root, user, edge_port, acme)
     try:
         proc = tenant.playbook('deploy')
