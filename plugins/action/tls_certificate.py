@@ -11,6 +11,7 @@ import datetime
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.history import append_records
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._tls import renewal, store
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._tls.table import certificate_table
 
@@ -26,6 +27,7 @@ ARGUMENT_SPEC = dict(
     error=dict(type='str', default=''),
     force=dict(type='bool', default=False),
     early=dict(type='list', elements='str', default=[]),
+    events=dict(type='path'),
 )
 
 
@@ -78,14 +80,19 @@ class ActionModule(ActionBase):
             result.update(changed=True)
             return result
         try:
+            event = {'time': _time(now), 'domain': p['domain'], 'mode': p['mode']}
             if p['state'] == 'installed':
                 cert = store.install(p['path'], p['domain'], p['mode'], now)
                 result.update(changed=True, serial=cert['serial'], not_after=_time(cert['not_after']),
                               issuer=cert['issuer'])
+                event.update(event='issued', serial=cert['serial'], not_after=result['not_after'], issuer=cert['issuer'])
             else:
                 state = store.record_failure(p['path'], p['domain'], p['mode'], now, p['error'])
                 result.update(changed=True, failures=state['failures'],
                               next=_time(now + renewal.backoff(state['failures'])))
+                event.update(event='failed', error=p['error'], failures=state['failures'], next=result['next'])
+            if p['events']:
+                append_records(p['events'], [event])
         except (store.StoreError, OSError) as exc:
             result.update(failed=True, msg=str(exc))
         return result

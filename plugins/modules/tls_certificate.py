@@ -77,6 +77,12 @@ options:
     type: list
     elements: str
     default: []
+  events:
+    description:
+      - With O(state=installed) or O(state=failed), a JSON-lines file on the controller to which the attempt is
+        appended (time, domain, mode, C(issued) with serial and expiry, or C(failed) with the error and the next
+        attempt) for monitoring; the deploy role uses C({controller_root}/{user}/{project}/{env}/monitoring/tls.jsonl).
+    type: path
   force:
     description:
       - With O(state=planned), every domain is due now, whatever its lifetime and backoff (a key that may have

@@ -279,3 +279,7 @@ def test_a_failed_renewal_keeps_the_certificate_and_says_so(project):
     with open(os.path.join(project.tls_dir, project.api + '.json')) as handle:
         state = yaml.safe_load(handle)
     assert state['failures'] == 1 and state['last_error']
+    with open(os.path.join(project.root, 'fleet', project.user, 'myapp', 'prod', 'monitoring', 'tls.jsonl')) as handle:
+        events = [yaml.safe_load(line) for line in handle]
+    assert [e['event'] for e in events if e['domain'] == project.api] == ['issued', 'issued', 'failed']
+    assert 'does not answer' in events[-1]['error'] and events[-1]['next']
