@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One name served from two servers gets one certificate (issue 15): exactly one ACME order, the same serial on
-both edges, and the CA's validation succeeds whichever server it reaches.
+both edges, and the CA's validation succeeds whichever server it reaches. Then a name whose DNS points
+elsewhere: one block with the CA's error and the fix, the rest deployed, the run failed.
 
 Two simulated hosts (tests/world/host.sh: own network namespace, dockerd and sshd) run one web service (the
 nginx stand-in) behind their edges on port 80/443 of their own addresses. A real pebble validates HTTP-01 on
@@ -78,6 +79,21 @@ def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
         again = run_playbook('playbooks/deploy.yml', *args, timeout=900)
         assert again.returncode == 0 and recap_changed(again.stdout) == 0, (again.stdout + again.stderr)[-6000:]
         assert acme.orders() == 1
+        # a name whose DNS points elsewhere: the deploy says so in one block, deploys the rest and ends failed
+        bad = 'bad.%s.localhost' % user
+        acme.add_a(bad, '127.0.0.2')
+        spec = yaml.safe_load(spec_path.read_text())
+        spec['services']['bad'] = dict(spec['services']['web'], domain=bad)
+        spec_path.write_text(yaml.safe_dump(spec))
+        failed = run_playbook('playbooks/deploy.yml', *args, timeout=900)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0, out[-6000:]
+        assert 'HTTPS: no new certificate for %s (ssl_mode letsencrypt)' % bad in out, out[-6000:]
+        assert '%s is served over HTTP (no certificate yet)' % bad in out
+        assert "fix: the CA could not reach this name's port 80" in out
+        assert '%s: no certificate could be issued' % bad in out
+        for address in ips:  # the good name still serves its certificate; the bad one is served over HTTP
+            assert served_serial(address, domain, roots)[0] == der_a
         gone = run_playbook('playbooks/remove.yml', *args, '-e', 'fleet_confirm=%s/site/prod' % user,
                             '-e', 'fleet_purge=true', timeout=600)
         assert gone.returncode == 0, (gone.stdout + gone.stderr)[-4000:]
