@@ -283,3 +283,10 @@ def test_a_failed_renewal_keeps_the_certificate_and_says_so(project):
         events = [yaml.safe_load(line) for line in handle]
     assert [e['event'] for e in events if e['domain'] == project.api] == ['issued', 'issued', 'failed']
     assert 'does not answer' in events[-1]['error'] and events[-1]['next']
+
+
+def test_remove_takes_the_certificates_off_the_edge(project):
+    proc = project.playbook('remove', '-e', 'fleet_confirm=%s/myapp/prod' % project.user, '-e', 'fleet_purge=true')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert glob.glob(os.path.join(project.root, 'fleet', '.fleet', 'edge', 'certs', '*')) == []
+    assert not os.path.exists(os.path.join(project.root, 'fleet', project.user, 'myapp', 'prod', 'tls'))

@@ -140,7 +140,25 @@ def _redis_stream(svc, timeout):
     _wait('redis BGSAVE in %s' % svc.container.name, time.monotonic() + timeout, finished)
     layout = _redis_layout(svc)
     path = '%s/%s' % (layout['dir'], layout['dbfilename'])
-    return info.get('redis_version'), exec_stream(svc.client, svc.container, ['cat', path], what='reading %s' % path)
+    return info.get('redis_version'), _rdb_checked(
+        exec_stream(svc.client, svc.container, ['cat', path], what='reading %s' % path), path)
+
+
+class EmptyReadError(FleetDockerError):
+    """The data read from a database was empty or not of its format: read again, once."""
+
+
+def _rdb_checked(stream, path):
+    """``stream``, refused (EmptyReadError) unless it starts as an RDB file does (``REDIS``)."""
+    head = b''
+    for chunk in stream:
+        if len(head) < 5:
+            head += chunk[:5 - len(head)]
+            if len(head) >= 5 and head != b'REDIS':
+                raise EmptyReadError('%s as read is not an RDB file (it starts %r)' % (path, head))
+        yield chunk
+    if len(head) < 5:
+        raise EmptyReadError('%s as read was empty or cut short (%d bytes)' % (path, len(head)))
 
 
 def take_backup(svc, timeout=3600, clock=None):
@@ -159,6 +177,14 @@ def take_backup(svc, timeout=3600, clock=None):
         name = files.backup_name(svc.name, clock(), files.backup_ext(svc.kind))
     meta = {'kind': svc.kind, 'version': version,
             'source': {'container': svc.container.name, 'image': svc.image}}
+    try:
+        return files.write_atomically(svc.dirs['backups'], name, stream, meta=meta, clock=clock)
+    except EmptyReadError:
+        if svc.kind != 'redis':
+            raise
+    # Seen once in many hundred backups: the RDB read back empty though redis had saved it. Read it again,
+    # once (write_atomically removed what it had written); a second empty read fails the backup.
+    version, stream = _redis_stream(svc, timeout)
     return files.write_atomically(svc.dirs['backups'], name, stream, meta=meta, clock=clock)
 
 
