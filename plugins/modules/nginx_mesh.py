@@ -227,6 +227,15 @@ routes:
   returned: always
   type: int
   sample: 2
+certificates_checked:
+  description:
+    - The domains whose new certificate this run saw served by the edge over SNI (a handshake on the edge's HTTPS
+      port from the server itself). A different certificate fails the run; an edge the server cannot reach on its
+      own address is not checked.
+  returned: with O(kind=edge) and O(https_port)
+  type: list
+  elements: str
+  sample: [api.example.com]
 certificates:
   description: The edge's domains of this tenant that are served over HTTPS.
   returned: with O(kind=edge) and O(https_port)

@@ -21,6 +21,7 @@ import os
 import posixpath
 import re
 import socket
+import ssl
 import tempfile
 import time
 
@@ -267,6 +268,21 @@ def _post(config_dir, path, body=None, timeout=CONTROL_TIMEOUT):
     return body
 
 
+def leaf_der(pem):
+    """The DER of the first certificate in a PEM text (None when there is none)."""
+    match = re.search(r'-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----', pem or '', re.S)
+    return ssl.PEM_cert_to_DER_cert(match.group(0)) if match else None
+
+
+def served_der(address, port, name, timeout=CONTROL_TIMEOUT):
+    """The DER of the certificate the edge at ``address:port`` serves for ``name`` (SNI); not verified."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection((address, port), timeout=timeout) as sock:
+        with context.wrap_socket(sock, server_hostname=name) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
 def text_md5(text):
     return hashlib.md5(text.encode('utf-8'), usedforsecurity=False).hexdigest()
 
@@ -434,6 +450,7 @@ class NginxSite(object):
         self.container = get_container(client, spec['name'])
         self.reloaded = False
         self.container_action = 'none'
+        self.checked = []  # the domains whose new certificate was seen served over SNI
 
     def path(self, rel):
         return os.path.join(self.spec['config_dir'], rel)
@@ -596,7 +613,26 @@ class NginxSite(object):
                     raise MeshError('nginx took another certificate for %s (MD5 %s) than the one written'
                                     % (domain, loaded))
                 changed = changed or bool(held) or old != new
+            if new is not None and old != new:
+                self.check_served(domain, new)
         return changed
+
+    def check_served(self, domain, pem):
+        """Connect over SNI and see the new certificate served; a different one fails the run. An edge this
+        server cannot reach on its own address (a firewall, no hairpin) is not checked."""
+        published = self.spec['ports'].get('%d/tcp' % _tls.EDGE_HTTPS_CONTAINER_PORT)
+        if not published:
+            return
+        address = published[0] if published[0] not in ('0.0.0.0', '', None) else '127.0.0.1'
+        try:
+            served = served_der(address, published[1], domain)
+        except (OSError, ssl.SSLError):
+            return
+        if served != leaf_der(pem):
+            raise MeshError('the edge serves another certificate for %s than the one it was given; fix: run the '
+                            'deploy again (the edge container may need a restart: docker restart %s)'
+                            % (domain, self.spec['name']))
+        self.checked.append(domain)
 
     def forget_certificates(self, rels):
         """A leaving tenant's certificates: files removed, the store's copies forgotten."""
@@ -807,6 +843,7 @@ def _edge_locked(client, p, check_mode, tenant, spec):
         changed = site.load_certificates(certs) or changed
     result = _result(site, changed, frag, len([r for r in routes if r['domain']]), diffs)
     result['certificates'] = installed
+    result['certificates_checked'] = site.checked
     return result
 
 

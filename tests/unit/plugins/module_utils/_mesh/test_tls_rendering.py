@@ -56,3 +56,14 @@ def test_tls_and_hsts_need_a_domain_and_booleans():
     with pytest.raises(ValueError, match='hsts must be true or false'):
         check_routes([{'service': 'a', 'domain': 'a.example.com', 'hsts': 'yes'}], 'edge')
     assert _tls.cert_rel('a.example.com', '.new') == 'certs/a.example.com.pem.new'
+
+
+def test_the_leaf_of_a_key_and_chain_file():
+    import base64
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.nginx import leaf_der
+    first, second = base64.b64encode(b'first-der').decode(), base64.b64encode(b'second-der').decode()
+    pem = ('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'
+           '-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n'
+           '-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n' % (first, second))
+    assert leaf_der(pem) == b'first-der'
+    assert leaf_der('no certificate') is None
