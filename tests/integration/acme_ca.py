@@ -136,5 +136,5 @@ class AcmeCA(object):
             return handle.read()
 
     def orders(self):
-        """How many orders pebble was asked for (its log has one line per new-order request)."""
-        return len(re.findall(r'POST /order-plz', self.log()))
+        """How many orders pebble created (a request it refused, a bad nonce, is not one)."""
+        return len(re.findall(r'Added order "', self.log()))
