@@ -117,6 +117,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def ssh_host_vars(key):
+    """Inventory variables of a simulated host reached as root with the private key ``key`` (host keys unchecked:
+    each host is new)."""
+    return {'ansible_user': 'root', 'ansible_ssh_private_key_file': str(key),
+            'ansible_python_interpreter': sys.executable,
+            'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}
+
+
 def ssh_keypair(directory):
     """A new passphrase-less ed25519 key pair in ``directory`` (private key 0600); returns the private key's path."""
     key = os.path.join(str(directory), 'id_ed25519')

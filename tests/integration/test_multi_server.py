@@ -11,13 +11,12 @@ import os
 import random
 import re
 import string
-import sys
 import urllib.request
 
 import pytest
 import yaml
 
-from helpers import REPO, changed_tasks, host_ips, recap_changed, run_playbook, ssh_keypair
+from helpers import REPO, changed_tasks, host_ips, recap_changed, run_playbook, ssh_host_vars, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -43,9 +42,7 @@ def test_project_across_two_servers(tmp_path):
             sim_host('fm-%s-b' % user, ips['b'], '%s.pub' % key) as host_b:
         host_a.load_images(*STAND_INS['a'])
         host_b.load_images(*STAND_INS['b'])
-        common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': str(key),
-                  'ansible_python_interpreter': sys.executable,
-                  'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}
+        common = ssh_host_vars(key)
         inventory = tmp_path / 'hosts.yml'
         inventory.write_text(yaml.safe_dump({'fleet_servers': {'hosts': {
             'db': dict(common, ansible_host=ips['a'], fleet_host_services=['postgres', 'redis']),

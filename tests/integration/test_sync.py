@@ -11,12 +11,11 @@ import os
 import random
 import stat
 import string
-import sys
 
 import pytest
 import yaml
 
-from helpers import host_ips, recap_changed, run_playbook, ssh_keypair
+from helpers import host_ips, recap_changed, run_playbook, ssh_host_vars, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -49,9 +48,7 @@ def test_push_pull_sync_and_list_secrets(tmp_path):
     os.chmod(str(controller / 'secrets'), 0o700)
     with sim_host('fs-%s-a' % user, ips[0], '%s.pub' % key) as host_a, \
             sim_host('fs-%s-b' % user, ips[1], '%s.pub' % key) as host_b:
-        common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': str(key),
-                  'ansible_python_interpreter': sys.executable,
-                  'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}
+        common = ssh_host_vars(key)
         inventory = tmp_path / 'hosts.yml'
         inventory.write_text(yaml.safe_dump({'fleet_servers': {'hosts': {
             'web-1': dict(common, ansible_host=ips[0]), 'web-2': dict(common, ansible_host=ips[1])}}}))

@@ -16,13 +16,12 @@ import random
 import socket
 import ssl
 import string
-import sys
 
 import pytest
 import yaml
 
 from acme_ca import AcmeCA
-from helpers import host_ips, run_playbook, ssh_keypair
+from helpers import host_ips, run_playbook, ssh_host_vars, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
@@ -57,9 +56,7 @@ def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
         acme.add_a(bad, '127.0.0.2')
         for host in (host_a, host_b):
             host.load_images(NGINX)
-        common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': str(key),
-                  'ansible_python_interpreter': sys.executable,
-                  'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'}
+        common = ssh_host_vars(key)
         inventory = tmp_path / 'hosts.yml'
         inventory.write_text(yaml.safe_dump({'fleet_servers': {'hosts': {
             'a': dict(common, ansible_host=ips[0]), 'b': dict(common, ansible_host=ips[1])}}}))
