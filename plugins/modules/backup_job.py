@@ -114,81 +114,35 @@ cron_present:
   type: bool
 '''
 
-import hashlib
-import inspect
-import io
 import os
 import sys
-import tempfile
-import zipfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 # Imported here so that Ansible carries them to the host with this module: the program is made of them.
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine, files, job, postgres, redis
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker, program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import auth, cron, naming, schema, sizes
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup.schedule import backup_cron
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import ensure_file
 
-PACKAGE = 'ansible_collections.projectdeployer.fleet.plugins.module_utils'
-# The job's code and everything it imports, nothing else.
 LIBRARY = (job, engine, files, postgres, redis, naming, docker, cron, schema, sizes, auth)
 MAIN = '''# The scheduled backup of projectdeployer.fleet (see the backup_job module).
 import sys
 from %s import main
 raise SystemExit(main(sys.argv[1:]))
 ''' % job.__name__
-FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+build_zip = program_zip.build_zip
+current_sha256 = program_zip.current_sha256
 
 
 def sources():
     """(path in the zip, text) of every file the program needs, the package __init__ files included."""
-    parts = PACKAGE.split('.')
-    entries = [('/'.join(parts[:depth] + ['__init__.py']), '') for depth in range(1, len(parts) + 1)]
-    for package in sorted(set(module.__name__.split('.')[len(parts)] for module in LIBRARY)):
-        entries.append(('/'.join(parts + [package, '__init__.py']), ''))
-    for module in LIBRARY:
-        entries.append(('/'.join(module.__name__.split('.')) + '.py', inspect.getsource(module)))
-    entries.append(('__main__.py', MAIN))
-    return entries
-
-
-def build_zip(entries):
-    """The zip's bytes: entries in order, fixed times and modes, so the same code gives the same bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
-        for path, text in entries:
-            info = zipfile.ZipInfo(path, date_time=FIXED_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text.encode('utf-8'))
-    return buffer.getvalue()
-
-
-def current_sha256(path):
-    try:
-        with open(path, 'rb') as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except FileNotFoundError:
-        return None
+    return program_zip.sources(LIBRARY, MAIN)
 
 
 def write(path, data):
-    directory = os.path.dirname(path)
-    os.makedirs(directory, 0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.fleet-backup.', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    program_zip.install(path, data)
 
 
 def install_schedules(p, command, check_mode):
@@ -221,14 +175,10 @@ def main():
         ),
         supports_check_mode=True)
     path = module.params['path']
-    data = build_zip(sources())
-    digest = hashlib.sha256(data).hexdigest()
-    changed = current_sha256(path) != digest
-    if changed and not module.check_mode:
-        try:
-            write(path, data)
-        except OSError as exc:
-            module.fail_json(msg='cannot write the backup program to %s: %s' % (path, exc))
+    try:
+        changed, digest = program_zip.install(path, build_zip(sources()), module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg='cannot write the backup program to %s: %s' % (path, exc))
     command = '%s %s' % (sys.executable, path)
     cron_files = []
     if module.params['schedules']:

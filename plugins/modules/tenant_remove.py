@@ -167,6 +167,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._tenant import footprint, server
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import held
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
@@ -188,7 +189,9 @@ def run(module, client):
     removed = [lines[id(e)] for e in items if e['action'] == 'remove']
     kept = [lines[id(e)] for e in items if e['action'] == 'keep']
     if removed and not module.check_mode:
-        server.apply(found, items, p['fleet_root'], p['cron_dir'], port_file)
+        # the health agent never heals what is being removed (it leaves a locked env alone)
+        with held(os.path.join(project_dir, 'config', 'deploy') if os.path.isdir(project_dir) else None):
+            server.apply(found, items, p['fleet_root'], p['cron_dir'], port_file)
     result = {
         'changed': bool(removed),
         'removed': removed,

@@ -352,6 +352,8 @@ error_lines:
   elements: str
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -362,6 +364,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.runn
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import (
     read_active, remove_or_write_active)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many, run_one
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import LockBusy, held
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import definitions
 
 
 # the options every entry of O(services) takes from the task itself
@@ -402,6 +406,17 @@ def promote_all(todo, results, client_factory):
             remove_or_write_active(params['state_dir'], params['service'], before[params['service']])
 
 
+def remember_definitions(todo, results):
+    """Keep each started and checked service's definition for the health agent (module_utils/_health/definitions):
+    beside O(state_dir), in C(../health/)."""
+    for params, result in zip(todo, results):
+        if params['state'] != 'started' or result.get('failed') or not params['state_dir'] or not result.get('config_hash'):
+            continue
+        project_dir = os.path.dirname(os.path.dirname(params['state_dir'].rstrip('/')))
+        serving = read_active(params['state_dir'], params['service']).get('config_hash')
+        definitions.remember(project_dir, params['service'], result['config_hash'], params, serving_hash=serving)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(TOGGLE_OPTIONS, service=dict(type='str'), services=dict(type='list', elements='dict'),
@@ -418,7 +433,18 @@ def main():
         todo = entries(p) if p['services'] is not None else [p]
     except (ValueError, FleetDockerError) as exc:
         module.fail_json(msg=str(exc))
-    results = run_many(todo, lambda: get_client(p['docker_host']), module.check_mode)
+    promoted = False
+    try:
+        with held(p['state_dir']):
+            results = run_many(todo, lambda: get_client(p['docker_host']), module.check_mode)
+            if not module.check_mode:
+                remember_definitions(todo, results)
+            if p['promote'] and p['state'] == 'started' and not module.check_mode \
+                    and not any(r.get('failed') for r in results):
+                promote_all(todo, results, lambda: get_client(p['docker_host']))
+                promoted = True
+    except LockBusy as exc:
+        module.fail_json(msg='%s; fix: wait for the other deploy to finish' % exc)
     if p['services'] is None:
         result = results[0]
         result.pop('item')
@@ -429,8 +455,7 @@ def main():
         module.exit_json(**result)
     failed = [r for r in results if r.get('failed')]
     extra = {}
-    if p['promote'] and p['state'] == 'started' and not failed and not module.check_mode:
-        promote_all(todo, results, lambda: get_client(p['docker_host']))
+    if promoted:
         extra['promoted'] = True
         failed = [r for r in results if r.get('failed')]
     if p['state'] in ('started', 'promoted'):

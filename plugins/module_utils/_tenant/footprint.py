@@ -14,7 +14,7 @@ the service it belongs to (ids never contain ``_``, so every name below parses o
 * cron files ``fleet_{prefix}_{service}`` (a scheduled service) and ``fleet_{prefix}_{service}_backup``;
 * entries in the server's shared ``.fleet/ports.json``: host ports ``{prefix}_{service}_{port}`` and
   the internal ports ``internal[{prefix}]``;
-* files under ``{fleet_root}/{user}/{project}/{env}/`` (``config/deploy/{service}.json``,
+* files under ``{fleet_root}/{user}/{project}/{env}/`` (``config/deploy/{service}.json``, ``config/health/{service}.json``,
   ``secrets/{service}_*``, ``secrets/{service}.env``, ``secrets/run/{service}/``, ``logs/{service}/``,
   ``logs/backup/{service}.log``, ``backups/{service}_backup_*``, ``monitoring/backups/{service}.json``,
   ``data/{service}/``).
@@ -51,6 +51,7 @@ SECRET_SUFFIXES = ('_password', '_password.next', '_pgpass', '_redis.conf', '_lo
 #   'backup' - ``{service}_backup_...`` and the hidden temporary files of one (``.{service}_backup_...``)
 SERVICE_FILES = (
     ('config/deploy', 'json', False),
+    ('config/health', 'json', False),
     ('secrets/run', 'exact', False),
     ('secrets', 'env', False),
     ('secrets', 'secret', True),
