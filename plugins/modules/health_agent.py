@@ -20,7 +20,7 @@ description:
   - With O(user), O(project) and O(env) the project env is looked after on this server - C(config/health.json)
     (its servers, the alert settings), its agent key and the SMTP password in C(secrets/) (0600).
   - Each file is written only when it differs. RV(restart) says the agent must be restarted (its program or
-    settings changed): the deploy role does it with systemd; a host without systemd must run the unit's
+    settings changed); the deploy role does it with systemd. A host without systemd must run the unit's
     C(ExecStart) itself (the test world's supervisor does, and restarts it when the unit changes).
 author:
   - Fleet Developers (@projectdeployer)

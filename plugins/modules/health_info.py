@@ -201,13 +201,13 @@ def main():
         agent_state = 'last round %s' % report.ago(status.get('time'), now)
     for row in services:
         if report.service_unhealthy(row) and p['check']:
-            unhealthy.append('%s: %s is %s%s' % (server, row['service'], 'failed (over its restart budget)'
-                                                  if row['failed'] else row['status'],
-                                                  ' (%s)' % row['detail'] if row['healthy'] is False else ''))
+            state = 'failed (over its restart budget)' if row['failed'] else row['status']
+            detail = ' (%s)' % row['detail'] if row['healthy'] is False else ''
+            unhealthy.append('%s: %s is %s%s' % (server, row['service'], state, detail))
     for peer in peers:
         if not peer['answered'] and p['check']:
-            unhealthy.append('%s: peer %s (%s) does not answer: %s' % (server, peer['name'], peer['address'],
-                                                                      peer.get('error')))
+            unhealthy.append('%s: peer %s (%s) does not answer: %s'
+                             % (server, peer['name'], peer['address'], peer.get('error')))
     found = store.load(tenant.project_dir, 'incidents.json')
     opened = [found[k] for k in incidents.open_keys(found)]
     actions = store.read_lines(tenant.project_dir, 'actions.jsonl', p['actions']) if p['actions'] else []

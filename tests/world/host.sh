@@ -777,6 +777,7 @@ start_cron_and_units() {
 # again RestartSec (2 s) after it exits; a unit whose file changed is restarted (the health_agent module
 # changes the unit when the agent's program or settings change), a unit whose file is gone is stopped.
 supervise_units() {
+    set +e   # a unit file that vanishes mid-round must not end the supervisor
     declare -A pids=() sums=() since=()
     local unit name sum cmd envs now
     trap 'for name in "${!pids[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null; done; exit 0' TERM INT
@@ -792,7 +793,8 @@ supervise_units() {
         for unit in /etc/systemd/system/fleet-*.service; do
             [ -f "$unit" ] || continue
             name="${unit##*/}"
-            sum="$(sha256sum "$unit" | cut -c1-16)"
+            sum="$(sha256sum "$unit" 2>/dev/null | cut -c1-16)"
+            [ -n "$sum" ] || continue
             if [ -n "${pids[$name]:-}" ] && kill -0 "${pids[$name]}" 2>/dev/null; then
                 [ "${sums[$name]}" = "$sum" ] && continue
                 echo "$(date '+%F %T') $name: unit changed, restarting"

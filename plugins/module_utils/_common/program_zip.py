@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import io
-import os
 import re
 import sys
 import zipfile

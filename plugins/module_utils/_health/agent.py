@@ -94,11 +94,23 @@ class Agent(object):
         self.docker_host = settings.get('docker_host') or 'unix:///var/run/docker.sock'
         self.nonces = signing.NonceCache()
         self.lock = threading.Lock()
+        self.nonce_lock = threading.Lock()
         self.wake = queue.Queue()
         self.stopping = threading.Event()
+        self._client = None
 
     def client(self):
-        return get_client(self.docker_host, timeout=30)
+        """One Docker client for the agent's calls (a new one after the engine failed)."""
+        with self.lock:
+            if self._client is not None:
+                try:
+                    self._client.ping()
+                    return self._client
+                except DockerException:
+                    self._client.close()
+            self._client = None
+            self._client = get_client(self.docker_host, timeout=30)
+            return self._client
 
     # -- requests -------------------------------------------------------------------------
     def keys_of(self, name):
@@ -119,7 +131,7 @@ class Agent(object):
 
     def handle(self, method, path, headers, body, peer):
         """``(status, answer dict)`` of one request."""
-        with self.lock:
+        with self.nonce_lock:
             name, reason = signing.verify(headers, method, path, body, self.keys_of, self.nonces)
         if name is None:
             self.refuse(headers.get(signing.TENANT), reason, method, path, peer)
@@ -227,7 +239,7 @@ class Agent(object):
         delay = 1
         while not self.stopping.is_set():
             try:
-                client = self.client()
+                client = get_client(self.docker_host, timeout=None)   # its own: the stream blocks
                 delay = 1
                 for event in client.events(decode=True, filters={'type': 'container', 'label': 'fleet.user',
                                                                  'event': ['die', 'destroy', 'stop', 'kill',

@@ -14,30 +14,39 @@ RETRY_SECONDS = 60
 
 
 def flush(tenant, now=None):
-    """Send what is due; ``(sent, error)``: the subject sent (or None) and the send's error (or None)."""
+    """Send what is due; ``(sent, error)``: the subject sent (or None) and the send's error (or None).
+
+    One process sends at a time (``.mail.lock``, not waited for: the other leaves it to this one); the
+    incidents are read and marked under the health lock, but the SMTP conversation holds no lock the healer
+    needs, so a slow mail server never delays healing."""
     now = time.time() if now is None else now
     settings = (tenant.config.get('alerts') or {})
-    with store.locked(tenant.project_dir):
-        found = store.load(tenant.project_dir, 'incidents.json')
-        incidents.prune(found, now)
-        opened, resolved, reminders = incidents.due(found, now, float(settings.get('group_seconds') or
-                                                                         incidents.GROUP_SECONDS))
-        composed = incidents.compose(tenant.name, opened, resolved, reminders, now)
+    if not mail.configured(settings):
+        return None, None   # nowhere to send: the incidents are recorded (health_status.yml shows them)
+    group = float(settings.get('group_seconds') or incidents.GROUP_SECONDS)
+    with store.exclusive(tenant.project_dir, '.mail.lock') as mine:
+        if not mine:
+            return None, None
+        with store.locked(tenant.project_dir):
+            found = store.load(tenant.project_dir, 'incidents.json')
+            incidents.prune(found, now)
+            opened, resolved, reminders = incidents.due(found, now, group)
+            composed = incidents.compose(tenant.name, opened, resolved, reminders, now)
+            last = store.load(tenant.project_dir, 'mail.json')
         if composed is None:
             return None, None
-        if not mail.configured(settings):
-            # nowhere to send: the incidents are recorded (health_status.yml shows them), not mailed
-            return None, None
-        last = store.load(tenant.project_dir, 'mail.json')
-        retry = min(RETRY_SECONDS, 2 * float(settings.get('group_seconds') or incidents.GROUP_SECONDS))
-        if last.get('failed_at') and now - last['failed_at'] < retry:
+        if last.get('failed_at') and now - last['failed_at'] < min(RETRY_SECONDS, 2 * group):
             return None, last.get('error')
         error = mail.send(settings, tenant.smtp_password(), composed[0], composed[1])
-        if error:
-            store.save(tenant.project_dir, 'mail.json', {'failed_at': now, 'error': error})
-            return None, error
-        incidents.mark_sent(opened, resolved, reminders, now)
-        store.save(tenant.project_dir, 'incidents.json', found)
-        store.save(tenant.project_dir, 'mail.json', {'sent_at': now, 'subject': composed[0]})
-        store.append(tenant.project_dir, 'mails.jsonl', {'time': now, 'subject': composed[0], 'to': settings['to']})
+        with store.locked(tenant.project_dir):
+            if error:
+                store.save(tenant.project_dir, 'mail.json', {'failed_at': now, 'error': error})
+                return None, error
+            found = store.load(tenant.project_dir, 'incidents.json')
+            keys = [i['key'] for i in opened], [i['key'] for i in resolved], [i['key'] for i in reminders]
+            incidents.mark_sent(*([found[k] for k in group_keys if k in found] for group_keys in keys), now=now)
+            store.save(tenant.project_dir, 'incidents.json', found)
+            store.save(tenant.project_dir, 'mail.json', {'sent_at': now, 'subject': composed[0]})
+            store.append(tenant.project_dir, 'mails.jsonl',
+                         {'time': now, 'subject': composed[0], 'to': settings['to']})
         return composed[0], None

@@ -124,9 +124,9 @@ def heal_round(client, tenant, server='', now=None):
                          'slot': record['slot'], 'ok': error is None, 'error': error}
                 if action == 'fail' and not was_failed:
                     heal[service]['failed_at'] = now
+                    summary = '%s on %s: stopped restarting it (%s)' % (service, server or 'its server', reason)
                     incidents.open_incident(
-                        open_incidents, key, '%s on %s: stopped restarting it (%s)' % (service, server or 'its server',
-                                                                                          reason),
+                        open_incidents, key, summary,
                         'Its container %s was %s.\nFix: read its logs (playbooks/logs.yml -e fleet_service=%s), '
                         'then deploy a good version: a deploy starts the restart budget over.'
                         % (naming.container_name(*(tenant.ids + (service,)), slot=record['slot']),

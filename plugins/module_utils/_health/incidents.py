@@ -74,9 +74,9 @@ def due(store, now, group=GROUP_SECONDS):
 def _block(incident, now):
     lines = ['- %s' % incident['summary'], '  since %s' % stamp(incident['opened_at'])]
     if incident['resolved_at']:
-        lines.append('  resolved %s (%d min): %s' % (stamp(incident['resolved_at']),
-                                                      (incident['resolved_at'] - incident['opened_at']) // 60,
-                                                      incident['resolution'] or 'healthy again'))
+        minutes = (incident['resolved_at'] - incident['opened_at']) // 60
+        lines.append('  resolved %s (%d min): %s' % (stamp(incident['resolved_at']), minutes,
+                                                     incident['resolution'] or 'healthy again'))
     if incident['detail']:
         lines.extend('  ' + line for line in incident['detail'].splitlines())
     return '\n'.join(lines)
@@ -103,7 +103,7 @@ def compose(where, opened, resolved, reminders, now):
         if group:
             parts.append('%s:\n%s' % (title, '\n'.join(_block(i, now) for i in group)))
     parts.append('Now open: %d. Sent %s by the fleet health monitor; the history is in monitoring/health/ '
-                  '(playbooks/health_status.yml shows it).' % (len(open_keys_of(opened + reminders)), stamp(now)))
+                 '(playbooks/health_status.yml shows it).' % (len(open_keys_of(opened + reminders)), stamp(now)))
     return subject, '\n\n'.join(parts) + '\n'
 
 

@@ -35,5 +35,5 @@ def main(argv):
             return 2
         return agent.serve(settings)
     for line in monitor.run(args.fleet_root, args.docker_host):
-        print(line)
+        sys.stdout.write(line + '\n')
     return 0

@@ -51,7 +51,8 @@ def lines(server, services, peers, open_incidents, actions, monitor_at, agent, n
     if actions:
         out.append('')
         out.append('  Last heal actions:')
-        out.extend('  - %s %s %s: %s%s' % (time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(a['time'])), a['service'],
-                                            a['action'], a['reason'], '' if a.get('ok', True) else
-                                            ' (FAILED: %s)' % a.get('error')) for a in actions)
+        for a in actions:
+            failed = '' if a.get('ok', True) else ' (FAILED: %s)' % a.get('error')
+            when = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(a['time']))
+            out.append('  - %s %s %s: %s%s' % (when, a['service'], a['action'], a['reason'], failed))
     return out

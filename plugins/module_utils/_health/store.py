@@ -84,3 +84,20 @@ def locked(project_dir):
         yield
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive(project_dir, name):
+    """Yield True holding the flock ``name``, or False at once when another process holds it."""
+    directory = health_dir(project_dir)
+    os.makedirs(directory, 0o755, exist_ok=True)
+    fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
