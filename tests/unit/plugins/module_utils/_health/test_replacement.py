@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import replacement
+
+SERVERS = [{'name': 'a', 'address': '10.0.0.2'}, {'name': 'b', 'address': '10.0.0.3'},
+           {'name': 'c', 'address': '10.0.0.4', 'stateful': []}]
+C_DEAD = {'dead': ['10.0.0.4'], 'alive': ['10.0.0.2', '10.0.0.3'], 'leader': '10.0.0.2'}
+ALL_UP = {'a': True, 'b': True, 'c': True}
+
+
+def decide(verdicts, reachable, history=(), servers=SERVERS, **kw):
+    return replacement.decide(servers, verdicts, reachable, {'c': 'active'}, list(history), 10 ** 6, **kw)
+
+
+def test_a_dead_server_confirmed_by_the_controller_is_replaced():
+    out = decide({'a': C_DEAD, 'b': C_DEAD, 'c': None}, dict(ALL_UP, c=False))
+    assert out['action'] == 'replace' and out['server'] == 'c', out
+
+
+def test_the_controller_reaching_it_means_a_partition_alert_only():
+    out = decide({'a': C_DEAD, 'b': C_DEAD, 'c': {'dead': []}}, ALL_UP)
+    assert out['action'] == 'alert' and 'partition' in out['reason']
+
+
+def test_an_isolated_servers_verdict_replaces_nobody():
+    isolated = {'dead': [], 'alive': ['10.0.0.4'], 'leader': '10.0.0.4'}
+    assert decide({'a': None, 'b': None, 'c': isolated}, {'a': False, 'b': False, 'c': True})['action'] == 'none'
+
+
+def test_two_dead_at_once_alert_only_and_brakes():
+    both = {'dead': ['10.0.0.3', '10.0.0.4']}
+    out = decide({'a': both, 'b': None, 'c': None}, {'a': True, 'b': False, 'c': False})
+    assert out['action'] == 'alert' and '2 of 3 servers' in out['reason']
+    assert decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), in_flight=True)['action'] == 'none'
+    history = [{'time': 10 ** 6 - 100, 'server': 'x'}] * 3
+    assert 'the cap' in decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), history)['reason']
+
+
+def test_a_stateful_service_is_not_recreated_empty_unless_it_opted_in():
+    servers = SERVERS[:2] + [{'name': 'c', 'address': '10.0.0.4', 'stateful': ['postgres']}]
+    out = decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers)
+    assert out['action'] == 'alert' and 'restore' in out['reason']
+    servers[2]['restore'] = ['postgres']
+    assert decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers)['action'] == 'replace'
