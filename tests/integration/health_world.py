@@ -163,7 +163,7 @@ class Fleet(object):
 
 
 @contextlib.contextmanager
-def health_world(tmp, user=None):
+def health_world(tmp, user=None, heal_limits=None):
     user = user or 'h' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
     world = Fleet(tmp, user)
     key = ssh_keypair(tmp)
@@ -193,7 +193,7 @@ def health_world(tmp, user=None):
         world.args = ['-i', str(inventory), '-e', '@tests/world/images.yml',
                       '-e', 'fleet_controller_root=%s' % (tmp / 'controller'),
                       '-e', json.dumps({'fleet_health_overrides': {'interval': 1, 'retries': 60},
-                                        'fleet_heal_limits': {'backoff_start': 2},
+                                        'fleet_heal_limits': heal_limits or {'backoff_start': 2},
                                         'fleet_alert_email': 'ops@example.test', 'fleet_alert_smtp_host': GATEWAY,
                                         'fleet_alert_smtp_port': sink.port, 'fleet_alert_smtp_starttls': False,
                                         'fleet_alert_group_seconds': 3}),
