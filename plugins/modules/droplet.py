@@ -53,9 +53,14 @@ options:
         environment are destroyed.
     type: str
   state:
-    description: Whether the droplets should exist.
+    description:
+      - Whether the droplets should exist.
+      - V(fenced) (heal.yml) takes the one droplet O(server) out of the environment - powered off (when the API
+        still can), renamed C({name}-dead) so that its replacement takes its name, tagged C(fleet-dead) and
+        C(fleet-surplus) so that deploys leave it out and O(state=present) creates its replacement. Destroy it
+        afterwards with O(state=absent) and O(server) C({name}-dead).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, fenced]
     default: present
   zone:
     description:
@@ -268,6 +273,14 @@ surplus:
   type: list
   elements: dict
   sample: []
+fenced:
+  description: With O(state=fenced), the droplet as fenced (C(name) its new name, C(was) the name it had).
+  returned: when state is fenced
+  type: dict
+power_off:
+  description: With O(state=fenced), V(completed), or the error of a power-off the API could not do.
+  returned: when state is fenced
+  type: str
 other_zones:
   description: Names of the service's droplets in other zones (with O(state=present) they are surplus).
   returned: always
@@ -287,7 +300,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOError, do_argument_spec, run_manager
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import (
-    SURPLUS_TAG, batches, droplet_address, droplet_age, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag,
+    DEAD_TAG, SURPLUS_TAG, batches, droplet_address, droplet_age, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag,
     has_networks, mark_view, name_prefix, plan_droplets, service_tag, stuck_droplets, surplus_marks)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     check_ids, droplet_tags, tenant_argument_spec)
@@ -340,7 +353,8 @@ class DropletManager(object):
         p = self.p
         size = self.size()
         tag = service_tag(p['user'], p['project'], p['env'], p['service'])
-        found = self.by_tag(tag)
+        # a fenced droplet (heal.yml) is not one of the service's any more: its replacement takes its place
+        found = [d for d in self.by_tag(tag) if DEAD_TAG not in (d.get('tags') or [])]
         stuck = stuck_droplets(found, self.api.wallclock(), p['wait_timeout'])
         in_zone = [d for d in found if droplet_zone(d) == p['zone'] and d not in stuck]
         elsewhere = [d for d in found if droplet_zone(d) != p['zone'] and d not in stuck]
@@ -385,21 +399,77 @@ class DropletManager(object):
         result['droplets'] = self._views(wanted)
         return result
 
-    def tag_surplus(self, droplets, add):
-        """Tag (or untag) ``droplets`` with ``fleet-surplus``, creating the tag first when needed."""
+    def tag_surplus(self, droplets, add, tag=SURPLUS_TAG):
+        """Tag (or untag) ``droplets`` with ``fleet-surplus`` (or ``tag``), creating the tag first when needed."""
         if not droplets:
             return
         resources = dict(resources=[dict(resource_id=str(d['id']), resource_type='droplet') for d in droplets])
         names = ', '.join(str(d.get('name')) for d in droplets)
         if add:
-            if self.api.call(self.client.tags.get, tag_id=SURPLUS_TAG, missing_ok=True,
-                             what='get tag %s' % SURPLUS_TAG) is None:
-                self.api.call(self.client.tags.create, body=dict(name=SURPLUS_TAG), what='create tag %s' % SURPLUS_TAG)
-            self.api.call(self.client.tags.assign_resources, tag_id=SURPLUS_TAG, body=resources,
-                          what='tag %s as surplus' % names)
+            if self.api.call(self.client.tags.get, tag_id=tag, missing_ok=True, what='get tag %s' % tag) is None:
+                self.api.call(self.client.tags.create, body=dict(name=tag), what='create tag %s' % tag)
+            self.api.call(self.client.tags.assign_resources, tag_id=tag, body=resources,
+                          what='tag %s %s' % (names, tag))
         else:
-            self.api.call(self.client.tags.unassign_resources, tag_id=SURPLUS_TAG, body=resources,
-                          what='untag %s as surplus' % names)
+            self.api.call(self.client.tags.unassign_resources, tag_id=tag, body=resources,
+                          what='untag %s %s' % (names, tag))
+
+    def action(self, droplet, body, what):
+        """Run a droplet action and wait (bounded) until it completed; DOError when it errored."""
+        answer = self.api.call(self.client.droplet_actions.post, droplet_id=droplet['id'], body=body,
+                               idempotent=False, what='%s droplet %s' % (what, droplet.get('name'))) or {}
+        action_id = (answer.get('action') or {}).get('id')
+        if action_id is None:
+            raise DOError('DigitalOcean API: %s droplet %s answered no action; fix: run again'
+                          % (what, droplet.get('name')))
+
+        def probe():
+            current = (self.api.call(self.client.actions.get, action_id=action_id,
+                                     what='get action %s' % action_id) or {}).get('action') or {}
+            if current.get('status') == 'errored':
+                raise DOError('DigitalOcean: %s droplet %s errored' % (what, droplet.get('name')))
+            return current if current.get('status') == 'completed' else None
+
+        return self.api.poll(probe, self.p['wait_timeout'], min(self.poll_interval, 2.0),
+                             what='%s droplet %s' % (what, droplet.get('name')))
+
+    def fenced(self):
+        """Fence the droplet of the environment named (or addressed) ``server`` for heal.yml: powered off, renamed
+        ``{name}-dead`` (its replacement takes the name) and tagged ``fleet-dead`` and ``fleet-surplus`` (deploys
+        leave it out; ``state=absent server={name}-dead`` destroys it once the replacement serves)."""
+        p = self.p
+        found = self.by_tag(env_tag(p['user'], p['project'], p['env']))
+        # by its name, an address, or (fenced already: a second run) the name it had
+        doomed = [d for d in found if p['server'] in (d.get('name'), droplet_address(d, 'public'),
+                                                      droplet_address(d, 'private'))
+                  or (DEAD_TAG in (d.get('tags') or []) and d.get('name') == p['server'] + '-dead')]
+        if len(doomed) != 1:
+            raise ValueError('server: %s droplet of %s/%s/%s is named or addressed %s; fix: use one of %s' % (
+                'no' if not doomed else 'more than one', p['user'], p['project'], p['env'], p['server'],
+                ', '.join(sorted('%s (%s)' % (d.get('name'), droplet_address(d, 'public')) for d in found))
+                or 'none: the environment has no droplets'))
+        droplet = doomed[0]
+        name = droplet.get('name')
+        dead_name = name if DEAD_TAG in (droplet.get('tags') or []) else name + '-dead'
+        result = dict(changed=DEAD_TAG not in (droplet.get('tags') or []), droplets=[], surplus=[], other_zones=[],
+                      fenced=dict(droplet_view(droplet), name=dead_name, was=name[:-5] if name == dead_name else name),
+                      power_off=None, plan=dict(create=[], keep=[], destroy=[], mark=[], unmark=[]),
+                      diff=dict(before=dict(droplet=name), after=dict(droplet=dead_name)))
+        if self.check_mode or not result['changed']:
+            return result
+        try:
+            if droplet.get('status') != 'off':
+                self.action(droplet, dict(type='power_off'), 'power off')
+            result['power_off'] = 'completed'
+        except DOError as exc:
+            # the API cannot stop it (its hypervisor is gone too): it is only taken out of the fleet
+            result['power_off'] = str(exc)
+            self.warn('%s could not be powered off (%s): it is renamed and tagged %s, so no deploy routes to it; '
+                      'it is destroyed once its replacement serves' % (name, exc, DEAD_TAG))
+        self.action(droplet, dict(type='rename', name=dead_name), 'rename')
+        self.tag_surplus([droplet], add=True, tag=DEAD_TAG)
+        self.tag_surplus([droplet], add=True)
+        return result
 
     def create(self, names, size):
         p = self.p
@@ -519,7 +589,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             tenant_argument_spec('optional'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            state=dict(type='str', choices=['present', 'absent', 'fenced'], default='present'),
             zone=dict(type='str'),
             server=dict(type='str'),
             count=dict(type='int', default=1),
@@ -538,7 +608,7 @@ def main():
             wait_timeout=dict(type='int', default=300),
             **do_argument_spec()
         ),
-        required_if=[('state', 'present', ['service', 'zone'])],
+        required_if=[('state', 'present', ['service', 'zone']), ('state', 'fenced', ['server'])],
         mutually_exclusive=[('size', 'cpu'), ('size', 'memory'), ('server', 'service'), ('server', 'zone')],
         supports_check_mode=True,
     )

@@ -13,11 +13,13 @@ from helpers import REPO, free_port, sim_public_range
 SIM_SH = os.path.join(REPO, 'tests', 'world', 'do_sim.sh')
 
 
-def start(state):
-    """Start the simulator with real hosts in ``state``; returns url, ca, token, dir (fails the test if it cannot)."""
+def start(state, images=()):
+    """Start the simulator with real hosts in ``state`` (each new droplet gets ``images`` of this machine's engine
+    before it is active); returns url, ca, token, dir (fails the test if it cannot)."""
     env = dict(os.environ, FLEET_DO_SIM_LOG=os.path.join(state, 'sim.log'))
+    extra = ['--droplet-images', ','.join(images)] if images else []
     started = subprocess.run(['bash', SIM_SH, 'start', '--port', str(free_port()), '--state-dir', state,
-                              '--', '--public-range', sim_public_range()],
+                              '--', '--public-range', sim_public_range()] + extra,
                              env=env, capture_output=True, text=True, timeout=120, check=False)
     if started.returncode != 0:
         pytest.fail('the DigitalOcean simulator did not start: %s %s' % (started.stdout[-2000:], started.stderr[-2000:]))

@@ -47,10 +47,12 @@ class MailSink(object):
         class Handler(object):
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
                 import email
-                message = email.message_from_bytes(envelope.content)
+                import email.policy
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 with sink.lock:
-                    sink.mails.append({'to': envelope.rcpt_tos, 'subject': message['Subject'],
-                                       'body': message.get_payload(decode=True).decode('utf-8', 'replace')})
+                    # the default policy unfolds the long subject lines the sender folded
+                    sink.mails.append({'to': envelope.rcpt_tos, 'subject': str(message['Subject']),
+                                       'body': message.get_body().get_content()})
                 return '250 OK'
 
         self.controller = Controller(Handler(), hostname=GATEWAY, port=self.port)

@@ -487,7 +487,8 @@ def module_api(module, **kwargs):
 
 
 def run_manager(module, manager_class, **kwargs):
-    """Run a state manager (``present()``/``absent()`` by ``state``) for a module and exit with its result.
+    """Run a state manager (its method named like ``state``: ``present()``, ``absent()``, ...) for a module and exit
+    with its result.
 
     The manager gets the module's :class:`DOApi`, parameters, check mode and warn function; a
     ``ValueError`` or :class:`DOError` fails the module with its one line; ``diff`` is kept only in
@@ -496,7 +497,7 @@ def run_manager(module, manager_class, **kwargs):
     manager = manager_class(module_api(module, **kwargs), module.params, check_mode=module.check_mode,
                             warn=module.warn)
     try:
-        result = manager.present() if module.params['state'] == 'present' else manager.absent()
+        result = getattr(manager, module.params['state'])()
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except DOError as exc:

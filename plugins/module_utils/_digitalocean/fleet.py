@@ -28,6 +28,7 @@ UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 PEERING_STATUS_RANK = {'ACTIVE': 0, 'PROVISIONING': 1}      # any other status (DELETING) ranks last
 MULTI_CREATE_MAX = 10   # the API creates at most ten droplets per request
 SURPLUS_TAG = 'fleet-surplus'  # a droplet whose services are moving off it; removed by remove_surplus
+DEAD_TAG = 'fleet-dead'  # a droplet heal.yml fenced (powered off, renamed {name}-dead): replaced, then destroyed
 _TARGET_KEYS = ('addresses', 'tags', 'droplet_ids', 'load_balancer_uids', 'kubernetes_ids')
 
 

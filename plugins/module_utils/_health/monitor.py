@@ -6,7 +6,7 @@
 
 For every project env the server looks after: a heal round (the safety net under the agent's events),
 then its peers: each peer's agent is asked ``/health`` (signed) and pinged; the answers give their views,
-and ``quorum.judge`` says who is dead and who leads. The leader alone opens (and resolves) the env's
+and ``quorum.judge`` says who is dead and who leads. The leader alone opens (any server resolves) the env's
 server incidents: a server judged dead, a server whose monitor stopped reporting (a dead man's switch:
 ``SILENT_SECONDS``), a server whose Docker engine does not answer. The round is written to
 ``monitoring/health/status.json``; due mails are sent.
@@ -14,13 +14,12 @@ server incidents: a server judged dead, a server whose monitor stopped reporting
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
 import struct
 import time
-import urllib.error
-import urllib.request
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import DockerException, get_client
@@ -37,18 +36,19 @@ def ask(address, port, tenant, key, path='/health', method='GET', body=b'', epoc
     if epoch is not None:
         headers[signing.EPOCH] = str(epoch)
     headers['Content-Type'] = 'application/json'
-    request = urllib.request.Request('http://%s:%d%s' % (address, int(port), path), data=body or None,
-                                     method=method, headers=headers)
+    conn = http.client.HTTPConnection(address, int(port), timeout=timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read().decode('utf-8') or '{}')
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read().decode('utf-8') or '{}')
-        except ValueError:
-            return exc.code, {}
-    except (OSError, ValueError) as exc:
-        return None, {'error': str(exc)}
+        conn.request(method, path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        return None, {'error': str(exc) or exc.__class__.__name__}
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(data.decode('utf-8') or '{}')
+    except ValueError:
+        return response.status, {}
 
 
 def _checksum(data):
@@ -102,12 +102,13 @@ def check_peers(tenant, config, key, now):
     return dict((a, v) for a, v in view.items() if a in known), answers
 
 
-def leader_incidents(found, config, verdict, answers, now):
-    """Open and resolve the env's server incidents (the leader only)."""
+def server_incidents(found, config, verdict, answers, now, leader):
+    """Open (the leader only: one mail per incident for the env) and resolve (any server that has one open, so a
+    change of leader never strands an incident) the env's server incidents."""
     names = dict((p.get('address'), p.get('name') or p.get('address')) for p in config.get('servers') or [])
     for address, name in sorted(names.items()):
         key = 'server:%s' % name
-        if address in verdict['dead']:
+        if address in verdict['dead'] and leader:
             incidents.open_incident(found, key, 'server %s (%s) is down' % (name, address),
                                     'A majority of its peers missed it %d minutes in a row.\n'
                                     'Fix: playbooks/heal.yml replaces it (or see docs/health.md).'
@@ -118,14 +119,14 @@ def leader_incidents(found, config, verdict, answers, now):
         silent_key = 'monitor:%s' % name
         if answer.get('answered'):
             last = answer.get('monitor_at')
-            if last is not None and now - last > SILENT_SECONDS:
+            if last is not None and now - last > SILENT_SECONDS and leader:
                 incidents.open_incident(found, silent_key, 'the health monitor of %s stopped reporting' % name,
                                         'Its last round was %d minutes ago.\nFix: check cron on %s.'
                                         % ((now - last) // 60, name), now)
             elif last is not None:
                 incidents.resolve_incident(found, silent_key, 'its monitor reports again', now)
             docker_key = 'docker:%s' % name
-            if answer.get('docker') is False:
+            if answer.get('docker') is False and leader:
                 incidents.open_incident(found, docker_key, 'the Docker engine of %s does not answer' % name,
                                         'Fix: systemctl restart docker on %s.' % name, now)
             elif answer.get('docker'):
@@ -147,10 +148,9 @@ def monitor_tenant(client, tenant, now):
                            grace=float(config.get('grace_seconds', quorum.GRACE_SECONDS)))
     with store.locked(tenant.project_dir):
         store.save(tenant.project_dir, 'peers.json', view)
-        if verdict['leader'] == config.get('address'):
-            found = store.load(tenant.project_dir, 'incidents.json')
-            leader_incidents(found, config, verdict, answers, now)
-            store.save(tenant.project_dir, 'incidents.json', found)
+        found = store.load(tenant.project_dir, 'incidents.json')
+        server_incidents(found, config, verdict, answers, now, leader=verdict['leader'] == config.get('address'))
+        store.save(tenant.project_dir, 'incidents.json', found)
         store.save(tenant.project_dir, 'status.json', {
             'time': now, 'server': config.get('server'), 'address': config.get('address'), 'verdict': verdict,
             'peers': dict((a, {'answered': v.get('answered'), 'ping': v.get('ping'), 'error': v.get('error'),

@@ -44,23 +44,26 @@ def decide(servers, verdicts, reachable, droplet_status, history, now, in_flight
     ``reachable``: {name: the controller's own probe answered}; ``droplet_status``: {name: DigitalOcean's
     status, or 'missing'}; ``history``: past replacements ``[{'time', 'server'}]``."""
     judged = judged_dead(servers, verdicts)
-    dead = [name for name in judged if not reachable.get(name)]
-    seen_alive = [name for name in judged if reachable.get(name)]
+    unreachable = [s['name'] for s in servers if not reachable.get(s['name'])]
+    dead = [name for name in judged if name in unreachable]
+    seen_alive = [name for name in judged if name not in unreachable]
     result = {'action': 'none', 'server': None, 'dead': dead, 'reason': ''}
-    if seen_alive and not dead:
-        result['reason'] = ('%s judged dead by its peers but answers the controller: a network partition between '
-                            'servers; not replaced' % ', '.join(seen_alive))
-        result['action'] = 'alert'
+    if len(unreachable) > 1 or (unreachable and len(unreachable) >= PARTITION_SHARE * len(servers)):
+        reason = ('%d of %d servers do not answer (%s): a partition or an outage no replacement fixes; alert only'
+                  % (len(unreachable), len(servers), ', '.join(unreachable)))
+        result.update(action='alert', dead=unreachable, reason=reason)
+        return result
+    if seen_alive:
+        result.update(action='alert', reason='%s judged dead by its peers but answers the controller: a network '
+                      'partition between servers; not replaced' % ', '.join(seen_alive))
         return result
     if not dead:
-        result['reason'] = 'every server is alive'
+        result['reason'] = ('every server is alive' if not unreachable else
+                            '%s does not answer the controller, but its peers do not judge it dead (yet)'
+                            % unreachable[0])
         return result
     if in_flight:
         result['reason'] = 'a replacement of this env is already in flight'
-        return result
-    if len(dead) > 1 or len(dead) >= PARTITION_SHARE * len(servers):
-        result.update(action='alert', reason='%d of %d servers look dead at once (%s): a partition or an outage '
-                      'no replacement fixes; alert only' % (len(dead), len(servers), ', '.join(dead)))
         return result
     recent = [h for h in history if now - h.get('time', 0) < DAY]
     if len(recent) >= DAILY_CAP:

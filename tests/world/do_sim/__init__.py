@@ -88,17 +88,18 @@ def _config_tokens(state_dir, extra):
     return tokens
 
 
-def make_backend(kind, boot_seconds=1.0, max_parallel=4):
+def make_backend(kind, boot_seconds=1.0, max_parallel=4, images=()):
     from .hosts import FakeHosts, ShellHosts
     if kind == 'fake':
         return FakeHosts(boot_seconds)
-    return ShellHosts(HOST_SH, max_parallel=max_parallel)
+    return ShellHosts(HOST_SH, max_parallel=max_parallel, images=images)
 
 
 def make_server(state_dir, port=0, host='127.0.0.1', tokens=(), backend='real', boot_seconds=1.0,
-                action_seconds=1.0, droplet_limit=None, max_parallel=4, tls_names=(), public_range=None):
+                action_seconds=1.0, droplet_limit=None, max_parallel=4, tls_names=(), public_range=None, images=()):
     """(server, state, info) ready to ``serve_forever``; info: url, ca, token, port.
-    ``public_range``: (first, last) public address of droplets, inside 10.250.0.0/16."""
+    ``public_range``: (first, last) public address of droplets, inside 10.250.0.0/16; ``images``: images of this
+    machine's engine every new droplet has before it is active (as a real one pulls them from a registry)."""
     from . import tls
     from .server import SimServer
     from .state import State
@@ -110,7 +111,7 @@ def make_server(state_dir, port=0, host='127.0.0.1', tokens=(), backend='real', 
         cfg['public_first'], cfg['public_last'] = public_range
     if droplet_limit is not None:
         cfg['droplet_limit'] = droplet_limit
-    state = State(make_backend(backend, boot_seconds, max_parallel), state_dir, cfg)
+    state = State(make_backend(backend, boot_seconds, max_parallel, images), state_dir, cfg)
     if state.data['hosts'] or state.data['droplets'] or state.data['routed']:
         logging.getLogger('do_sim').info('taking down the droplets (and peering routes) of an earlier run first')
         state.teardown(timeout=200)
@@ -153,7 +154,7 @@ def _serve(args):
     server, state, info = make_server(
         os.path.abspath(args.state_dir), args.port, args.host, tokens, args.hosts, args.fake_boot_seconds,
         args.action_seconds, args.droplet_limit, args.max_parallel, args.tls_name or (),
-        _public_range(args.public_range))
+        _public_range(args.public_range), [i for i in (args.droplet_images or '').split(',') if i])
     log = logging.getLogger('do_sim')
     stopping = threading.Event()
 
@@ -205,6 +206,9 @@ def main(argv=None):
     s.add_argument('--max-parallel', type=int, default=4, help='host starts at once')
     s.add_argument('--tls-name', action='append', help='another name for the server certificate')
     s.add_argument('--stop-timeout', type=float, default=240)
+    s.add_argument('--droplet-images', metavar='IMAGE,...',
+                   help='images of this machine\'s engine loaded into every new droplet before it is active (what a '
+                        'real droplet pulls from a registry; the test world has none the droplets reach)')
     s.add_argument('--public-range', metavar='FIRST-LAST',
                    help='public addresses of droplets (default 10.250.201.1-10.250.250.254); simulators running '
                         'at once are given ranges of their own')

@@ -24,6 +24,7 @@ import time
 
 LOG = logging.getLogger('do_sim.hosts')
 
+LOAD_TIMEOUT = 600   # host.sh load-images: docker save | the host's docker load
 UP_TIMEOUT = 180     # host.sh bounds its own waits: engine 60 s, sshd 10 s, locks 120 s
 DOWN_TIMEOUT = 150   # stop 35 s + kill 10 s + removal of the data
 BRIDGE_TIMEOUT = 90
@@ -93,9 +94,10 @@ class _Serial:
 class ShellHosts:
     kind = 'real'
 
-    def __init__(self, host_sh, max_parallel=4, env=None):
+    def __init__(self, host_sh, max_parallel=4, env=None, images=()):
         self.host_sh = host_sh
         self.env = env
+        self.images = list(images)
         self._serial = _Serial()
         self._starts = threading.BoundedSemaphore(max_parallel)
 
@@ -131,6 +133,8 @@ class ShellHosts:
                     # start of the test world (seen: sshd not reachable within 10 s under load)
                     LOG.warning('host %s did not start; trying once more', name)
                     ok, err = self._run(args, UP_TIMEOUT)
+                if ok and self.images:
+                    ok, err = self._run(['load-images', name] + self.images, LOAD_TIMEOUT)
                 return ok, err
         self._serial.submit(name, op, callback)
 

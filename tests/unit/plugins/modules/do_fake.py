@@ -226,6 +226,35 @@ class SshKeys(_Group):
         return _answer(204, None, kwargs)
 
 
+class DropletActions(_Group):
+    """power_off and rename, completed at once (``fail_power_off``: errored, as for a machine whose hypervisor died)."""
+
+    def post(self, droplet_id, body=None, **kwargs):
+        self._log('post', droplet_id=droplet_id, body=body)
+        d = self.world.droplets_db.get(droplet_id)
+        if d is None:
+            return _answer(404, {'id': 'not_found', 'message': 'The resource you were accessing could not be found.'},
+                           kwargs)
+        action_id = next(self.world.ids)
+        status = 'completed'
+        if body['type'] == 'power_off':
+            if self.world.fail_power_off:
+                status = 'errored'
+            else:
+                d['status'] = 'off'
+        elif body['type'] == 'rename':
+            d['name'] = body['name']
+        self.world.actions_db[action_id] = {'id': action_id, 'status': status, 'type': body['type'],
+                                            'resource_id': droplet_id}
+        return _answer(201, {'action': self.world.actions_db[action_id]}, kwargs)
+
+
+class Actions(_Group):
+    def get(self, action_id, **kwargs):
+        self._log('get', action_id=action_id)
+        return _answer(200, {'action': self.world.actions_db[action_id]}, kwargs)
+
+
 class FakeDO(object):
     def __init__(self, page_cap=2, activate_after=2):
         self.page_cap = page_cap
@@ -243,6 +272,10 @@ class FakeDO(object):
         self.firewalls = Firewalls(self)
         self.tags = Tags(self)
         self.ssh_keys = SshKeys(self)
+        self.actions_db = {}
+        self.fail_power_off = False
+        self.droplet_actions = DropletActions(self)
+        self.actions = Actions(self)
 
     def new_droplet(self, name, body, status='new', networks=False, created_at=None):
         droplet_id = next(self.ids)

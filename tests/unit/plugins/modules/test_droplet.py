@@ -253,3 +253,37 @@ def test_absent_server_never_touches_another_environment(monkeypatch):
     assert result['msg'].startswith('server: no droplet of u1/myapp/uat is named or addressed u1-myapp-prod-api-lon1-1')
     present = run_module(mod, dict(user='u1', project='myapp', env='prod', server='x'), fake, monkeypatch)
     assert present['failed'] and 'missing: service, zone' in present['msg'] and len(fake.droplets_db) == 1
+
+
+def fence(fake, monkeypatch, **args):
+    return run_module(mod, dict(user='u1', project='myapp', env='prod', **args), fake, monkeypatch)
+
+
+def test_fenced_powers_off_renames_and_tags_and_its_replacement_takes_the_name(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2, 3])
+    result = fence(fake, monkeypatch, state='fenced', server='u1-myapp-prod-api-lon1-3')
+    assert result['changed'] and not result['failed'], result
+    assert result['fenced']['name'] == 'u1-myapp-prod-api-lon1-3-dead' and result['power_off'] == 'completed'
+    dead = [d for d in fake.droplets_db.values() if d['name'].endswith('-dead')][0]
+    assert dead['status'] == 'off' and 'fleet-dead' in dead['tags'] and 'fleet-surplus' in dead['tags']
+    # a second run finds it by the name it had: nothing more to do
+    again = fence(fake, monkeypatch, state='fenced', server='u1-myapp-prod-api-lon1-3')
+    assert again['changed'] is False and not again['failed'], again
+    # the service's plan leaves the fenced droplet out and creates its replacement under the free name
+    fake.activate_after = 1
+    replaced = run(fake, monkeypatch, count=3)
+    assert replaced['plan']['create'] == ['u1-myapp-prod-api-lon1-3'] and not replaced['failed'], replaced
+    # then it is destroyed by its new name
+    gone = fence(fake, monkeypatch, state='absent', server='u1-myapp-prod-api-lon1-3-dead')
+    assert gone['changed'] and dead['id'] not in fake.droplets_db
+
+
+def test_fenced_when_the_api_cannot_power_it_off_still_takes_it_out(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2])
+    fake.fail_power_off = True
+    result = fence(fake, monkeypatch, state='fenced', server='u1-myapp-prod-api-lon1-2')
+    assert not result['failed'] and 'errored' in result['power_off'], result
+    assert any('could not be powered off' in w for w in result['warnings'])
+    assert [d['name'] for d in fake.droplets_db.values() if 'fleet-dead' in d['tags']] == ['u1-myapp-prod-api-lon1-2-dead']

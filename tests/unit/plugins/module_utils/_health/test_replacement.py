@@ -7,8 +7,8 @@ C_DEAD = {'dead': ['10.0.0.4'], 'alive': ['10.0.0.2', '10.0.0.3'], 'leader': '10
 ALL_UP = {'a': True, 'b': True, 'c': True}
 
 
-def decide(verdicts, reachable, history=(), servers=SERVERS, **kw):
-    return replacement.decide(servers, verdicts, reachable, {'c': 'active'}, list(history), 10 ** 6, **kw)
+def decide(verdicts, reachable, history=(), servers=None, **kw):
+    return replacement.decide(servers or SERVERS, verdicts, reachable, {'c': 'active'}, list(history), 10 ** 6, **kw)
 
 
 def test_a_dead_server_confirmed_by_the_controller_is_replaced():
@@ -23,13 +23,17 @@ def test_the_controller_reaching_it_means_a_partition_alert_only():
 
 def test_an_isolated_servers_verdict_replaces_nobody():
     isolated = {'dead': [], 'alive': ['10.0.0.4'], 'leader': '10.0.0.4'}
-    assert decide({'a': None, 'b': None, 'c': isolated}, {'a': False, 'b': False, 'c': True})['action'] == 'none'
+    # seen from the controller: c answers, a and b too (only the VPC between them is cut); c condemns nobody
+    assert decide({'a': {'dead': []}, 'b': {'dead': []}, 'c': isolated}, ALL_UP)['action'] == 'none'
 
 
 def test_two_dead_at_once_alert_only_and_brakes():
-    both = {'dead': ['10.0.0.3', '10.0.0.4']}
-    out = decide({'a': both, 'b': None, 'c': None}, {'a': True, 'b': False, 'c': False})
-    assert out['action'] == 'alert' and '2 of 3 servers' in out['reason']
+    # two of three lost at once: the survivor's quorum judges nobody, the controller sees two silent servers
+    out = decide({'a': {'dead': []}, 'b': None, 'c': None}, {'a': True, 'b': False, 'c': False})
+    assert out['action'] == 'alert' and '2 of 3 servers do not answer' in out['reason'], out
+    two = [{'name': 'a', 'address': '10.0.0.2'}, {'name': 'b', 'address': '10.0.0.3'}]
+    out = decide({'a': {'dead': ['10.0.0.3']}, 'b': None}, {'a': True, 'b': False}, servers=two)
+    assert out['action'] == 'alert' and '1 of 2 servers' in out['reason'], out
     assert decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), in_flight=True)['action'] == 'none'
     history = [{'time': 10 ** 6 - 100, 'server': 'x'}] * 3
     assert 'the cap' in decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), history)['reason']
