@@ -11,36 +11,16 @@ destroys the dead droplet; the other servers' edges fail no request meanwhile, a
 
 from __future__ import annotations
 
-import http.client
-import json
-import random
-import string
 import subprocess
-import sys
 
 import pytest
-import yaml
 
 import do_cloud
-from health_world import GATEWAY, HOST_SH, MailSink, free_port, open_ports, wait_for
+from heal_world import web_on_droplets
+from health_world import HOST_SH, NGINX, MailSink, free_port, open_ports, wait_for
 from helpers import SteadyLoad, run_playbook
-from sim_hosts import SimHost
 
 pytestmark = pytest.mark.usefixtures('world')
-
-NGINX = 'fleet-world/nginx:1.22'
-
-
-def answer(address, domain):
-    """The HTTP status of GET / through the edge at ``address`` for ``domain`` (0 when it does not answer)."""
-    conn = http.client.HTTPConnection(address, 80, timeout=5)
-    try:
-        conn.request('GET', '/', headers={'Host': domain})
-        return conn.getresponse().status
-    except OSError:
-        return 0
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope='module')
@@ -60,50 +40,12 @@ def cloud_with_images(tmp_path_factory, world, sink):  # pylint: disable=unused-
 
 
 def test_a_dead_server_is_replaced_and_nothing_fails(cloud_with_images, sink, tmp_path):  # pylint: disable=redefined-outer-name
-    cloud = cloud_with_images
-    user = 'r' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    domain = 'web.%s.localhost' % user
-    spec_path = tmp_path / 'spec.yml'
-    spec_path.write_text(yaml.safe_dump({
-        'fleet_user': user, 'fleet_project': 'site', 'fleet_version': '1', 'docker_hub_user': '',
-        'services': {'web': {'image': NGINX, 'ports': [80], 'health_path': '/', 'domain': domain,
-                             'servers_count': 3, 'server_zone': 'lon1'}}}))
-    controller = tmp_path / 'ctl'
-    env = {'ANSIBLE_HOST_KEY_CHECKING': 'False'}
-    common = ['-e', '@%s' % spec_path, '-e', 'fleet_env=prod', '-e', 'fleet_controller_root=%s' % controller,
-              '-e', 'fleet_do_endpoint=%s' % cloud['url'], '-e', 'fleet_do_ca_bundle=%s' % cloud['ca'],
-              '-e', json.dumps({'fleet_do_token': cloud['token'], 'fleet_controller_addresses': ['10.250.0.1/32'],
-                                'fleet_health_overrides': {'interval': 1, 'retries': 60},
-                                'fleet_health_grace_seconds': 0,
-                                'fleet_alert_email': 'ops@example.test', 'fleet_alert_smtp_host': GATEWAY,
-                                'fleet_alert_smtp_port': sink.port, 'fleet_alert_smtp_starttls': False,
-                                'fleet_alert_group_seconds': 3})]
-    proc = run_playbook('playbooks/provision.yml', *common, '-e', 'fleet_droplet_python=%s' % sys.executable,
-                        env=env, timeout=900)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
-    inventory = tmp_path / 'cloud.droplets.yml'
-    inventory.write_text(yaml.safe_dump({'plugin': 'projectdeployer.fleet.droplets', 'api_endpoint': cloud['url'],
-                                         'ca_bundle': cloud['ca'], 'api_token': cloud['token'], 'user': user,
-                                         'cache': False}))  # heal.yml must see the droplets as they are now
-    key = controller / user / '.ssh' / 'fleet_ed25519'
-    run = ['-i', str(inventory), '-e', 'fleet_hosts=fleet_%s_site_prod' % user, '-e', '@tests/world/images.yml',
-           '-e', 'ansible_user=root', '-e', 'ansible_ssh_private_key_file=%s' % key,
-           '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', 'fleet_drain_seconds=1'] + common
-    proc = run_playbook('playbooks/deploy.yml', *run, env=env, timeout=1200)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
-
-    def droplets():
-        return sorted((d for d in do_cloud.sim_state(cloud)['droplets'] if d['name'].startswith(user + '-')),
-                      key=lambda d: d['name'])
+    web = web_on_droplets(cloud_with_images, sink, tmp_path)
+    user, domain, run, env, controller = web.user, web.domain, web.run, web.env, web.controller
+    droplets, verdict = web.droplets, web.verdict
     before = droplets()
     assert len(before) == 3
-    hosts = dict((d['name'], SimHost(d['host'], d['public_ip'], str(key))) for d in before)
     dead, (alive_a, alive_b) = before[2], before[:2]
-
-    def verdict(droplet):
-        out = hosts[droplet['name']].ssh('cat /local/%s/site/prod/monitoring/health/status.json' % user,
-                                         timeout=30).stdout
-        return (json.loads(out or '{}').get('verdict') or {}) if out.strip() else {}
 
     with SteadyLoad(alive_a['public_ip'], domain, rate=10) as load_a, \
             SteadyLoad(alive_b['public_ip'], domain, rate=10) as load_b:
@@ -126,7 +68,7 @@ def test_a_dead_server_is_replaced_and_nothing_fails(cloud_with_images, sink, tm
         assert len(new) == 1 and new[0]['name'] == dead['name'] and new[0]['status'] == 'active', after
         assert dead['id'] not in [d['id'] for d in after]               # the dead droplet is destroyed
         # the replacement serves through its own edge, and the others route to it
-        wait_for('the replacement serving', lambda: answer(new[0]['public_ip'], domain) == 200, 60)
+        wait_for('the replacement serving', lambda: web.answer(new[0]['public_ip']) == 200, 60)
         wait_for('the resolve mail', lambda: [s for s in sink.subjects() if 'RESOLVED' in s], 240, step=2)
     assert load_a.failed == 0 and load_b.failed == 0, (load_a.summary(), load_b.summary())
     subjects = sink.subjects()

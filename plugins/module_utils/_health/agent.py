@@ -214,14 +214,16 @@ class Agent(object):
 
     # -- healing --------------------------------------------------------------------------
     def heal_all(self):
+        """A round over every env; the time of the next round a backoff asks for (None: none)."""
+        waits = []
         try:
             client = self.client()
         except DockerException as exc:
             log('the Docker engine does not answer: %s' % exc)
-            return
+            return None
         for tenant in tenants.tenants(self.fleet_root):
             try:
-                done = healer.heal_round(client, tenant, server=tenant.config.get('server') or '')
+                done = healer.heal_round(client, tenant, server=tenant.config.get('server') or '', waits=waits)
                 for entry in done or []:
                     log('%s %s: %s (%s)%s' % (tenant.name, entry['service'], entry['action'], entry['reason'],
                                               '' if entry['ok'] else ' FAILED: %s' % entry['error']))
@@ -232,6 +234,7 @@ class Agent(object):
                     log('%s: %s' % (tenant.name, error))
             except (DockerException, OSError, ValueError) as exc:
                 log('%s: heal round failed: %s' % (tenant.name, exc))
+        return min(waits) if waits else None
 
     def watch_events(self):
         """Wake the heal loop on each exit, kill, removal or health change of a fleet container (reconnects, bounded
@@ -254,15 +257,22 @@ class Agent(object):
 
     def heal_loop(self):
         sweep = float(self.settings.get('sweep_seconds') or 0)   # 0: events only (the monitor is the safety net)
+        due = None   # a backoff that ends: a round then, event or not
         while not self.stopping.is_set():
+            timeout = sweep or 3600
+            if due is not None:
+                timeout = min(timeout, max(0.1, due - time.time() + 0.05))
             try:
-                self.wake.get(timeout=sweep or 3600)
+                self.wake.get(timeout=timeout)
                 time.sleep(0.5)       # let a burst of events (kill, die, stop) settle into one round
                 while not self.wake.empty():
                     self.wake.get_nowait()
             except queue.Empty:
                 pass
-            self.heal_all()
+            if self.settings.get('events', True) or sweep:
+                due = self.heal_all()
+            else:
+                due = None
 
 
 class Handler(BaseHTTPRequestHandler):

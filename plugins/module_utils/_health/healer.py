@@ -89,9 +89,10 @@ def act(client, action, ids, service, record, options, container):
     return None
 
 
-def heal_round(client, tenant, server='', now=None):
+def heal_round(client, tenant, server='', now=None, waits=None):
     """One round over ``tenant`` (a tenant.Tenant); the actions taken, each a dict (also appended to
-    ``actions.jsonl``). Returns None when a deploy holds the env's lock."""
+    ``actions.jsonl``). Returns None when a deploy holds the env's lock. ``waits`` (a list) gets the time at
+    which a service waiting out its backoff may be healed, so that the caller comes back then."""
     now = time.time() if now is None else now
     limits = dict((k, v) for k, v in (tenant.config.get('heal') or {}).items() if k in policy.LIMITS)
     done = []
@@ -112,6 +113,8 @@ def heal_round(client, tenant, server='', now=None):
                 action, reason, heal[service] = policy.decide(observed, heal.get(service), now,
                                                               record['config_hash'], limits=limits)
                 key = 'service:%s' % service
+                if action == 'wait' and waits is not None:
+                    waits.append(heal[service]['next_at'])
                 if action in ('none', 'wait'):
                     if action == 'none' and not heal[service]['failed'] and observed.get('status') == 'running' \
                             and observed.get('healthy') is not False:

@@ -108,3 +108,13 @@ def test_a_container_of_another_configuration_or_a_held_lock_is_left_alone(tmp_p
     assert healer.heal_round(FakeClient([other]), tenant, now=1) == [] and other.calls == []
     with deploy_lock.held(tenant.state_dir):
         assert healer.heal_round(FakeClient([]), tenant, now=2) is None
+
+
+def test_a_backoff_tells_the_caller_when_to_come_back(tmp_path):
+    tenant = tenant_with_web(tmp_path)
+    web = FakeContainer('u1_app_prod_web', status='exited')
+    healer.heal_round(FakeClient([web]), tenant, now=100)        # restarted at once; the next one after 1 s
+    web.status = 'exited'
+    waits = []
+    assert healer.heal_round(FakeClient([web]), tenant, now=100.5, waits=waits) == []
+    assert waits == [101]
