@@ -123,6 +123,10 @@ def test_project_across_two_servers(tmp_path):
             assert prefix not in left, left
             kept = host.ssh('ls /local/%s/myapp/prod' % user, check=True).stdout.split()
             assert sorted(kept) == ['backups', 'data', 'secrets'], kept
+            # the health agent went with the last env it looked after: its unit, cron file and program
+            agent = host.ssh('ls /etc/systemd/system/fleet-agent.service /etc/cron.d/fleet-health-monitor '
+                             '/local/.fleet/lib/fleet-health.zip /local/.fleet/agent 2>&1', timeout=60).stdout
+            assert agent.count('No such file or directory') == 4, agent
         again = run_playbook('playbooks/remove.yml', *(args + confirm), timeout=600)
         assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-4000:]
 
