@@ -109,7 +109,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import (
     agent, definitions, healer, incidents, monitor, report, store, tenant as tenants)
 
@@ -117,9 +116,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._health impo
 def checked_services(client, tenant):
     heal = store.load(tenant.project_dir, 'heal.json')
     rows = []
-    for service in definitions.services(tenant.project_dir):
-        record = read_active(tenant.state_dir, service)
-        options = definitions.read(tenant.project_dir, service).get(record.get('config_hash') or '')
+    for service, record, options in definitions.recorded(tenant.project_dir, tenant.state_dir):
         if not record.get('slot') or not options:
             continue
         observed, container = healer.observe(client, tenant.ids, service, record, options)

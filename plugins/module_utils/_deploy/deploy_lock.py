@@ -52,13 +52,18 @@ def held(state_dir, wait=WAIT_SECONDS, clock=time):
         os.close(fd)
 
 
-@contextlib.contextmanager
 def attempt(state_dir):
-    """Yield True holding the lock, or False at once when someone else holds it (True without ``state_dir``)."""
+    """A context giving True holding the lock, or False at once when someone else holds it (True without
+    ``state_dir``)."""
     if not os.path.isdir(state_dir):
-        yield True
-        return
-    fd = _open(state_dir)
+        return contextlib.nullcontext(True)
+    return try_flock(os.path.join(state_dir, '.lock'))
+
+
+@contextlib.contextmanager
+def try_flock(path):
+    """Yield True holding ``flock`` on ``path`` (made 0600 when missing), or False at once when another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -30,7 +30,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import DockerException, get_client
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import (
     alerts, definitions, healer, signing, store, tenant as tenants)
 
@@ -69,8 +68,7 @@ def services_summary(client, tenant):
     """``[{service, slot, status, version}]`` of the env's recorded services here."""
     out = []
     heal = store.load(tenant.project_dir, 'heal.json')
-    for service in definitions.services(tenant.project_dir):
-        record = read_active(tenant.state_dir, service)
+    for service, record, dummy in definitions.recorded(tenant.project_dir, tenant.state_dir):
         if not record.get('slot'):
             continue
         name = naming.container_name(*(tenant.ids + (service,)), slot=record['slot'])
@@ -198,8 +196,7 @@ class Agent(object):
             if int(epoch) < seen:
                 return 409, {'error': 'epoch %s is older than %d: another leader acts now' % (epoch, seen)}
             store.save(tenant.project_dir, 'epoch.json', {'epoch': int(epoch), 'time': time.time()})
-        record = read_active(tenant.state_dir, service)
-        options = definitions.read(tenant.project_dir, service).get(record.get('config_hash') or '')
+        record, options = definitions.serving(tenant.project_dir, tenant.state_dir, service)
         if not record.get('slot') or not options:
             return 404, {'error': 'no service %s of %s is recorded on this server' % (service, tenant.name)}
         client = self.client()

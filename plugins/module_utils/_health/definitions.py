@@ -18,6 +18,7 @@ import json
 import os
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
 
 DIRECTORY = os.path.join('config', 'health')
 # what is run-specific, not the container's definition
@@ -57,3 +58,17 @@ def services(project_dir):
     except OSError:
         return []
     return sorted(n[:-len('.json')] for n in names if n.endswith('.json') and not n.startswith('.'))
+
+
+def serving(project_dir, state_dir, service):
+    """``(record, options)``: the deploy's record of the service's serving slot ({} when none) and the kept
+    definition of the recorded configuration (None when it is not kept)."""
+    record = read_active(state_dir, service)
+    return record, read(project_dir, service).get(record.get('config_hash') or '')
+
+
+def recorded(project_dir, state_dir):
+    """``(service, record, options)`` of :func:`serving` for every service with a definition here."""
+    for service in services(project_dir):
+        record, options = serving(project_dir, state_dir, service)
+        yield service, record, options

@@ -20,7 +20,6 @@ import time
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import DockerException, get_container
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import health_check
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import attempt
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggle import slot_port
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import ToggleDeployer
@@ -102,9 +101,7 @@ def heal_round(client, tenant, server='', now=None, waits=None):
         with store.locked(tenant.project_dir):
             heal = store.load(tenant.project_dir, 'heal.json')
             open_incidents = store.load(tenant.project_dir, 'incidents.json')
-            for service in definitions.services(tenant.project_dir):
-                record = read_active(tenant.state_dir, service)
-                options = definitions.read(tenant.project_dir, service).get(record.get('config_hash') or '')
+            for service, record, options in definitions.recorded(tenant.project_dir, tenant.state_dir):
                 if not record.get('slot') or not options:
                     continue
                 observed, container = observe(client, tenant.ids, service, record, options)

@@ -20,6 +20,7 @@ import json
 import os
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import try_flock
 
 DIRECTORY = os.path.join('monitoring', 'health')
 MAX_LOG_BYTES = 4 * 1024 * 1024
@@ -86,18 +87,9 @@ def locked(project_dir):
         os.close(fd)
 
 
-@contextlib.contextmanager
 def exclusive(project_dir, name):
-    """Yield True holding the flock ``name``, or False at once when another process holds it."""
+    """A context giving True holding the flock ``name`` (in this directory), or False at once when another process
+    holds it."""
     directory = health_dir(project_dir)
     os.makedirs(directory, 0o755, exist_ok=True)
-    fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+    return try_flock(os.path.join(directory, name))
