@@ -67,6 +67,13 @@ options:
     description: A heal round every this many seconds besides the events (0, events only).
     type: int
     default: 30
+  peer_watch_seconds:
+    description:
+      - The agent knocks on every peer's agent port this often; this server's edge and sidecar connections to a peer
+        silent twice in a row are cut, so nginx retries elsewhere at once instead of waiting out its read timeout.
+      - 0 turns the peer watch off.
+    type: float
+    default: 1
   docker_host:
     description: The Docker engine the agent and the monitor talk to.
     type: str
@@ -204,7 +211,7 @@ def install_server(p, check_mode):
     program_changed, digest = program_zip.install(path, data, check_mode)
     settings_path = os.path.join(p['fleet_root'], '.fleet', 'agent', 'agent.json')
     settings = install.agent_settings(p['fleet_root'], p['address'], p['port'], p['refuse'], p['events'],
-                                      p['sweep_seconds'], p['docker_host'])
+                                      p['sweep_seconds'], p['peer_watch_seconds'], p['docker_host'])
     if not check_mode:
         os.makedirs(os.path.dirname(settings_path), 0o700, exist_ok=True)
     settings_changed = ensure_file(settings_path, settings, mode=0o600, check_mode=check_mode)
@@ -292,6 +299,7 @@ def main():
             refuse=dict(type='list', elements='str', default=[]),
             events=dict(type='bool', default=True),
             sweep_seconds=dict(type='int', default=30),
+            peer_watch_seconds=dict(type='float', default=1),
             docker_host=dict(type='str', default='unix:///var/run/docker.sock'),
             systemd_dir=dict(type='path', default='/etc/systemd/system'),
             cron_dir=dict(type='path', default='/etc/cron.d'),

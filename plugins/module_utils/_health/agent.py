@@ -15,6 +15,9 @@
   within a second or two) and runs a heal round over every env every ``sweep_seconds`` (0: on events
   only). With ``events`` off and no sweep it heals nothing: the every-minute monitor does.
 - Mails: due incident mails are sent after each round (alerts.py).
+- Peer watch: every ``peer_watch_seconds`` (1; 0: off) it knocks on each peer's agent port; the connections
+  of this server's edge and sidecars to a peer gone silent are cut, so nginx retries elsewhere at once
+  (peer_watch.py).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import DockerException, get_client
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import (
-    alerts, definitions, healer, signing, store, tenant as tenants)
+    alerts, definitions, healer, peer_watch, signing, store, tenant as tenants)
 
 VERSION = '1'
 MAX_BODY = 65536
@@ -252,6 +255,27 @@ class Agent(object):
             self.stopping.wait(delay)
             delay = min(delay * 2, EVENT_RETRY_MAX)
 
+    def peer_loop(self):
+        """Knock on every peer once a round; cut this server's nginx connections to the silent ones."""
+        every = float(self.settings.get('peer_watch_seconds', 1))
+        silent = peer_watch.SilentPeers()
+        while not self.stopping.wait(every):
+            peers = peer_watch.peer_addresses([t.config for t in tenants.tenants(self.fleet_root)])
+            silent.forget_others([a for a, dummy in peers])
+            for address, port in peers:
+                was = address in silent.silent
+                if not silent.observe(address, peer_watch.knock(address, port)):
+                    if was:
+                        log('peer %s answers again' % address)
+                    continue
+                try:
+                    done, errors = peer_watch.cut(self.client(), address)
+                except (DockerException, OSError) as exc:
+                    done, errors = {}, [str(exc)]
+                if not was or done or errors:
+                    log('peer %s silent: connections cut %s%s' % (
+                        address, done or 'none', ('; errors: %s' % '; '.join(errors)) if errors else ''))
+
     def heal_loop(self):
         sweep = float(self.settings.get('sweep_seconds') or 0)   # 0: events only (the monitor is the safety net)
         due = None   # a backoff that ends: a round then, event or not
@@ -312,6 +336,8 @@ def serve(settings):
     threads = [threading.Thread(target=agent.heal_loop, daemon=True)]
     if settings.get('events', True):
         threads.append(threading.Thread(target=agent.watch_events, daemon=True))
+    if float(settings.get('peer_watch_seconds', 1)) > 0:
+        threads.append(threading.Thread(target=agent.peer_loop, daemon=True))
     for thread in threads:
         thread.start()
     log('listening on %s:%d (events %s, heal round every %s)' % (

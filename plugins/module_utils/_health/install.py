@@ -13,9 +13,10 @@ UNIT_NAME = 'fleet-agent.service'
 CRON_NAME = 'fleet-health-monitor'   # never fleet_{tenant}_...: no tenant's footprint
 
 
-def agent_settings(fleet_root, address, port, refuse, events, sweep_seconds, docker_host):
+def agent_settings(fleet_root, address, port, refuse, events, sweep_seconds, peer_watch_seconds, docker_host):
     return json.dumps({'fleet_root': fleet_root, 'address': address, 'port': port, 'refuse': sorted(set(refuse)),
-                       'events': events, 'sweep_seconds': sweep_seconds, 'docker_host': docker_host},
+                       'events': events, 'sweep_seconds': sweep_seconds, 'peer_watch_seconds': peer_watch_seconds,
+                       'docker_host': docker_host},
                       sort_keys=True, indent=1) + '\n'
 
 

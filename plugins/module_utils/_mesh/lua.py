@@ -45,6 +45,8 @@ ROUTES_DIR = 'routes'
 CONTROL_ROOT = '/run/fleet-mesh'
 CONTROL_SOCKET = 'control.sock'
 UPSTREAM_KEEPALIVE = 32
+# A peer that could not be reached is passed over this long by every worker (nginx's default fail_timeout).
+FAIL_SECONDS = 10
 
 # The module, loaded once by the master (init_by_lua) and inherited by the workers.
 SOURCE = r'''
@@ -53,6 +55,7 @@ local M = {}
 local table_dict = ngx.shared.%(dict)s
 local ROOT = "%(conf_root)s/%(routes_dir)s/"
 local NAME = "^[%%w][%%w_.-]*$"
+local FAIL_SECONDS = %(fail_seconds)d
 local parsed = {}    -- per worker: tenant -> {md5 = ..., routes = {service = {{host, port}, ...}}}
 local turns = {}     -- per worker: route -> requests sent so far (round robin)
 
@@ -167,14 +170,47 @@ function M.health()
     ngx.say("ok")
 end
 
--- balancer phase: the next peer (retries move on to the following peers, once each)
+-- A peer that could not be reached (connect error or timeout, a broken connection) sits out FAIL_SECONDS
+-- for every worker, as nginx's own max_fails=1 fail_timeout does for static upstreams: a server that
+-- vanished costs one failed try, not one in every round of the round robin. Keys start with "~", which
+-- no tenant name does.
+local function sits_out(peer)
+    return table_dict:get("~" .. peer[1] .. ":" .. peer[2])
+end
+
+-- balancer phase: the next peer not tried yet for this request (retries move on, once each), passing
+-- over peers sitting out unless only those are left
 function M.balance()
     local ctx = ngx.ctx
     local peers = ctx.fleet_peers
-    if ctx.fleet_tries == 0 and #peers > 1 then
-        balancer.set_more_tries(#peers - 1)
+    local count = #peers
+    if ctx.fleet_tries == 0 then
+        if count > 1 then
+            balancer.set_more_tries(count - 1)
+        end
+        ctx.fleet_tried = {}
+    elseif balancer.get_last_failure() == "failed" then
+        local last = ctx.fleet_last
+        table_dict:set("~" .. last[1] .. ":" .. last[2], true, FAIL_SECONDS)
     end
-    local peer = peers[(ctx.fleet_turn + ctx.fleet_tries) %% #peers + 1]
+    local pick, spare
+    for k = 0, count - 1 do
+        local i = (ctx.fleet_turn + k) %% count + 1
+        if not ctx.fleet_tried[i] then
+            if not sits_out(peers[i]) then
+                pick = i
+                break
+            end
+            spare = spare or i
+        end
+    end
+    pick = pick or spare
+    if not pick then
+        return ngx.exit(502)
+    end
+    local peer = peers[pick]
+    ctx.fleet_tried[pick] = true
+    ctx.fleet_last = peer
     ctx.fleet_tries = ctx.fleet_tries + 1
     local ok, err = balancer.set_current_peer(peer[1], peer[2])
     if not ok then
@@ -227,7 +263,7 @@ package.loaded.fleet_routes = M
 def source(conf_root):
     """The Lua module's source for nginx configurations mounted at ``conf_root``."""
     return SOURCE % {'dict': SHARED_DICT, 'conf_root': conf_root, 'routes_dir': ROUTES_DIR,
-                     'variable': ROUTE_VARIABLE}
+                     'variable': ROUTE_VARIABLE, 'fail_seconds': FAIL_SECONDS}
 
 
 def render_table(tenant, routes):
