@@ -10,7 +10,8 @@ from __future__ import annotations
 def heal_server(name, host_vars):
     """One server: its VPC address, whether the controller reached it, its monitor's verdict, its droplet's status."""
     view = host_vars.get('fleet_heal_view') or {}
-    reachable = bool(view) and not view.get('unreachable') and not view.get('failed')
+    # a read skipped because the controller's probe of its SSH port failed: not reachable either
+    reachable = bool(view) and not view.get('unreachable') and not view.get('failed') and not view.get('skipped')
     services = host_vars.get('fleet_host_services') or (
         [host_vars['fleet_droplet_service']] if host_vars.get('fleet_droplet_service') else [])
     return {'name': name, 'address': host_vars.get('fleet_private_ip') or host_vars.get('ansible_host'),

@@ -21,6 +21,10 @@ description:
     stateful services would come back empty.
   - An V(alert) decision opens an incident on the controller (C(monitoring/health/incidents.json) of O(state_dir)'s
     env) mailed once with the run's alert settings; it resolves when every server is alive again.
+  - A dead server's stateful services - the newest backup of each that pull.yml brought to the controller (under
+    O(state_dir)C(/backups/)) is named in the alert with the C(restore.yml) command; when every one opted in
+    (O(restore)) and has such a backup, the server is replaced and RV(restore) lists what the replacement restores;
+    an incident says which backups and how old (mailed by O(phase=end), resolved by the next run).
   - O(phase=begin) records the replacement as in flight, O(phase=end) records its outcome in
     C(heal_history.jsonl) and lifts the lock.
 author:
@@ -71,6 +75,10 @@ options:
     type: list
     elements: str
     default: []
+  command_args:
+    description: The inventory and spec arguments the C(restore.yml) command in an alert shows.
+    type: str
+    default: -i <inventory> -e @<spec>
   server:
     description: With O(phase=begin) or O(phase=end), the server being replaced.
     type: str
@@ -123,6 +131,15 @@ reason:
   description: Why, in one line.
   returned: always
   type: str
+detail:
+  description: More lines for people (the backups and restore commands of stateful services).
+  returned: always
+  type: str
+restore:
+  description: With V(replace), the backups the replacement restores - C(service), C(file) (on the controller), C(taken), C(taken_iso), C(age).
+  returned: always
+  type: list
+  elements: dict
 mailed:
   description: The subject of the alert mail sent by this run, if any.
   returned: always
@@ -135,6 +152,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files as backup_files
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import alerts, incidents, replacement, store
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
@@ -165,6 +183,23 @@ def in_flight(state_dir, now, lock_seconds):
     return bool(lock.get('time') and now - lock['time'] < lock_seconds), lock
 
 
+def pulled_backups(p):
+    """The newest backup on the controller of each stateful service: ``{service: {'file', 'taken', 'taken_iso'}}``."""
+    found = {}
+    for service in p['stateful']:
+        newest = backup_files.newest_pulled(os.path.join(p['state_dir'], 'backups'), service)
+        if newest:
+            found[service] = {'file': newest[0], 'taken': newest[1].timestamp(), 'taken_iso': backup_files.iso(newest[1])}
+    return found
+
+
+def restore_command(p):
+    def command(service, path):
+        return ('ansible-playbook projectdeployer.fleet.restore %s -e fleet_env=%s -e fleet_service=%s '
+                '-e backup_pulled=%s' % (p['command_args'], p['env'], service, path)).replace('  ', ' ')
+    return command
+
+
 def decide(p, now):
     servers = []
     for server in p['servers']:
@@ -177,7 +212,8 @@ def decide(p, now):
     status = dict((s['name'], s.get('status') or 'unknown') for s in p['servers'])
     busy, dummy = in_flight(p['state_dir'], now, p['lock_seconds'])
     done = [h for h in history(p['state_dir']) if h.get('outcome') == 'replaced']
-    return replacement.decide(servers, verdicts, reachable, status, done, now, in_flight=busy)
+    return replacement.decide(servers, verdicts, reachable, status, done, now, in_flight=busy,
+                              backups=pulled_backups(p), restore_command=restore_command(p))
 
 
 def main():
@@ -190,6 +226,7 @@ def main():
             servers=dict(type='list', elements='dict', default=[]),
             stateful=dict(type='list', elements='str', default=[]),
             restore=dict(type='list', elements='str', default=[]),
+            command_args=dict(type='str', default='-i <inventory> -e @<spec>'),
             server=dict(type='str'),
             outcome=dict(type='str'),
             state_dir=dict(type='path', required=True),
@@ -205,7 +242,8 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     now = time.time()
-    result = {'action': 'none', 'server': p['server'], 'dead': [], 'reason': '', 'mailed': ''}
+    result = {'action': 'none', 'server': p['server'], 'dead': [], 'reason': '', 'detail': '', 'restore': [],
+              'mailed': ''}
     if module.check_mode and p['phase'] != 'decide':
         module.exit_json(changed=True, **result)
     if p['phase'] == 'begin':
@@ -214,6 +252,17 @@ def main():
         module.exit_json(changed=True, **result)
     if p['phase'] == 'end':
         store.append(p['state_dir'], HISTORY, {'time': now, 'server': p['server'], 'outcome': p['outcome']})
+        # the restore's mail (which backup, how old) goes now; its resolve mail with the next run
+        env = ControllerEnv(p)
+        sent, error = alerts.flush(env, now=now, group=0)
+        result['mailed'] = sent or ''
+        if error:
+            module.warn('alert mail: %s' % error)
+        with store.locked(env.project_dir):
+            found = store.load(env.project_dir, 'incidents.json')
+            if incidents.resolve_incident(found, 'heal:restore:%s' % p['server'], '%s %s' % (p['server'], p['outcome']),
+                                          now):
+                store.save(env.project_dir, 'incidents.json', found)
         try:
             os.unlink(os.path.join(store.health_dir(p['state_dir']), LOCK))
         except FileNotFoundError:
@@ -227,13 +276,20 @@ def main():
             key = 'heal:%s' % ','.join(sorted(result['dead'])) if result['dead'] else 'heal:partition'
             if result['action'] == 'alert':
                 incidents.open_incident(found, key, 'heal.yml: %s' % result['reason'],
+                                        '%s\nNo server was replaced. docs/health.md says what to do.'
+                                        % result['detail'] if result['detail'] else
                                         'No server was replaced. docs/health.md says what to do.', now)
+            elif result['restore']:
+                incidents.open_incident(found, 'heal:restore:%s' % result['server'],
+                                        'heal.yml: replacing %s and restoring %s from backups' % (
+                                            result['server'], ', '.join(r['service'] for r in result['restore'])),
+                                        result['detail'], now)
             elif not result['dead']:
                 for open_key in incidents.open_keys(found):
                     if open_key.startswith('heal:'):
                         incidents.resolve_incident(found, open_key, 'every server answers again', now)
             store.save(env.project_dir, 'incidents.json', found)
-        sent, error = alerts.flush(env, now=now)
+        sent, error = alerts.flush(env, now=now, group=0)
         result['mailed'] = sent or ''
         if error:
             module.warn('alert mail: %s' % error)

@@ -110,6 +110,10 @@ options:
     description: How long a server is not judged dead after the monitor first saw it.
     type: int
     default: 600
+  dead_after_misses:
+    description: A peer is judged dead after this many one-minute rounds in a row missed by a strict majority of its peers.
+    type: int
+    default: 3
   heal_limits:
     description:
       - Changes to the healing limits (docs/health.md) - C(backoff_start) (10 s), C(backoff_max) (300 s), C(budget)
@@ -236,11 +240,13 @@ def install_tenant(p, check_mode):
     for server in servers:
         if not isinstance(server['address'], str) or check_address(server['address']) is not None:
             raise ValueError('servers: %s has no usable VPC address (%r)' % (server['name'], server['address']))
+    if p['dead_after_misses'] < 1:
+        raise ValueError('dead_after_misses: %d; fix: give 1 or more (3 is the default)' % p['dead_after_misses'])
     unknown = sorted(set(p['heal_limits']) - set(policy.LIMITS))
     if unknown:
         raise ValueError('heal_limits: unknown %s; fix: use %s' % (', '.join(unknown), ', '.join(sorted(policy.LIMITS))))
     config = install.tenant_config(p['server'] or '', p['address'], p['port'], servers, p['alerts'],
-                                   p['grace_seconds'], p['heal_limits'])
+                                   p['grace_seconds'], p['heal_limits'], p['dead_after_misses'])
     changed = ensure_file(os.path.join(project_dir, 'config', 'health.json'), config, mode=0o644,
                           check_mode=check_mode)
     secrets = os.path.join(project_dir, 'secrets')
@@ -310,6 +316,7 @@ def main():
             server=dict(type='str'),
             servers=dict(type='dict', default={}),
             grace_seconds=dict(type='int', default=600),
+            dead_after_misses=dict(type='int', default=3),
             heal_limits=dict(type='dict', default={}),
             key=dict(type='str', no_log=True),
             previous_key=dict(type='str', no_log=True),

@@ -6,7 +6,9 @@ the world of tests/integration/test_heal.py and bench/heal.
 ``web_on_droplets(cloud, sink, tmp)`` provisions and deploys it (asserting each run) and returns a ``CloudWeb``:
 the playbook arguments (``run``, ``env``), the droplets as the simulator lists them, each server's last verdict,
 and GET through an edge. ``cloud`` comes from ``do_cloud.start(..., images=[NGINX])`` started inside
-``health_world.open_ports(sink.port)``.
+``health_world.open_ports(sink.port)``. With ``cache=True`` a redis service ``cache`` (``heal:
+restore_latest_backup``) runs on a droplet of its own (the simulator then needs ``REDIS`` too);
+``dead_after`` sets ``fleet_health_dead_after_misses``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import shlex
 import string
 import sys
+import threading
 
 import yaml
 
@@ -23,6 +27,11 @@ import do_cloud
 from health_world import GATEWAY, NGINX
 from helpers import run_playbook
 from sim_hosts import SimHost
+
+REDIS = 'fleet-world/redis:7'
+REDIS_CLI = ('export REDISCLI_AUTH="$(sed -n "s/^requirepass //p" /run/secrets/redis.conf)"; '
+             'exec redis-cli --no-auth-warning "$@"')
+MONITOR_ROUND = "sh -c \"$(sed -n 's/^\\([^ ]* \\)\\{5\\}root //p' /etc/cron.d/fleet-health-monitor)\""
 
 
 class CloudWeb(object):
@@ -41,9 +50,29 @@ class CloudWeb(object):
         return sorted((d for d in do_cloud.sim_state(self.cloud)['droplets'] if d['name'].startswith(self.user + '-')),
                       key=lambda d: d['name'])
 
+    def host(self, droplet):
+        return SimHost(droplet['host'], droplet['public_ip'], str(self.key))
+
+    def monitor_round(self, droplets):
+        """One monitor round now on each of ``droplets`` at once (the command its cron line runs each minute)."""
+        threads = [threading.Thread(target=self.host(d).ssh, args=(MONITOR_ROUND,), kwargs={'timeout': 120})
+                   for d in droplets]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(150)
+
+    def redis(self, droplet, *args):
+        """redis-cli on the ``cache`` service of ``droplet``, its answer's text."""
+        return self.host(droplet).ssh(
+            'c=$(docker ps -q --filter label=fleet.user=%s --filter label=fleet.service=cache | head -n 1); '
+            'docker exec "$c" sh -c %s redis-cli %s' % (self.user, shlex.quote(REDIS_CLI),
+                                                        ' '.join(shlex.quote(a) for a in args)),
+            timeout=60, check=True).stdout.strip()
+
     def verdict(self, droplet):
         """The last verdict of the monitor on ``droplet`` ({} before its first round)."""
-        out = SimHost(droplet['host'], droplet['public_ip'], str(self.key)).ssh(
+        out = self.host(droplet).ssh(
             'cat /local/%s/site/prod/monitoring/health/status.json' % self.user, timeout=30).stdout
         return (json.loads(out).get('verdict') or {}) if out.strip() else {}
 
@@ -59,19 +88,24 @@ class CloudWeb(object):
             conn.close()
 
 
-def web_on_droplets(cloud, sink, tmp, servers=3):
+def web_on_droplets(cloud, sink, tmp, servers=3, cache=False, dead_after=None):
     user = 'r' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
     world = CloudWeb(cloud, user, tmp)
     spec_path = tmp / 'spec.yml'
+    services = {'web': {'image': NGINX, 'ports': [80], 'health_path': '/', 'domain': world.domain,
+                        'servers_count': servers, 'server_zone': 'lon1'}}
+    if cache:
+        services['cache'] = {'type': 'redis', 'version': '7', 'server_zone': 'lon1', 'heal': 'restore_latest_backup'}
     spec_path.write_text(yaml.safe_dump({
         'fleet_user': user, 'fleet_project': 'site', 'fleet_version': '1', 'docker_hub_user': '',
-        'services': {'web': {'image': NGINX, 'ports': [80], 'health_path': '/', 'domain': world.domain,
-                             'servers_count': servers, 'server_zone': 'lon1'}}}))
+        'services': services}))
+    world.spec = spec_path
     common = ['-e', '@%s' % spec_path, '-e', 'fleet_env=prod', '-e', 'fleet_controller_root=%s' % world.controller,
               '-e', 'fleet_do_endpoint=%s' % cloud['url'], '-e', 'fleet_do_ca_bundle=%s' % cloud['ca'],
               '-e', json.dumps({'fleet_do_token': cloud['token'], 'fleet_controller_addresses': ['10.250.0.1/32'],
                                 'fleet_health_overrides': {'interval': 1, 'retries': 60},
                                 'fleet_health_grace_seconds': 0,
+                                'fleet_health_dead_after_misses': dead_after or 3,
                                 'fleet_alert_email': 'ops@example.test', 'fleet_alert_smtp_host': GATEWAY,
                                 'fleet_alert_smtp_port': sink.port, 'fleet_alert_smtp_starttls': False,
                                 'fleet_alert_group_seconds': 3})]

@@ -286,6 +286,29 @@ def test_a_restore_failing_midway_keeps_the_live_data(dbs):
     assert 'does not exist' in out
 
 
+def test_a_backup_on_the_controller_is_copied_to_the_server_and_restored(dbs, tmp_path):
+    """restore.yml -e backup_pulled: what heal.yml does for a dead server's database, and what its alert prints."""
+    dbs.redis('SET', 'pulled:k', 'before')
+    proc = dbs.playbook('backup', '-e', 'fleet_service=redis')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    newest = [b for b in files.list_backups(dbs.backups, 'redis') if b['status'] == 'ok'][0]['name']
+    pulled = tmp_path / 'backups' / '203.0.113.7'
+    pulled.mkdir(parents=True)
+    for name in (newest, files.sidecar_name(newest), files.manifest_name(newest)):
+        shutil.move(os.path.join(dbs.backups, name), str(pulled / name))    # only the controller has it now
+    dbs.redis('SET', 'pulled:k', 'after')
+    proc = dbs.playbook('restore', '-e', 'fleet_service=redis', '-e', 'backup_pulled=%s' % (pulled / newest))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'into %s' % dbs.container('redis') in proc.stdout, proc.stdout[-3000:]
+    assert dbs.redis('GET', 'pulled:k') == 'before'
+    for name in (newest, files.sidecar_name(newest), files.manifest_name(newest)):
+        assert stat.S_IMODE(os.stat(os.path.join(dbs.backups, name)).st_mode) == 0o600, name
+    # a file that is not a backup with its checksum beside it: one clear error, nothing restored
+    proc = dbs.playbook('restore', '-e', 'fleet_service=redis', '-e', 'backup_pulled=%s' % (tmp_path / 'nothing.rdb'))
+    assert proc.returncode != 0 and 'backup_pulled:' in proc.stdout and 'fix:' in proc.stdout, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout + proc.stderr
+
+
 def test_restore_into_another_service_and_redeploy_changes_nothing(dbs):
     dbs.psql('CREATE TABLE moved (id int PRIMARY KEY, v text); INSERT INTO moved VALUES (1, \'one\'), (2, \'two\')')
     proc = dbs.playbook('backup', '-e', 'fleet_service=postgres')

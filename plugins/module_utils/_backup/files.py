@@ -140,6 +140,26 @@ def parse_backup_name(filename):
     return match.group('service'), when, match.group('ext')
 
 
+def newest_pulled(pulled_dir, service):
+    """The newest whole backup of ``service`` that pull.yml brought to the controller: ``(path, datetime in UTC)``
+    or None. ``pulled_dir`` is the controller's ``backups/``, one folder per server address (a replaced server's
+    backups stay under its old address); a backup counts when its checksum file is there too."""
+    found = None
+    for server in sorted(os.listdir(pulled_dir)) if os.path.isdir(pulled_dir) else []:
+        folder = os.path.join(pulled_dir, server)
+        if not os.path.isdir(folder):
+            continue
+        for filename in os.listdir(folder):
+            parsed = parse_backup_name(filename)
+            if not parsed or parsed[0] != service:
+                continue
+            if not os.path.isfile(os.path.join(folder, sidecar_name(filename))):
+                continue
+            if found is None or parsed[1] > found[1]:
+                found = (os.path.join(folder, filename), parsed[1])
+    return found
+
+
 def backups_dir(fleet_root, user, project, env):
     """``{fleet_root}/{user}/{project}/{env}/backups`` (ids checked)."""
     check_ids(user=user, project=project, env=env)

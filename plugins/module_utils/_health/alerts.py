@@ -13,8 +13,11 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._health impo
 RETRY_SECONDS = 60
 
 
-def flush(tenant, now=None):
+def flush(tenant, now=None, group=None):
     """Send what is due; ``(sent, error)``: the subject sent (or None) and the send's error (or None).
+
+    ``group``: seconds an incident waits to be mailed with others (the settings' ``group_seconds`` by default;
+    heal.yml gives 0: its decisions come from minutes of verdicts, and it runs every few minutes).
 
     One process sends at a time (``.mail.lock``, not waited for: the other leaves it to this one); the
     incidents are read and marked under the health lock, but the SMTP conversation holds no lock the healer
@@ -23,7 +26,8 @@ def flush(tenant, now=None):
     settings = (tenant.config.get('alerts') or {})
     if not mail.configured(settings):
         return None, None   # nowhere to send: the incidents are recorded (health_status.yml shows them)
-    group = float(settings.get('group_seconds') or incidents.GROUP_SECONDS)
+    if group is None:
+        group = float(settings.get('group_seconds') or incidents.GROUP_SECONDS)
     with store.exclusive(tenant.project_dir, '.mail.lock') as mine:
         if not mine:
             return None, None

@@ -50,10 +50,11 @@ def cron_file(schedule, python, program, fleet_root, docker_host, log_path):
             % (schedule, python, program, fleet_root, docker_host, log_path))
 
 
-def tenant_config(server, address, port, servers, alerts, grace_seconds, heal=None):
+def tenant_config(server, address, port, servers, alerts, grace_seconds, heal=None, dead_after_misses=3):
     """``config/health.json`` of a project env on one server (no secret in it)."""
     alerts = dict((k, v) for k, v in sorted((alerts or {}).items()) if k != 'password' and v not in (None, ''))
     return json.dumps({'server': server, 'address': address, 'port': port, 'grace_seconds': grace_seconds,
+                       'dead_after_misses': dead_after_misses,
                        'servers': sorted(({'name': s['name'], 'address': s['address']} for s in servers),
                                          key=lambda s: s['name']),
                        'alerts': alerts, 'heal': heal or {}}, sort_keys=True, indent=1) + '\n'

@@ -112,7 +112,7 @@ def server_incidents(found, config, verdict, answers, now, leader):
             incidents.open_incident(found, key, 'server %s (%s) is down' % (name, address),
                                     'A majority of its peers missed it %d minutes in a row.\n'
                                     'Fix: playbooks/heal.yml replaces it (or see docs/health.md).'
-                                    % quorum.MISSES_DEAD, now)
+                                    % int(config.get('dead_after_misses') or quorum.MISSES_DEAD), now)
         elif address in verdict['alive']:
             incidents.resolve_incident(found, key, 'it answers its peers again', now)
         answer = answers.get(address) or {}
@@ -145,7 +145,8 @@ def monitor_tenant(client, tenant, now):
     servers = [p.get('address') for p in config.get('servers') or [] if p.get('address')] or [config.get('address')]
     joined = dict((a, v.get('first_seen')) for a, v in view.items())
     verdict = quorum.judge(servers, views, me=config.get('address'), joined=joined, now=now,
-                           grace=float(config.get('grace_seconds', quorum.GRACE_SECONDS)))
+                           grace=float(config.get('grace_seconds', quorum.GRACE_SECONDS)),
+                           misses_dead=int(config.get('dead_after_misses') or quorum.MISSES_DEAD))
     with store.locked(tenant.project_dir):
         store.save(tenant.project_dir, 'peers.json', view)
         found = store.load(tenant.project_dir, 'incidents.json')

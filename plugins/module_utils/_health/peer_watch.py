@@ -23,9 +23,9 @@ import errno
 import socket
 import subprocess
 
-# Silent knocks in a row before cutting (a knock waits at most KNOCK_TIMEOUT): about 2 s after a server vanished.
+# Silent knocks in a row before cutting (a knock waits at most KNOCK_TIMEOUT): 2 to 4 s after a server vanished.
 SILENT_AFTER = 2
-KNOCK_TIMEOUT = 0.5
+KNOCK_TIMEOUT = 1.0
 NGINX_ROLES = ('edge', 'sidecar')
 CUT_TIMEOUT = 10
 

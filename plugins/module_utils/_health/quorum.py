@@ -42,9 +42,10 @@ def _key(address):
         return (1, address)
 
 
-def judge(servers, views, me=None, joined=None, now=0, grace=GRACE_SECONDS):
+def judge(servers, views, me=None, joined=None, now=0, grace=GRACE_SECONDS, misses_dead=MISSES_DEAD):
     """``{'dead': [...], 'alive': [...], 'leader': address or None}`` of ``servers`` (their VPC addresses) from
-    ``views`` ``{observer: {peer: {'misses': n}}}`` (the observers whose view could be had)."""
+    ``views`` ``{observer: {peer: {'misses': n}}}`` (the observers whose view could be had); dead after
+    ``misses_dead`` misses in a row."""
     servers = sorted(set(servers), key=_key)
     joined = joined or {}
     dead, alive = [], []
@@ -52,7 +53,7 @@ def judge(servers, views, me=None, joined=None, now=0, grace=GRACE_SECONDS):
         observers = [s for s in servers if s != server]
         # the observers that had probed it (a view without it has no opinion yet)
         seen = [views[o][server] for o in observers if o in views and views[o].get(server)]
-        dead_votes = sum(1 for v in seen if int(v.get('misses', 0)) >= MISSES_DEAD)
+        dead_votes = sum(1 for v in seen if int(v.get('misses', 0)) >= misses_dead)
         alive_votes = sum(1 for v in seen if int(v.get('misses', 0)) == 0)
         in_grace = now - (joined.get(server) or 0) < grace
         if dead_votes * 2 > len(observers) and not in_grace:

@@ -46,6 +46,8 @@ REACT_PORT = 80
 
 SSL_MODES = ('letsencrypt', 'self-signed', 'cloudflare', 'none')
 PACKAGE_MANAGERS = ('npm', 'yarn', 'pnpm')
+# what heal.yml does when the server of a database dies (docs/health.md)
+HEAL_MODES = ('alert', 'restore_latest_backup')
 MAX_SERVERS = 50
 DEFAULT_MAX_SERVERS = 10
 AUTO_SCALING_DEFAULTS = {
@@ -554,6 +556,10 @@ def _pattern_check(regex, example):
     return check
 
 
+def _check_heal(report, path, value):
+    return _choice(report, path, value, HEAL_MODES, 'heal mode')
+
+
 def _check_package_manager(report, path, value):
     return _choice(report, path, value, PACKAGE_MANAGERS, 'package manager')
 
@@ -701,6 +707,7 @@ SERVICE_KEYS = {
     'scan_command': Key('str', None, ALL, _check_text),
     'backup_schedule': Key('str', None, tuple(DATABASES), _check_cron),
     'backup_keep': Key('int', 7, tuple(DATABASES), _ranged(1, 1000)),
+    'heal': Key('str', 'alert', ('postgres', 'redis'), _check_heal),
     # the safe way to tune a database: _spec/auth refuses what would drop its generated password
     'server_settings': Key('dict', {}, ('postgres', 'redis'), _check_server_settings),
 }

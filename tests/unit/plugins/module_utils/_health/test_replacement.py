@@ -39,9 +39,32 @@ def test_two_dead_at_once_alert_only_and_brakes():
     assert 'the cap' in decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), history)['reason']
 
 
-def test_a_stateful_service_is_not_recreated_empty_unless_it_opted_in():
-    servers = SERVERS[:2] + [{'name': 'c', 'address': '10.0.0.4', 'stateful': ['postgres']}]
-    out = decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers)
-    assert out['action'] == 'alert' and 'restore' in out['reason']
-    servers[2]['restore'] = ['postgres']
-    assert decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers)['action'] == 'replace'
+def test_a_stateful_service_is_not_recreated_empty_unless_it_opted_in_and_has_a_backup():
+    servers = SERVERS[:2] + [{'name': 'c', 'address': '10.0.0.4', 'stateful': ['postgres', 'redis']}]
+    backup = {'file': '/ctl/backups/10.0.0.4/postgres_backup_20261201_020000.dump', 'taken': 10 ** 6 - 3 * 3600 - 120,
+              'taken_iso': '2026-12-01T02:00:00Z'}
+    out = decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers, backups={'postgres': backup},
+                 restore_command=lambda service, path: 'restore.yml -e fleet_service=%s -e backup_pulled=%s' % (service, path))
+    assert out['action'] == 'alert' and out['reason'] == ('c runs postgres, redis, whose data is on it: not re-created '
+                                                          'empty; not replaced')
+    assert ('postgres: its newest backup on the controller is %s, taken 2026-12-01T02:00:00Z (3 h 2 min old)' % backup['file']
+            in out['detail'])
+    assert 'restore.yml -e fleet_service=postgres -e backup_pulled=%s' % backup['file'] in out['detail']
+    assert 'redis: no backup of it was pulled to the controller' in out['detail']
+    assert 'set heal: restore_latest_backup on postgres, redis' in out['detail']
+    # opted in, but one has no backup on the controller: still alert only
+    servers[2]['restore'] = ['postgres', 'redis']
+    out = decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers, backups={'postgres': backup})
+    assert out['action'] == 'alert' and 'opted in to heal: restore_latest_backup, but no backup' in out['reason']
+    assert out['reason'].startswith('c runs redis,')
+    servers[2]['stateful'] = ['postgres']
+    out = decide({'a': C_DEAD, 'b': C_DEAD}, dict(ALL_UP, c=False), servers=servers, backups={'postgres': backup})
+    assert out['action'] == 'replace'
+    assert out['restore'] == [dict(backup, service='postgres', age='3 h 2 min')]
+    assert 'postgres: restoring %s, taken 2026-12-01T02:00:00Z (3 h 2 min old); data written after it is lost' % (
+        backup['file']) == out['detail']
+
+
+def test_ages_read_well():
+    assert [replacement.age_text(s) for s in (59, 420, 5 * 3600 + 720, 3 * 86400 + 4 * 3600 + 5)] == [
+        '0 min', '7 min', '5 h 12 min', '3 d 4 h']
