@@ -73,9 +73,8 @@ def _stateful(result, server, backups, now, restore_command):
                          'heal: restore_latest_backup on %s (data written after that backup is lost).' % ', '.join(unsafe))
         why = ('whose data is on it: not re-created empty' if unsafe else
                'opted in to heal: restore_latest_backup, but no backup of it is on the controller')
-        result.update(action='alert', reason='%s runs %s, %s; not replaced' % (server['name'], ', '.join(unsafe + missing),
-                                                                             why),
-                      detail='\n'.join(lines))
+        reason = '%s runs %s, %s; not replaced' % (server['name'], ', '.join(unsafe + missing), why)
+        result.update(action='alert', reason=reason, detail='\n'.join(lines))
         return True
     result['restore'] = [dict(backups[s], service=s, age=age_text(now - backups[s]['taken'])) for s in stateful]
     return False
