@@ -55,10 +55,11 @@ options:
   state:
     description:
       - Whether the droplets should exist.
-      - V(fenced) (heal.yml) takes the one droplet O(server) out of the environment - powered off (when the API
-        still can), renamed C({name}-dead) so that its replacement takes its name, tagged C(fleet-dead) and
-        C(fleet-surplus) so that deploys leave it out and O(state=present) creates its replacement. Destroy it
-        afterwards with O(state=absent) and O(server) C({name}-dead).
+      - V(fenced) (heal.yml) takes the one droplet O(server) out of the environment - powered off, or when the API
+        cannot, firewalled off (RV(firewalled)); renamed C({name}-dead) so that its replacement takes its name,
+        tagged C(fleet-dead), C(fleet-fenced:...) and C(fleet-surplus) so that deploys leave it out and
+        O(state=present) creates its replacement. Destroy it afterwards with O(state=absent) and O(server)
+        C({name}-dead).
     type: str
     choices: [present, absent, fenced]
     default: present
@@ -281,6 +282,13 @@ power_off:
   description: With O(state=fenced), V(completed), or the error of a power-off the API could not do.
   returned: when state is fenced
   type: str
+firewalled:
+  description:
+    - With O(state=fenced), when the API could not power the droplet off - the name of the environment's fence
+      firewall (C(fleet-{user}-{project}-{env}-fence), no traffic in or out) it was put in, out of the
+      environment's firewall; else null. Destroying the last fenced droplet deletes that firewall.
+  returned: when state is fenced
+  type: str
 other_zones:
   description: Names of the service's droplets in other zones (with O(state=present) they are surplus).
   returned: always
@@ -301,7 +309,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.api import DOError, do_argument_spec, run_manager
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._digitalocean.fleet import (
     DEAD_TAG, SURPLUS_TAG, batches, droplet_address, droplet_age, droplet_create_body, droplet_size, droplet_view, droplet_zone, env_tag,
-    has_networks, mark_view, name_prefix, plan_droplets, service_tag, stuck_droplets, surplus_marks)
+    fence_firewall, fenced_tag, has_networks, mark_view, name_prefix, plan_droplets, service_tag, stuck_droplets, surplus_marks)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     check_ids, droplet_tags, tenant_argument_spec)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.sizes import size_error, size_for, zone_error
@@ -325,6 +333,13 @@ class DropletManager(object):
     def by_tag(self, tag):
         return self.api.list_all(self.client.droplets.list, 'droplets', tag_name=tag,
                                  what='list droplets tagged %s' % tag)
+
+    def env_droplets(self):
+        """The environment's droplets: those tagged ``fleet-env`` and the fenced ones that lost that tag."""
+        p = self.p
+        found = self.by_tag(env_tag(p['user'], p['project'], p['env']))
+        ids = set(d.get('id') for d in found)
+        return found + [d for d in self.by_tag(fenced_tag(p['user'], p['project'], p['env'])) if d.get('id') not in ids]
 
     def _prefix(self):
         p = self.p
@@ -438,7 +453,7 @@ class DropletManager(object):
         ``{name}-dead`` (its replacement takes the name) and tagged ``fleet-dead`` and ``fleet-surplus`` (deploys
         leave it out; ``state=absent server={name}-dead`` destroys it once the replacement serves)."""
         p = self.p
-        found = self.by_tag(env_tag(p['user'], p['project'], p['env']))
+        found = self.env_droplets()
         # by its name, an address, or (fenced already: a second run) the name it had
         doomed = [d for d in found if p['server'] in (d.get('name'), droplet_address(d, 'public'),
                                                       droplet_address(d, 'private'))
@@ -453,7 +468,7 @@ class DropletManager(object):
         dead_name = name if DEAD_TAG in (droplet.get('tags') or []) else name + '-dead'
         result = dict(changed=DEAD_TAG not in (droplet.get('tags') or []), droplets=[], surplus=[], other_zones=[],
                       fenced=dict(droplet_view(droplet), name=dead_name, was=name[:-5] if name == dead_name else name),
-                      power_off=None, plan=dict(create=[], keep=[], destroy=[], mark=[], unmark=[]),
+                      power_off=None, firewalled=None, plan=dict(create=[], keep=[], destroy=[], mark=[], unmark=[]),
                       diff=dict(before=dict(droplet=name), after=dict(droplet=dead_name)))
         if self.check_mode or not result['changed']:
             return result
@@ -462,14 +477,41 @@ class DropletManager(object):
                 self.action(droplet, dict(type='power_off'), 'power off')
             result['power_off'] = 'completed'
         except DOError as exc:
-            # the API cannot stop it (its hypervisor is gone too): it is only taken out of the fleet
+            # the API cannot stop it (its hypervisor is gone too): it is firewalled off and taken out of the fleet
             result['power_off'] = str(exc)
-            self.warn('%s could not be powered off (%s): it is renamed and tagged %s, so no deploy routes to it; '
-                      'it is destroyed once its replacement serves' % (name, exc, DEAD_TAG))
+            result['firewalled'] = self.firewall_off(droplet)
+            self.warn('%s could not be powered off (%s): it is firewalled off (%s: nothing in, nothing out), renamed '
+                      'and tagged %s, so no deploy routes to it; it is destroyed once its replacement serves'
+                      % (name, exc, result['firewalled'], DEAD_TAG))
         self.action(droplet, dict(type='rename', name=dead_name), 'rename')
+        self.tag_surplus([droplet], add=True, tag=fenced_tag(p['user'], p['project'], p['env']))
         self.tag_surplus([droplet], add=True, tag=DEAD_TAG)
         self.tag_surplus([droplet], add=True)
         return result
+
+    def firewall_off(self, droplet):
+        """Cut a droplet off every network: into the environment's fence firewall (no traffic allowed) by its
+        ``fleet-fenced`` tag, out of the environment's own firewall (it applies through ``fleet-env``, and
+        DigitalOcean adds the rules of every firewall a droplet is in). Returns the fence firewall's name."""
+        p = self.p
+        body = fence_firewall(p['user'], p['project'], p['env'])
+        self.tag_surplus([droplet], add=True, tag=fenced_tag(p['user'], p['project'], p['env']))
+        existing = self.api.list_all(self.client.firewalls.list, 'firewalls', what='list firewalls')
+        if not [f for f in existing if f.get('name') == body['name']]:
+            self.api.call(self.client.firewalls.create, body=body, what='create firewall %s' % body['name'])
+        self.tag_surplus([droplet], add=False, tag=env_tag(p['user'], p['project'], p['env']))
+        return body['name']
+
+    def drop_fence_firewall(self):
+        """Delete the environment's fence firewall once no fenced droplet is left."""
+        p = self.p
+        if self.by_tag(fenced_tag(p['user'], p['project'], p['env'])):
+            return
+        name = fence_firewall(p['user'], p['project'], p['env'])['name']
+        for firewall in self.api.list_all(self.client.firewalls.list, 'firewalls', what='list firewalls'):
+            if firewall.get('name') == name:
+                self.api.call(self.client.firewalls.delete, firewall_id=firewall['id'], missing_ok=True,
+                              what='delete firewall %s' % name)
 
     def create(self, names, size):
         p = self.p
@@ -544,9 +586,10 @@ class DropletManager(object):
             return self.absent_server()
         if p['service']:
             tag = service_tag(p['user'], p['project'], p['env'], p['service'])
+            found = self.by_tag(tag)
         else:
             tag = env_tag(p['user'], p['project'], p['env'])
-        found = self.by_tag(tag)
+            found = self.env_droplets()
         doomed = [d for d in found if not p['zone'] or droplet_zone(d) == p['zone']]
         other = sorted(d.get('name') for d in found if d not in doomed)
         names = sorted(d.get('name') for d in doomed)
@@ -555,19 +598,22 @@ class DropletManager(object):
                       diff=dict(before=dict(droplets=names), after=dict(droplets=[])))
         if self.check_mode or not doomed:
             return result
+        tagged = [d for d in doomed if tag in (d.get('tags') or [])]
         if p['zone']:
-            self.destroy(doomed, tag)
-        else:
+            self.destroy(tagged, tag)
+        elif tagged:
             self.api.call(self.client.droplets.destroy_by_tag, tag_name=tag, what='destroy droplets tagged %s' % tag)
             if p['wait']:
-                self.wait_gone(tag, [d['id'] for d in doomed])
+                self.wait_gone(tag, [d['id'] for d in tagged])
+        self.destroy([d for d in doomed if d not in tagged], fenced_tag(p['user'], p['project'], p['env']))
+        self.drop_fence_firewall()
         return result
 
     def absent_server(self):
         """Destroy the one droplet of the environment named (or addressed) ``server``."""
         p = self.p
         tag = env_tag(p['user'], p['project'], p['env'])
-        found = self.by_tag(tag)
+        found = self.env_droplets()
         doomed = [d for d in found if p['server'] in (d.get('name'), droplet_address(d, 'public'),
                                                       droplet_address(d, 'private'))]
         if not doomed:
@@ -581,7 +627,11 @@ class DropletManager(object):
                       diff=dict(before=dict(droplets=sorted(d.get('name') for d in found)),
                                 after=dict(droplets=sorted(d.get('name') for d in found if d not in doomed))))
         if not self.check_mode:
-            self.destroy(doomed, tag)
+            self.destroy([d for d in doomed if tag in (d.get('tags') or [])], tag)
+            self.destroy([d for d in doomed if tag not in (d.get('tags') or [])],
+                         fenced_tag(p['user'], p['project'], p['env']))
+            if any(DEAD_TAG in (d.get('tags') or []) for d in doomed):
+                self.drop_fence_firewall()
         return result
 
 

@@ -42,6 +42,20 @@ def vpc_name(region, user=None):
     return 'fleet-%s-%s' % (user, region) if user else 'fleet-%s' % region
 
 
+def fenced_tag(user, project, env):
+    """``fleet-fenced:u1_myapp_prod``: a droplet of the environment that heal.yml fenced (it keeps it after it lost
+    ``fleet-env``, so the environment still finds it to destroy it)."""
+    return 'fleet-fenced:%s' % env_tag(user, project, env).split(':', 1)[1]
+
+
+def fence_firewall(user, project, env):
+    """The POST body of ``fleet-u1-myapp-prod-fence``: the firewall of the environment's fenced droplets that the
+    API could not power off. DigitalOcean wants one rule; its only one lets TCP out to 192.0.2.1 port 9
+    (TEST-NET-1, RFC 5737: never routed), so nothing comes in and nothing goes out."""
+    return firewall_body('%s-fence' % firewall_name(user, project, env), [fenced_tag(user, project, env)], [],
+                         [_rule('tcp', 9, ['192.0.2.1/32'], 'destinations')])
+
+
 def firewall_name(user, project, env):
     """``fleet-u1-myapp-prod``: the firewall of one project environment."""
     return 'fleet-%s-%s-%s' % (user, project, env)

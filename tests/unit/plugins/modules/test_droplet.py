@@ -287,3 +287,27 @@ def test_fenced_when_the_api_cannot_power_it_off_still_takes_it_out(monkeypatch)
     assert not result['failed'] and 'errored' in result['power_off'], result
     assert any('could not be powered off' in w for w in result['warnings'])
     assert [d['name'] for d in fake.droplets_db.values() if 'fleet-dead' in d['tags']] == ['u1-myapp-prod-api-lon1-2-dead']
+    # firewalled off: out of the env's firewall (its fleet-env tag gone), into a fence firewall that lets nothing through
+    dead = [d for d in fake.droplets_db.values() if 'fleet-dead' in d['tags']][0]
+    assert result['firewalled'] == 'fleet-u1-myapp-prod-fence'
+    assert 'fleet-env:u1_myapp_prod' not in dead['tags'] and 'fleet-fenced:u1_myapp_prod' in dead['tags']
+    (fence_fw,) = [f for f in fake.firewalls_db.values() if f['name'] == 'fleet-u1-myapp-prod-fence']
+    assert fence_fw['tags'] == ['fleet-fenced:u1_myapp_prod'] and fence_fw['inbound_rules'] == []
+    assert fence_fw['outbound_rules'] == [{'protocol': 'tcp', 'ports': '9', 'destinations': {'addresses': ['192.0.2.1/32']}}]
+    # a second run still finds it (by its fleet-fenced tag); destroying it by its new name drops the fence firewall
+    again = fence(fake, monkeypatch, state='fenced', server='u1-myapp-prod-api-lon1-2')
+    assert again['changed'] is False and not again['failed'], again
+    gone = fence(fake, monkeypatch, state='absent', server='u1-myapp-prod-api-lon1-2-dead')
+    assert gone['changed'] and not gone['failed'] and dead['id'] not in fake.droplets_db, gone
+    assert not [f for f in fake.firewalls_db.values() if f['name'] == 'fleet-u1-myapp-prod-fence']
+
+
+def test_removing_the_environment_takes_its_firewalled_droplet_and_fence_firewall_too(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2])
+    fake.fail_power_off = True
+    assert fence(fake, monkeypatch, state='fenced', server='u1-myapp-prod-api-lon1-2')['firewalled']
+    gone = fence(fake, monkeypatch, state='absent')
+    assert gone['changed'] and not gone['failed'], gone
+    assert gone['plan']['destroy'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2-dead']
+    assert fake.droplets_db == {} and not fake.firewalls_db
