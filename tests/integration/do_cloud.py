@@ -44,6 +44,16 @@ def _control(cloud, method, path, body=None, timeout=30):
         return json.loads(resp.read())
 
 
+def faults(cloud, **body):
+    """Set the simulator's faults (POST /_sim/faults merges): ``faults(cloud, errored_actions=['power_off'])``."""
+    return _control(cloud, 'POST', '/_sim/faults', body)
+
+
+def firewalls(cloud):
+    """The firewalls as the API lists them."""
+    return _control(cloud, 'GET', '/v2/firewalls?per_page=200')['firewalls']
+
+
 def sim_state(cloud):
     return _control(cloud, 'GET', '/_sim/state')
 

@@ -7,9 +7,10 @@ their edges, one a redis service ``cache`` with ``heal: restore_latest_backup``;
 each, judging a server dead after one missed round (``fleet_health_dead_after_misses: 1``; the default 3 is
 bench/heal's and the unit tests'). The tests run in order on that world:
 
-1. a web droplet's host goes down abruptly (the API still says active): its peers judge it dead on their cron
-   rounds, the leader mails once, heal.yml fences it, replaces it under the same name, deploys, destroys the dead
-   one; the other edges fail no request; one resolve mail;
+1. a web droplet's host goes down abruptly (the API still says active, and cannot power it off: its hypervisor
+   is gone too): its peers judge it dead on their cron rounds, the leader mails once, heal.yml fences it
+   (firewalled off), replaces it under the same name, deploys, destroys the dead one and its fence firewall; the
+   other edges fail no request; one resolve mail;
 2. the redis droplet dies after a backup was taken and pulled: heal.yml replaces it and restores that backup
    (data written after it is gone, as the mail says), mails which backup and how old;
 3. one web server's VPC link is cut (iptables in its namespace): its peers judge it dead, it condemns nobody,
@@ -105,7 +106,13 @@ def test_a_dead_web_server_is_replaced_and_nothing_fails(fleet, sink):  # pylint
         lose(dead)
         judged(fleet, [dead], alive, by_hand=False)
         wait_for('the incident mail', lambda: mails.new('INCIDENT'), 90)
-        heal(fleet, 'heal: replace %s' % dead['name'])
+        do_cloud.faults(fleet.cloud, errored_actions=['power_off'])
+        try:
+            out = heal(fleet, 'heal: replace %s' % dead['name'])
+        finally:
+            do_cloud.faults(fleet.cloud, errored_actions=[])
+        assert 'firewalled off (fleet-%s-site-prod-fence' % fleet.user in ' '.join(out.split()), out[-6000:]
+        assert not [f for f in do_cloud.firewalls(fleet.cloud) if f['name'].endswith('-fence')]   # gone with it
         after = fleet.droplets()
         assert [d['name'] for d in after] == [d['name'] for d in before]   # the replacement took the dead one's name
         new = [d for d in after if d['id'] not in set(b['id'] for b in before)]

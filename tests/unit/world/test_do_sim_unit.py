@@ -158,7 +158,7 @@ def test_faults_validation():
     assert f.as_dict()['delay_seconds'] == 1.0 and f.take('rate_limit_next') and f.take('rate_limit_next')
     assert not f.take('rate_limit_next')
     for bad in ({'nope': 1}, {'rate_limit_next': -1}, {'rate_limit_next': True}, {'never_active': 'x'},
-                {'never_active': ['']}, {'delay_seconds': 999}, []):
+                {'never_active': ['']}, {'delay_seconds': 999}, {'errored_actions': 'power_off'}, []):
         with pytest.raises(model.ApiError):
             f.update(bad)
 
@@ -688,6 +688,16 @@ def test_faults(sim):
     assert all(h['droplet_id'] != stuck['id'] for h in state['hosts'].values())
     with pytest.raises(HttpResponseError):
         c.droplet_actions.post(stuck['id'], {'type': 'power_cycle'})
+    # an action that errors (a lost hypervisor): the droplet is left as it was
+    up = [d for d in c.droplets.list(tag_name='unit-faults')['droplets'] if d['status'] == 'active'][0]
+    sim.call('POST', '/_sim/faults', {'errored_actions': ['power_off']})
+    action = c.droplet_actions.post(up['id'], {'type': 'power_off'})['action']
+    deadline = time.monotonic() + 10
+    while c.actions.get(action['id'])['action']['status'] == 'in-progress' and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert c.actions.get(action['id'])['action']['status'] == 'errored'
+    assert c.droplets.get(up['id'])['droplet']['status'] == 'active'
+    sim.call('POST', '/_sim/faults', {'errored_actions': []})
     status, _hdrs, body = sim.call('POST', '/_sim/faults', {'bogus': 1})
     assert status == 422
     c.droplets.destroy_by_tag(tag_name='unit-faults')

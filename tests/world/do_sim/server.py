@@ -13,7 +13,7 @@ Control endpoints (same bearer token; not part of the DigitalOcean API):
                                        faults, pending host ops
   GET  /_sim/faults                 -> the faults in force
   POST /_sim/faults  {...}          -> merge: rate_limit_next, retry_after, never_active,
-                                       delay_seconds, fail_next_create
+                                       delay_seconds, fail_next_create, errored_actions
   POST /_sim/wait_idle {"timeout": S} -> waits for queued host operations: {"idle": bool}
   POST /_sim/reset                  -> destroys every droplet (hosts down, waited for), removes
                                        the peerings' routing and forgets VPCs, VPC peerings,

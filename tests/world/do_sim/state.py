@@ -74,11 +74,12 @@ class Faults:
         self.never_active = []        # name prefixes: such droplets stay "new", no host
         self.delay_seconds = 0.0      # every API request waits this long first
         self.fail_next_create = 0     # the next N POST /v2/droplets answer 500
+        self.errored_actions = []     # droplet action types that end "errored", changing nothing (a lost hypervisor)
 
     def as_dict(self):
         return {'rate_limit_next': self.rate_limit_next, 'retry_after': self.retry_after,
                 'never_active': list(self.never_active), 'delay_seconds': self.delay_seconds,
-                'fail_next_create': self.fail_next_create}
+                'fail_next_create': self.fail_next_create, 'errored_actions': list(self.errored_actions)}
 
     def update(self, body):
         if not isinstance(body, dict):
@@ -96,6 +97,10 @@ class Faults:
             v = body['delay_seconds']
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 120:
                 raise unprocessable('faults: delay_seconds must be a number from 0 to 120')
+        if 'errored_actions' in body:
+            v = body['errored_actions']
+            if not isinstance(v, list) or not all(isinstance(k, str) and k for k in v):
+                raise unprocessable('faults: errored_actions must be a list of droplet action types')
         if 'never_active' in body:
             v = body['never_active']
             if not isinstance(v, list) or not all(isinstance(p, str) and p for p in v):
@@ -676,6 +681,11 @@ class State:
                 raise unprocessable('%s is not a valid action type.' % kind)
             if d.get('pending_action'):
                 raise unprocessable('Droplet already has a pending event.')
+            if kind in self.faults.errored_actions:
+                a = self._new_action(d, kind)
+                self._finish_action(a['id'], False)
+                self.save()
+                return {'action': self._render_action(a)}
             a = handler(d, body)
             self.save()
             return {'action': self._render_action(a)}
