@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Cloudflare simulator (tests/world/cf_sim) driven by the real ``cloudflare`` SDK, as the modules will drive it."""
+import os
+import ssl
+import sys
+import threading
+
+import httpx
+import pytest
+import requests
+
+import cloudflare
+from cloudflare import Cloudflare
+
+WORLD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'world')
+if WORLD_DIR not in sys.path:
+    sys.path.append(WORLD_DIR)
+
+import cf_sim  # noqa: E402
+from cf_sim import model  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def sim(tmp_path_factory):
+    server, state, info = cf_sim.make_server(str(tmp_path_factory.mktemp('cf_sim')), zones=['example.test', 'other.test'])
+    thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
+    thread.start()
+    client = Cloudflare(api_token=info['token'], base_url=info['url'], max_retries=0,
+                        http_client=cloudflare.DefaultHttpxClient(verify=ssl.create_default_context(cafile=info['ca'])))
+    yield dict(info, client=client, state=state)
+    client.close()
+    server.shutdown()
+    server.server_close()
+
+
+def zone_id(sim, name='example.test'):
+    (zone,) = list(sim['client'].zones.list(name=name))
+    return zone.id
+
+
+def writes(sim):
+    return requests.get(sim['url'].replace('/client/v4', '/_sim/state'), verify=sim['ca'], timeout=10,
+                        headers={'Authorization': 'Bearer ' + sim['token']}).json()['writes']
+
+
+def test_tokens_and_the_envelope(sim):
+    bad = Cloudflare(api_token='nope', base_url=sim['url'], max_retries=0,
+                     http_client=cloudflare.DefaultHttpxClient(verify=ssl.create_default_context(cafile=sim['ca'])))
+    with pytest.raises(cloudflare.AuthenticationError) as exc:
+        list(bad.zones.list())
+    assert exc.value.status_code == 401 and exc.value.body['errors'][0]['code'] == 10000
+    raw = httpx.get(sim['url'] + '/zones', params={'name': 'example.test'}, verify=ssl.create_default_context(cafile=sim['ca']),
+                    headers={'Authorization': 'Bearer ' + sim['token']}).json()
+    assert raw['success'] is True and raw['errors'] == [] and raw['messages'] == []
+    assert raw['result'][0]['name'] == 'example.test' and len(raw['result'][0]['id']) == 32
+    assert raw['result_info'] == {'page': 1, 'per_page': 20, 'count': 1, 'total_count': 1, 'total_pages': 1}
+
+
+def test_zones_by_name(sim):
+    assert [z.name for z in sim['client'].zones.list()] == ['example.test', 'other.test']
+    assert list(sim['client'].zones.list(name='nowhere.test')) == []
+    zone = sim['client'].zones.get(zone_id=zone_id(sim, 'other.test'))
+    assert zone.name == 'other.test' and zone.status == 'active'
+    with pytest.raises(cloudflare.NotFoundError):
+        sim['client'].zones.get(zone_id='0' * 32)
+
+
+def test_records_life_cycle_filters_and_paging(sim):
+    client, zid = sim['client'], zone_id(sim)
+    before = writes(sim)
+    made = client.dns.records.create(zone_id=zid, type='A', name='api', content='203.0.113.7', ttl=1,
+                                     proxied=True, comment='fleet:u1/myapp/prod')
+    assert made.name == 'api.example.test' and made.proxied is True and made.comment == 'fleet:u1/myapp/prod'
+    for i in range(7):
+        client.dns.records.create(zone_id=zid, type='TXT', name='_acme-challenge.api', content='token-%d' % i, ttl=60)
+    assert writes(sim) == before + 8
+    # every page, through the SDK's iterator (it stops at the empty page after the last)
+    txt = list(client.dns.records.list(zone_id=zid, type='TXT', per_page=3))
+    assert sorted(r.content for r in txt) == ['token-%d' % i for i in range(7)]
+    assert [r.id for r in client.dns.records.list(zone_id=zid, name={'exact': 'API.example.test'})] == [made.id]
+    assert len(list(client.dns.records.list(zone_id=zid, name={'startswith': '_acme'}))) == 7
+    assert [r.id for r in client.dns.records.list(zone_id=zid, comment={'startswith': 'fleet:'})] == [made.id]
+    assert len(list(client.dns.records.list(zone_id=zid, comment={'absent': 'true'}))) == 7
+    assert list(client.dns.records.list(zone_id=zid, content={'exact': '203.0.113.8'})) == []
+    # PATCH changes what it names; PUT replaces the record
+    patched = client.dns.records.edit(made.id, zone_id=zid, type='A', name='api', content='203.0.113.8', ttl=1)
+    assert patched.content == '203.0.113.8' and patched.proxied is True and patched.comment == 'fleet:u1/myapp/prod'
+    put = client.dns.records.update(made.id, zone_id=zid, type='A', name='api', content='203.0.113.9', ttl=300)
+    assert put.content == '203.0.113.9' and put.proxied is False and put.comment is None and put.ttl == 300
+    assert client.dns.records.get(made.id, zone_id=zid).content == '203.0.113.9'
+    assert client.dns.records.delete(made.id, zone_id=zid).id == made.id
+    with pytest.raises(cloudflare.NotFoundError) as exc:
+        client.dns.records.get(made.id, zone_id=zid)
+    assert exc.value.body['errors'][0]['code'] == 81044
+    for record in txt:
+        client.dns.records.delete(record.id, zone_id=zid)
+    assert list(client.dns.records.list(zone_id=zid)) == []
+
+
+@pytest.mark.parametrize('first, second, code', [
+    (('A', 'www', '192.0.2.1'), ('A', 'www', '192.0.2.1'), 81058),
+    (('TXT', 'www', 'v=1'), ('TXT', 'www', 'v=1'), 81057),
+    (('A', 'www', '192.0.2.1'), ('CNAME', 'www', 'elsewhere.test'), 81053),
+    (('CNAME', 'www', 'elsewhere.test'), ('AAAA', 'www', '2001:db8::1'), 81053),
+])
+def test_duplicates_are_refused_with_the_apis_codes(sim, first, second, code):
+    client, zid = sim['client'], zone_id(sim)
+    kept = client.dns.records.create(zone_id=zid, type=first[0], name=first[1], content=first[2], ttl=1)
+    try:
+        with pytest.raises(cloudflare.BadRequestError) as exc:
+            client.dns.records.create(zone_id=zid, type=second[0], name=second[1], content=second[2], ttl=1)
+        assert exc.value.body['errors'][0]['code'] == code and exc.value.body['success'] is False
+    finally:
+        client.dns.records.delete(kept.id, zone_id=zid)
+    # two A records of one name with different addresses are fine (round robin)
+    one = client.dns.records.create(zone_id=zid, type='A', name='rr', content='192.0.2.1', ttl=1)
+    two = client.dns.records.create(zone_id=zid, type='A', name='rr', content='192.0.2.2', ttl=1)
+    for record in (one, two):
+        client.dns.records.delete(record.id, zone_id=zid)
+
+
+@pytest.mark.parametrize('body, code', [
+    (dict(type='A', name='x', content='not-an-address', ttl=1), 9005),
+    (dict(type='AAAA', name='x', content='192.0.2.1', ttl=1), 9006),
+    (dict(type='A', name='x.elsewhere.test.', content='192.0.2.1', ttl=1), None),   # relative: inside the zone
+    (dict(type='TXT', name='x', content='t', ttl=1, proxied=True), 9004),
+    (dict(type='A', name='x', content='192.0.2.1', ttl=5), 9003),
+    (dict(type='A', name='x', content='192.0.2.1', ttl=1, comment='c' * 101), 9101),
+])
+def test_bad_records_are_refused(sim, body, code):
+    client, zid = sim['client'], zone_id(sim)
+    if code is None:
+        made = client.dns.records.create(zone_id=zid, **body)
+        assert made.name == 'x.elsewhere.test.example.test'
+        client.dns.records.delete(made.id, zone_id=zid)
+        return
+    with pytest.raises(cloudflare.BadRequestError) as exc:
+        client.dns.records.create(zone_id=zid, **body)
+    assert exc.value.body['errors'][0]['code'] == code
+
+
+def test_model_helpers():
+    assert model.full_name('@', 'example.test') == 'example.test'
+    assert model.full_name('WWW.Example.Test.', 'example.test') == 'www.example.test'
+    items, info = model.page(list(range(5)), {'page': '3', 'per_page': '2'})
+    assert items == [4] and info == {'page': 3, 'per_page': 2, 'count': 1, 'total_count': 5, 'total_pages': 3}
+    assert model.page(list(range(5)), {'page': '4', 'per_page': '2'})[0] == []
+    assert model.string_filters({'name': 'a', 'name.endswith': 'b', 'other': 'c'}, 'name') == [('exact', 'a'), ('endswith', 'b')]

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A Cloudflare API simulator for the test world (issue 17): the network stops here, the SDK does not.
+
+It answers the v4 API at ``https://HOST:PORT/client/v4`` the way the real one does for what the collection uses,
+so that the real ``cloudflare`` Python SDK (5.x; ``Cloudflare(api_token=..., base_url=...)``) drives it:
+
+- bearer tokens (``Authorization: Bearer``; anything else is 401 with code 10000);
+- the envelope ``{success, errors[{code, message}], messages, result, result_info}``; paging with ``page`` and
+  ``per_page`` where a page past the last is empty (the SDK's iterator asks until it gets one);
+- zones (given at start: ``--zone example.test``), listed by ``name``, ``status``, ``account.id``;
+- DNS records: create, list with the SDK's filters (``type``, ``name.exact`` and the other string operators,
+  ``content.*``, ``comment.*`` with ``present``/``absent``, ``proxied``, ``match=any``), get, PUT, PATCH, delete;
+  validation of type, name (inside the zone; ``@`` is the apex), content (IPv4, IPv6, host names), TTL (1 =
+  automatic, 30-86400), proxied (A, AAAA, CNAME only), comment (100 characters, the Free plan's limit), tags
+  (``name:value``); duplicates as the API refuses them: an identical A/AAAA/CNAME 81058, an identical record of
+  another type 81057, a CNAME beside an A/AAAA/CNAME of the same name (or the reverse) 81053; a missing record
+  81044;
+- every write call counted (``GET /_sim/state`` -> ``writes``), so a test can assert that a second run made none.
+
+Not modelled (yet): load balancers, monitors, pools and the front that plays Cloudflare's edge (issue 17's next
+parts), DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
+Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
+
+Run: ``PYTHONPATH=tests/world python -m cf_sim --state-dir DIR --zone example.test [--port P]``; it writes
+``DIR/env`` (``CF_SIM_URL``, ``CF_SIM_CA``, ``CF_SIM_TOKEN``) once it listens.
+"""
+import argparse
+import logging
+import os
+import secrets
+
+
+def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None):
+    """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port."""
+    from do_sim import tls
+    from .server import API, SimServer
+    from .state import CfState
+    os.makedirs(state_dir, exist_ok=True)
+    ca, cert, key = tls.ensure(state_dir, [host])
+    token = token or secrets.token_urlsafe(30)
+    state = CfState(zones)
+    server = SimServer((host, port), state, [token], cert, key)
+    real_port = server.server_address[1]
+    info = {'url': 'https://%s:%d%s' % (host, real_port, API), 'ca': ca, 'token': token, 'port': real_port,
+            'pid': os.getpid(), 'state_dir': state_dir}
+    return server, state, info
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='cf_sim', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--state-dir', required=True)
+    parser.add_argument('--zone', action='append', default=[], help='a zone of the account (repeatable)')
+    parser.add_argument('--port', type=int, default=0)
+    parser.add_argument('--host', default='127.0.0.1')
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(message)s')
+    server, _state, info = make_server(args.state_dir, args.zone, args.port, args.host)
+    path = os.path.join(args.state_dir, 'env')
+    with open(path + '.tmp', 'w', encoding='utf-8') as handle:
+        handle.write('CF_SIM_URL=%s\nCF_SIM_CA=%s\nCF_SIM_TOKEN=%s\nCF_SIM_PID=%d\n'
+                     % (info['url'], info['ca'], info['token'], info['pid']))
+    os.chmod(path + '.tmp', 0o600)
+    os.replace(path + '.tmp', path)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0

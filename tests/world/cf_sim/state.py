@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the Cloudflare simulator holds: an account, its zones, their DNS records; every write counted.
+
+One lock guards it all; the HTTP threads call in. Nothing is kept on disk: a simulator lives as long as the test
+that started it.
+"""
+import threading
+import uuid
+
+from . import model
+
+NAME_SERVERS = ['ada.ns.cloudflare.com', 'bob.ns.cloudflare.com']
+
+
+def _id():
+    return uuid.uuid4().hex     # Cloudflare's identifiers are 32 hex digits
+
+
+class CfState:
+    def __init__(self, zones=(), account_name='fleet test account'):
+        self.lock = threading.RLock()
+        self.account = {'id': _id(), 'name': account_name}
+        self.zones = {}
+        self.records = {}
+        self.writes = []            # (method, path) of every API call that changed or tried to change something
+        for name in zones:
+            self.add_zone(name)
+
+    # -- zones
+    def add_zone(self, name):
+        with self.lock:
+            now = model.now_iso()
+            zone = {'id': _id(), 'name': name.lower().rstrip('.'), 'status': 'active', 'paused': False,
+                    'type': 'full', 'development_mode': 0, 'name_servers': list(NAME_SERVERS),
+                    'original_name_servers': None, 'original_registrar': None, 'original_dnshost': None,
+                    'created_on': now, 'modified_on': now, 'activated_on': now,
+                    'account': dict(self.account), 'owner': {'id': None, 'type': 'user', 'email': None},
+                    'meta': {'cdn_only': False, 'custom_certificate_quota': 0, 'dns_only': False,
+                             'foundation_dns': False, 'page_rule_quota': 3, 'phishing_detected': False, 'step': 2},
+                    'permissions': ['#dns_records:edit', '#dns_records:read', '#zone:read'],
+                    'plan': {'id': '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 'name': 'Free Website', 'price': 0,
+                             'currency': 'USD', 'frequency': '', 'is_subscribed': False, 'can_subscribe': False,
+                             'legacy_id': 'free', 'legacy_discount': False, 'externally_managed': False}}
+            self.zones[zone['id']] = zone
+            self.records[zone['id']] = {}
+            return zone
+
+    def list_zones(self, query):
+        with self.lock:
+            found = sorted(self.zones.values(), key=lambda z: z['name'])
+            name = query.get('name')
+            if name:
+                found = [z for z in found if z['name'] == name.lower().rstrip('.')]
+            status = query.get('status')
+            if status:
+                found = [z for z in found if z['status'] == status]
+            account = query.get('account.id')
+            if account:
+                found = [z for z in found if z['account']['id'] == account]
+            return model.page(found, query, default_per_page=20, max_per_page=50)
+
+    def zone(self, zone_id):
+        with self.lock:
+            found = self.zones.get(zone_id)
+            if found is None:
+                raise model.not_found(1001, 'Invalid zone identifier')
+            return found
+
+    # -- DNS records
+    def _record_view(self, zone, record):
+        return dict(record, zone_id=zone['id'], zone_name=zone['name'], meta={}, locked=False)
+
+    def list_records(self, zone_id, query):
+        with self.lock:
+            zone = self.zone(zone_id)
+            found = sorted(self.records[zone_id].values(), key=lambda r: (r['type'], r['name'], r['content'], r['id']))
+            checks = []
+            if query.get('type'):
+                checks.append(lambda r: r['type'] == query['type'])
+            if query.get('proxied') in ('true', 'false'):
+                checks.append(lambda r: r['proxied'] == (query['proxied'] == 'true'))
+            for field in ('name', 'content', 'comment'):
+                for op, wanted in model.string_filters(query, field):
+                    checks.append(lambda r, f=field, o=op, w=wanted: model.matches(r.get(f), o, w))
+            if query.get('match', 'all') == 'any' and checks:
+                found = [r for r in found if any(c(r) for c in checks)]
+            else:
+                found = [r for r in found if all(c(r) for c in checks)]
+            if query.get('order') in ('type', 'name', 'content', 'ttl', 'proxied'):
+                found.sort(key=lambda r: r[query['order']], reverse=query.get('direction') == 'desc')
+            items, info = model.page(found, query)
+            return [self._record_view(zone, r) for r in items], info
+
+    def get_record(self, zone_id, record_id):
+        with self.lock:
+            zone = self.zone(zone_id)
+            record = self.records[zone_id].get(record_id)
+            if record is None:
+                raise model.record_not_found()
+            return self._record_view(zone, record)
+
+    def create_record(self, zone_id, body):
+        with self.lock:
+            zone = self.zone(zone_id)
+            wanted = model.check_record(body, zone['name'])
+            error = model.conflict(wanted, self.records[zone_id].values())
+            if error:
+                raise error
+            now = model.now_iso()
+            record = dict(wanted, id=_id(), created_on=now, modified_on=now,
+                          comment_modified_on=now if wanted['comment'] else None,
+                          tags_modified_on=now if wanted['tags'] else None)
+            self.records[zone_id][record['id']] = record
+            return self._record_view(zone, record)
+
+    def change_record(self, zone_id, record_id, body, partial):
+        """PUT (``partial`` False: the body is the whole record) or PATCH (only what the body names)."""
+        with self.lock:
+            zone = self.zone(zone_id)
+            current = self.records[zone_id].get(record_id)
+            if current is None:
+                raise model.record_not_found()
+            wanted = model.check_record(body, zone['name'], partial=current if partial else None)
+            others = [r for r in self.records[zone_id].values() if r['id'] != record_id]
+            error = model.conflict(wanted, others)
+            if error:
+                raise error
+            now = model.now_iso()
+            comment_changed = wanted['comment'] != current.get('comment')
+            tags_changed = wanted['tags'] != current.get('tags')
+            current.update(wanted, modified_on=now)
+            if comment_changed:
+                current['comment_modified_on'] = now
+            if tags_changed:
+                current['tags_modified_on'] = now
+            return self._record_view(zone, current)
+
+    def delete_record(self, zone_id, record_id):
+        with self.lock:
+            self.zone(zone_id)
+            if self.records[zone_id].pop(record_id, None) is None:
+                raise model.record_not_found()
+            return {'id': record_id}
+
+    # -- the simulator's own view
+    def count_write(self, method, path):
+        with self.lock:
+            self.writes.append((method, path))
+
+    def snapshot(self):
+        with self.lock:
+            return {'account': dict(self.account),
+                    'zones': [dict(z) for z in sorted(self.zones.values(), key=lambda z: z['name'])],
+                    'records': [self._record_view(self.zones[zid], r) for zid in sorted(self.records)
+                                for r in sorted(self.records[zid].values(), key=lambda r: (r['name'], r['type']))],
+                    'writes': len(self.writes)}
