@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Cloudflare simulator (tests/world/cf_sim) driven by the real ``cloudflare`` SDK, as the modules will drive it."""
+"""The Cloudflare simulator (tests/world/cf_sim) driven by the real ``cloudflare`` SDK, as the modules drive it, with
+the SDK's strict response validation (its models are generated from Cloudflare's OpenAPI schema)."""
 import os
 import ssl
 import sys
@@ -25,7 +26,7 @@ def sim(tmp_path_factory):
     server, state, info = cf_sim.make_server(str(tmp_path_factory.mktemp('cf_sim')), zones=['example.test', 'other.test'])
     thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
     thread.start()
-    client = Cloudflare(api_token=info['token'], base_url=info['url'], max_retries=0,
+    client = Cloudflare(api_token=info['token'], base_url=info['url'], max_retries=0, _strict_response_validation=True,
                         http_client=cloudflare.DefaultHttpxClient(verify=ssl.create_default_context(cafile=info['ca'])))
     yield dict(info, client=client, state=state)
     client.close()

@@ -17,6 +17,10 @@ so that the real ``cloudflare`` Python SDK (5.x; ``Cloudflare(api_token=..., bas
   81044;
 - every write call counted (``GET /_sim/state`` -> ``writes``), so a test can assert that a second run made none.
 
+Its answers are checked against Cloudflare's published API schema as the SDK carries it: the SDK's models are
+generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py drives the simulator with
+``_strict_response_validation=True``, so an answer missing a required field or of the wrong type fails.
+
 Not modelled (yet): load balancers, monitors, pools and the front that plays Cloudflare's edge (issue 17's next
 parts), DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
 Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
