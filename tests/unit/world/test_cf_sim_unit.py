@@ -147,3 +147,43 @@ def test_model_helpers():
     assert items == [4] and info == {'page': 3, 'per_page': 2, 'count': 1, 'total_count': 5, 'total_pages': 3}
     assert model.page(list(range(5)), {'page': '4', 'per_page': '2'})[0] == []
     assert model.string_filters({'name': 'a', 'name.endswith': 'b', 'other': 'c'}, 'name') == [('exact', 'a'), ('endswith', 'b')]
+
+
+def test_monitors_pools_and_load_balancers(sim):
+    client, zid = sim['client'], zone_id(sim)
+    account = sim['state'].account['id']
+    monitor = client.load_balancers.monitors.create(account_id=account, type='https', method='GET', path='/healthz',
+                                                    expected_codes='200', interval=60, timeout=5, retries=2,
+                                                    header={'Host': ['api.example.test']}, allow_insecure=True)
+    assert monitor.path == '/healthz' and monitor.header == {'Host': ['api.example.test']}
+    pools = {}
+    for region, address in (('lon1', '203.0.113.7'), ('nyc3', '198.51.100.7')):
+        pools[region] = client.load_balancers.pools.create(
+            account_id=account, name='u1-myapp-prod-api-%s' % region, monitor=monitor.id,
+            origins=[{'name': 'api-%s-1' % region, 'address': address, 'enabled': True, 'weight': 1}])
+    assert [p.name for p in client.load_balancers.pools.list(account_id=account)] == [
+        'u1-myapp-prod-api-lon1', 'u1-myapp-prod-api-nyc3']
+    with pytest.raises(cloudflare.BadRequestError):
+        client.load_balancers.pools.create(account_id=account, name='nope', monitor='0' * 32,
+                                           origins=[{'name': 'x', 'address': '192.0.2.1'}])
+    lb = client.load_balancers.create(zone_id=zid, name='api', default_pools=[pools['lon1'].id, pools['nyc3'].id],
+                                      fallback_pool=pools['lon1'].id, steering_policy='geo', proxied=True,
+                                      region_pools={'WEU': [pools['lon1'].id], 'ENAM': [pools['nyc3'].id]})
+    assert lb.name == 'api.example.test' and lb.steering_policy == 'geo' and lb.region_pools['ENAM'] == [pools['nyc3'].id]
+    assert [b.id for b in client.load_balancers.list(zone_id=zid)] == [lb.id]
+    # in use: neither the pool nor the monitor can go
+    with pytest.raises(cloudflare.BadRequestError):
+        client.load_balancers.pools.delete(pools['nyc3'].id, account_id=account)
+    with pytest.raises(cloudflare.BadRequestError):
+        client.load_balancers.monitors.delete(monitor.id, account_id=account)
+    changed = client.load_balancers.edit(lb.id, zone_id=zid, default_pools=[pools['lon1'].id], region_pools={})
+    assert changed.default_pools == [pools['lon1'].id] and changed.steering_policy == 'geo'
+    edited = client.load_balancers.pools.edit(pools['lon1'].id, account_id=account,
+                                              origins=[{'name': 'api-lon1-2', 'address': '203.0.113.8'}])
+    assert [o.address for o in edited.origins] == ['203.0.113.8'] and edited.monitor == monitor.id
+    assert client.load_balancers.delete(lb.id, zone_id=zid).id == lb.id
+    for pool in pools.values():
+        client.load_balancers.pools.delete(pool.id, account_id=account)
+    client.load_balancers.monitors.delete(monitor.id, account_id=account)
+    with pytest.raises(cloudflare.NotFoundError):
+        client.load_balancers.monitors.get(monitor.id, account_id=account)

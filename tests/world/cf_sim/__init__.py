@@ -15,13 +15,17 @@ so that the real ``cloudflare`` Python SDK (5.x; ``Cloudflare(api_token=..., bas
   (``name:value``); duplicates as the API refuses them: an identical A/AAAA/CNAME 81058, an identical record of
   another type 81057, a CNAME beside an A/AAAA/CNAME of the same name (or the reverse) 81053; a missing record
   81044;
+- load balancer monitors and pools (account level) and load balancers (zone level), stored and validated
+  (balancing.py): a pool names an existing monitor, a load balancer existing pools (``default_pools``,
+  ``fallback_pool``, ``region_pools`` by Cloudflare's region codes) and a name in its zone; what is in use cannot
+  be deleted;
 - every write call counted (``GET /_sim/state`` -> ``writes``), so a test can assert that a second run made none.
 
 Its answers are checked against Cloudflare's published API schema as the SDK carries it: the SDK's models are
 generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py drives the simulator with
 ``_strict_response_validation=True``, so an answer missing a required field or of the wrong type fails.
 
-Not modelled (yet): load balancers, monitors, pools and the front that plays Cloudflare's edge (issue 17's next
+Not modelled (yet): the monitors' probes, pool health and the front that plays Cloudflare's edge (issue 17's next
 parts), DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
 Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
 

@@ -13,6 +13,8 @@ result_info}``):
   PUT    /zones/{zone_id}/dns_records/{id}       (the whole record)
   PATCH  /zones/{zone_id}/dns_records/{id}       (what the body names)
   DELETE /zones/{zone_id}/dns_records/{id}       -> {"id": ...}
+  GET|POST /accounts/{account_id}/load_balancers/monitors|pools, GET|PUT|PATCH|DELETE .../{id}
+  GET|POST /zones/{zone_id}/load_balancers,                    GET|PUT|PATCH|DELETE .../{id}
 
 Control (same token; not Cloudflare's):
   GET    /_sim/health                            -> {"status": "ok"} (no token needed)
@@ -44,6 +46,8 @@ def route(method, pattern):
 
 ZONE = r'/zones/(?P<zone_id>[0-9a-f]{32})'
 RECORD = ZONE + r'/dns_records/(?P<record_id>[0-9a-f]{32})'
+ACCOUNT_LB = r'/accounts/(?P<account_id>[0-9a-f]{32})/load_balancers'
+ID = r'/(?P<obj_id>[0-9a-f]{32})'
 
 
 @route('GET', '/zones')
@@ -84,6 +88,35 @@ def _record_patch(st, query, body, zone_id, record_id):
 @route('DELETE', RECORD)
 def _record_delete(st, query, body, zone_id, record_id):
     return st.delete_record(zone_id, record_id), None
+
+
+def _balancing_routes():
+    """Monitors and pools (account level) and load balancers (zone level): list, create, get, PUT, PATCH, delete."""
+    for kind, noun in (('monitors', 'monitor'), ('pools', 'pool')):
+        base = ACCOUNT_LB + '/' + kind
+        route('GET', base)(lambda st, q, b, account_id, k=kind: (st.list_lb(k, account_id=account_id, query=q), None))
+        route('POST', base)(lambda st, q, b, account_id, n=noun: (
+            st.lb_call('create_' + n, b, account_id=account_id), None))
+        route('GET', base + ID)(lambda st, q, b, account_id, obj_id, k=kind: (
+            st.get_lb(k, obj_id, account_id=account_id), None))
+        for method, partial in (('PUT', False), ('PATCH', True)):
+            route(method, base + ID)(lambda st, q, b, account_id, obj_id, n=noun, p=partial: (
+                st.lb_call('change_' + n, obj_id, b, p, account_id=account_id), None))
+        route('DELETE', base + ID)(lambda st, q, b, account_id, obj_id, n=noun: (
+            st.lb_call('delete_' + n, obj_id, account_id=account_id), None))
+    base = ZONE + '/load_balancers'
+    route('GET', base)(lambda st, q, b, zone_id: (st.list_lb('balancers', zone_id=zone_id), None))
+    route('POST', base)(lambda st, q, b, zone_id: (
+        st.balancing.view_balancer(st.lb_call('create_balancer', b, zone_id=zone_id)), None))
+    route('GET', base + ID)(lambda st, q, b, zone_id, obj_id: (st.get_lb('balancers', obj_id, zone_id=zone_id), None))
+    for method, partial in (('PUT', False), ('PATCH', True)):
+        route(method, base + ID)(lambda st, q, b, zone_id, obj_id, p=partial: (
+            st.balancing.view_balancer(st.lb_call('change_balancer', obj_id, b, p, zone_id=zone_id)), None))
+    route('DELETE', base + ID)(lambda st, q, b, zone_id, obj_id: (
+        st.lb_call('delete_balancer', obj_id, zone_id=zone_id), None))
+
+
+_balancing_routes()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

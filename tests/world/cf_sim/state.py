@@ -8,6 +8,7 @@ import threading
 import uuid
 
 from . import model
+from .balancing import Balancing
 
 NAME_SERVERS = ['ada.ns.cloudflare.com', 'bob.ns.cloudflare.com']
 
@@ -23,6 +24,7 @@ class CfState:
         self.zones = {}
         self.records = {}
         self.writes = []            # (method, path) of every API call that changed or tried to change something
+        self.balancing = Balancing()
         for name in zones:
             self.add_zone(name)
 
@@ -142,6 +144,45 @@ class CfState:
                 raise model.record_not_found()
             return {'id': record_id}
 
+    # -- load balancing (balancing.py)
+    def account_of(self, account_id):
+        if account_id != self.account['id']:
+            raise model.not_found(7003, 'Could not route to /accounts/%s: the account does not exist' % account_id)
+
+    def lb_call(self, name, *args, account_id=None, zone_id=None):
+        """Run ``Balancing.name(*args)`` under the lock (the zone, when given, first), after the path's checks."""
+        with self.lock:
+            if account_id is not None:
+                self.account_of(account_id)
+            if zone_id is not None:
+                args = (self.zone(zone_id),) + args
+            return getattr(self.balancing, name)(*args)
+
+    def list_lb(self, kind, account_id=None, zone_id=None, query=None):
+        with self.lock:
+            if zone_id is not None:
+                zone = self.zone(zone_id)
+                return [self.balancing.view_balancer(b) for b in self.balancing.zone_balancers(zone)]
+            self.account_of(account_id)
+            found = sorted(getattr(self.balancing, kind).values(), key=lambda o: (o.get('name') or '', o['id']))
+            if kind == 'pools' and (query or {}).get('monitor'):
+                found = [p for p in found if p.get('monitor') == query['monitor']]
+            return found
+
+    def get_lb(self, kind, obj_id, account_id=None, zone_id=None):
+        with self.lock:
+            if zone_id is not None:
+                zone = self.zone(zone_id)
+                found = self.balancing.balancers.get(obj_id)
+                if found is None or found['zone_id'] != zone['id']:
+                    raise model.not_found(1003, 'Load balancer not found')
+                return self.balancing.view_balancer(found)
+            self.account_of(account_id)
+            found = getattr(self.balancing, kind).get(obj_id)
+            if found is None:
+                raise model.not_found(1000, '%s not found' % kind[:-1].capitalize())
+            return found
+
     # -- the simulator's own view
     def count_write(self, method, path):
         with self.lock:
@@ -153,4 +194,6 @@ class CfState:
                     'zones': [dict(z) for z in sorted(self.zones.values(), key=lambda z: z['name'])],
                     'records': [self._record_view(self.zones[zid], r) for zid in sorted(self.records)
                                 for r in sorted(self.records[zid].values(), key=lambda r: (r['name'], r['type']))],
+                    'monitors': list(self.balancing.monitors.values()), 'pools': list(self.balancing.pools.values()),
+                    'load_balancers': list(self.balancing.balancers.values()),
                     'writes': len(self.writes)}
