@@ -23,12 +23,14 @@ from cf_sim import model  # noqa: E402
 
 @pytest.fixture(scope='module')
 def sim(tmp_path_factory):
-    server, state, info = cf_sim.make_server(str(tmp_path_factory.mktemp('cf_sim')), zones=['example.test', 'other.test'])
+    server, state, info = cf_sim.make_server(str(tmp_path_factory.mktemp('cf_sim')), zones=['example.test', 'other.test'],
+                                             interval_scale=0.01)
     thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
     thread.start()
     client = Cloudflare(api_token=info['token'], base_url=info['url'], max_retries=0, _strict_response_validation=True,
                         http_client=cloudflare.DefaultHttpxClient(verify=ssl.create_default_context(cafile=info['ca'])))
     yield dict(info, client=client, state=state)
+    state.prober.stop()
     client.close()
     server.shutdown()
     server.server_close()
@@ -187,3 +189,71 @@ def test_monitors_pools_and_load_balancers(sim):
     client.load_balancers.monitors.delete(monitor.id, account_id=account)
     with pytest.raises(cloudflare.NotFoundError):
         client.load_balancers.monitors.get(monitor.id, account_id=account)
+
+
+class Origin:
+    """A real HTTP origin on loopback whose /healthz answers 200 or 503, counting the probes it got."""
+
+    def __init__(self):
+        import http.server
+        origin = self
+        self.status, self.hosts = 200, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                origin.hosts.append(self.headers.get('Host'))
+                self.send_response(origin.status if self.path == '/healthz' else 404)
+                self.send_header('Content-Length', '2')
+                self.end_headers()
+                self.wfile.write(b'ok')
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(check, seconds=20):
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_monitors_probe_origins_and_pool_health_follows(sim):
+    client, account = sim['client'], sim['state'].account['id']
+    origin = Origin()
+    try:
+        monitor = client.load_balancers.monitors.create(account_id=account, type='http', path='/healthz', port=origin.port,
+                                                        interval=60, timeout=2, retries=0, expected_codes='2xx',
+                                                        header={'Host': ['api.example.test']})
+        pool = client.load_balancers.pools.create(account_id=account, name='probed', monitor=monitor.id,
+                                                  origins=[{'name': 'one', 'address': '127.0.0.1'}])
+
+        def healthy():
+            health = client.load_balancers.pools.health.get(pool.id, account_id=account)
+            return health.pop_health.model_extra['Simulator, XX']['healthy']
+        # 60 s x 0.01: a probe every 0.6 s, with the monitor's Host header
+        assert wait_until(lambda: len(origin.hosts) >= 2) and origin.hosts[0] == 'api.example.test'
+        assert healthy()
+        origin.status = 503
+        assert wait_until(lambda: not healthy())
+        origin.status = 200
+        assert wait_until(healthy)
+        client.load_balancers.pools.delete(pool.id, account_id=account)
+        client.load_balancers.monitors.delete(monitor.id, account_id=account)
+    finally:
+        origin.close()
+
+
+def test_expected_codes():
+    from cf_sim import prober
+    assert prober.expected('2xx', 204) and prober.expected('200 301', 301) and not prober.expected('200', 201)

@@ -25,8 +25,10 @@ Its answers are checked against Cloudflare's published API schema as the SDK car
 generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py drives the simulator with
 ``_strict_response_validation=True``, so an answer missing a required field or of the wrong type fails.
 
-Not modelled (yet): the monitors' probes, pool health and the front that plays Cloudflare's edge (issue 17's next
-parts), DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
+- the monitors at work (prober.py): each pool's origins probed on the monitor's schedule, its interval scaled by
+  ``--interval-scale`` for tests; origin and pool health follow, ``GET .../pools/{id}/health`` shows them.
+
+Not modelled (yet): the front that plays Cloudflare's edge (issue 17's next part), DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
 Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
 
 Run: ``PYTHONPATH=tests/world python -m cf_sim --state-dir DIR --zone example.test [--port P]``; it writes
@@ -38,15 +40,18 @@ import os
 import secrets
 
 
-def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None):
-    """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port."""
+def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, interval_scale=1.0):
+    """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port. Its
+    prober (``state.prober``) runs from now on; ``interval_scale`` multiplies the monitors' intervals."""
     from do_sim import tls
+    from .prober import Prober
     from .server import API, SimServer
     from .state import CfState
     os.makedirs(state_dir, exist_ok=True)
     ca, cert, key = tls.ensure(state_dir, [host])
     token = token or secrets.token_urlsafe(30)
     state = CfState(zones)
+    state.prober = Prober(state, interval_scale).start()
     server = SimServer((host, port), state, [token], cert, key)
     real_port = server.server_address[1]
     info = {'url': 'https://%s:%d%s' % (host, real_port, API), 'ca': ca, 'token': token, 'port': real_port,
@@ -61,9 +66,12 @@ def main(argv=None):
     parser.add_argument('--zone', action='append', default=[], help='a zone of the account (repeatable)')
     parser.add_argument('--port', type=int, default=0)
     parser.add_argument('--host', default='127.0.0.1')
+    parser.add_argument('--interval-scale', type=float, default=1.0,
+                        help="multiplies the monitors' intervals (0.05: a 60 s monitor probes every 3 s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(message)s')
-    server, _state, info = make_server(args.state_dir, args.zone, args.port, args.host)
+    server, _state, info = make_server(args.state_dir, args.zone, args.port, args.host,
+                                       interval_scale=args.interval_scale)
     path = os.path.join(args.state_dir, 'env')
     with open(path + '.tmp', 'w', encoding='utf-8') as handle:
         handle.write('CF_SIM_URL=%s\nCF_SIM_CA=%s\nCF_SIM_TOKEN=%s\nCF_SIM_PID=%d\n'

@@ -14,6 +14,7 @@ result_info}``):
   PATCH  /zones/{zone_id}/dns_records/{id}       (what the body names)
   DELETE /zones/{zone_id}/dns_records/{id}       -> {"id": ...}
   GET|POST /accounts/{account_id}/load_balancers/monitors|pools, GET|PUT|PATCH|DELETE .../{id}
+  GET      /accounts/{account_id}/load_balancers/pools/{id}/health
   GET|POST /zones/{zone_id}/load_balancers,                    GET|PUT|PATCH|DELETE .../{id}
 
 Control (same token; not Cloudflare's):
@@ -104,6 +105,8 @@ def _balancing_routes():
                 st.lb_call('change_' + n, obj_id, b, p, account_id=account_id), None))
         route('DELETE', base + ID)(lambda st, q, b, account_id, obj_id, n=noun: (
             st.lb_call('delete_' + n, obj_id, account_id=account_id), None))
+    route('GET', ACCOUNT_LB + '/pools' + ID + '/health')(lambda st, q, b, account_id, obj_id: (
+        st.pool_health(account_id, obj_id), None))
     base = ZONE + '/load_balancers'
     route('GET', base)(lambda st, q, b, zone_id: (st.list_lb('balancers', zone_id=zone_id), None))
     route('POST', base)(lambda st, q, b, zone_id: (

@@ -25,6 +25,7 @@ class CfState:
         self.records = {}
         self.writes = []            # (method, path) of every API call that changed or tried to change something
         self.balancing = Balancing()
+        self.prober = None          # prober.Prober, set by make_server
         for name in zones:
             self.add_zone(name)
 
@@ -182,6 +183,10 @@ class CfState:
             if found is None:
                 raise model.not_found(1000, '%s not found' % kind[:-1].capitalize())
             return found
+
+    def pool_health(self, account_id, pool_id):
+        pool = self.get_lb('pools', pool_id, account_id=account_id)
+        return self.prober.pool_health(pool)
 
     # -- the simulator's own view
     def count_write(self, method, path):
