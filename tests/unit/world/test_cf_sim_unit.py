@@ -194,22 +194,23 @@ def test_monitors_pools_and_load_balancers(sim):
 class Origin:
     """A real HTTP origin on loopback whose /healthz answers 200 or 503, counting the probes it got."""
 
-    def __init__(self):
+    def __init__(self, address='127.0.0.1', port=0):
         import http.server
         origin = self
-        self.status, self.hosts = 200, []
+        self.status, self.hosts, self.address = 200, [], address
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 origin.hosts.append(self.headers.get('Host'))
-                self.send_response(origin.status if self.path == '/healthz' else 404)
-                self.send_header('Content-Length', '2')
+                self.send_response(origin.status if self.path in ('/healthz', '/') else 404)
+                body = origin.address.encode()
+                self.send_header('Content-Length', str(len(body)))
                 self.end_headers()
-                self.wfile.write(b'ok')
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server = http.server.ThreadingHTTPServer((address, port), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True).start()
 
@@ -257,3 +258,46 @@ def test_monitors_probe_origins_and_pool_health_follows(sim):
 def test_expected_codes():
     from cf_sim import prober
     assert prober.expected('2xx', 204) and prober.expected('200 301', 301) and not prober.expected('200', 201)
+
+
+def test_the_front_steers_by_region_and_fails_over(tmp_path):
+    lon, nyc = Origin('127.0.0.2'), Origin('127.0.0.3', 0)
+    nyc.close()
+    nyc = Origin('127.0.0.3', lon.port)              # the front reaches every origin on one port, as on 443
+    server, state, info = cf_sim.make_server(str(tmp_path), zones=['example.test'], interval_scale=0.01, front_port=0,
+                                             origin_scheme='http', origin_port=lon.port)
+    threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True).start()
+    client = Cloudflare(api_token=info['token'], base_url=info['url'], max_retries=0, _strict_response_validation=True,
+                        http_client=cloudflare.DefaultHttpxClient(verify=ssl.create_default_context(cafile=info['ca'])))
+    try:
+        account, zid = state.account['id'], list(client.zones.list())[0].id
+        monitor = client.load_balancers.monitors.create(account_id=account, type='http', path='/healthz',
+                                                        port=lon.port, interval=60, timeout=2, retries=0)
+        pools = dict((name, client.load_balancers.pools.create(account_id=account, name=name, monitor=monitor.id,
+                                                               origins=[{'name': name, 'address': o.address}]).id)
+                     for name, o in (('lon1', lon), ('nyc3', nyc)))
+        client.load_balancers.create(zone_id=zid, name='api', default_pools=[pools['lon1'], pools['nyc3']],
+                                     fallback_pool=pools['lon1'], steering_policy='geo',
+                                     region_pools={'WEU': [pools['lon1']], 'ENAM': [pools['nyc3']]})
+
+        def served(region, n=10):
+            answers = [requests.get(info['front'] + '/', headers={'Host': 'api.example.test',
+                                                                   'X-Sim-Client-Region': region}, timeout=10)
+                       for dummy in range(n)]
+            return sorted(set((a.status_code, a.text) for a in answers))
+        assert served('WEU') == [(200, '127.0.0.2')] and served('ENAM') == [(200, '127.0.0.3')]
+        nyc.status = 503                                # its monitor fails: North America goes to lon1
+        assert wait_until(lambda: served('ENAM', 3) == [(200, '127.0.0.2')])
+        nyc.status = 200
+        assert wait_until(lambda: served('ENAM', 3) == [(200, '127.0.0.3')])
+        nyc.close()                                     # gone at once: the first requests are retried elsewhere
+        assert served('ENAM', 5) == [(200, '127.0.0.2')] or wait_until(lambda: served('ENAM', 3) == [(200, '127.0.0.2')])
+        assert requests.get(info['front'] + '/', headers={'Host': 'nowhere.example.test'}, timeout=10).status_code == 530
+        counts = state.snapshot()['front']
+        assert counts['%s 127.0.0.2' % pools['lon1']] >= 10 and counts['%s 127.0.0.3' % pools['nyc3']] >= 10
+    finally:
+        state.prober.stop()
+        server.front_server.shutdown()
+        server.shutdown()
+        server.server_close()
+        lon.close()

@@ -28,7 +28,11 @@ generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py dri
 - the monitors at work (prober.py): each pool's origins probed on the monitor's schedule, its interval scaled by
   ``--interval-scale`` for tests; origin and pool health follow, ``GET .../pools/{id}/health`` shows them.
 
-Not modelled (yet): the front that plays Cloudflare's edge (issue 17's next part), DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
+- the front (front.py, ``--front-port``): plays Cloudflare's edge for load-balanced hostnames - the pool by the
+  load balancer's steering and pool health for the client region a test header names, an origin of it, the
+  request proxied there and counted by pool and origin (plain HTTP towards clients for now).
+
+Not modelled (yet): DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
 Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
 
 Run: ``PYTHONPATH=tests/world python -m cf_sim --state-dir DIR --zone example.test [--port P]``; it writes
@@ -40,9 +44,11 @@ import os
 import secrets
 
 
-def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, interval_scale=1.0):
+def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, interval_scale=1.0, front_port=None,
+                origin_scheme='https', origin_port=None):
     """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port. Its
-    prober (``state.prober``) runs from now on; ``interval_scale`` multiplies the monitors' intervals."""
+    prober (``state.prober``) runs from now on; ``interval_scale`` multiplies the monitors' intervals. With
+    ``front_port`` (0: any) the front (front.py) listens too, plain HTTP: info['front'] is its URL."""
     from do_sim import tls
     from .prober import Prober
     from .server import API, SimServer
@@ -56,6 +62,14 @@ def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, inter
     real_port = server.server_address[1]
     info = {'url': 'https://%s:%d%s' % (host, real_port, API), 'ca': ca, 'token': token, 'port': real_port,
             'pid': os.getpid(), 'state_dir': state_dir}
+    if front_port is not None:
+        import threading
+        from .front import Front, FrontServer
+        state.front = Front(state, origin_scheme, origin_port)
+        front = FrontServer((host, front_port), state.front)
+        threading.Thread(target=front.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True).start()
+        info['front'] = 'http://%s:%d' % (host, front.server_address[1])
+        server.front_server = front
     return server, state, info
 
 
@@ -68,14 +82,18 @@ def main(argv=None):
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--interval-scale', type=float, default=1.0,
                         help="multiplies the monitors' intervals (0.05: a 60 s monitor probes every 3 s)")
+    parser.add_argument('--front-port', type=int, help="the front's port (front.py; plain HTTP)")
+    parser.add_argument('--origin-scheme', choices=('https', 'http'), default='https')
+    parser.add_argument('--origin-port', type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(message)s')
     server, _state, info = make_server(args.state_dir, args.zone, args.port, args.host,
-                                       interval_scale=args.interval_scale)
+                                       interval_scale=args.interval_scale, front_port=args.front_port,
+                                       origin_scheme=args.origin_scheme, origin_port=args.origin_port)
     path = os.path.join(args.state_dir, 'env')
     with open(path + '.tmp', 'w', encoding='utf-8') as handle:
-        handle.write('CF_SIM_URL=%s\nCF_SIM_CA=%s\nCF_SIM_TOKEN=%s\nCF_SIM_PID=%d\n'
-                     % (info['url'], info['ca'], info['token'], info['pid']))
+        handle.write('CF_SIM_URL=%s\nCF_SIM_CA=%s\nCF_SIM_TOKEN=%s\nCF_SIM_PID=%d\nCF_SIM_FRONT=%s\n'
+                     % (info['url'], info['ca'], info['token'], info['pid'], info.get('front', '')))
     os.chmod(path + '.tmp', 0o600)
     os.replace(path + '.tmp', path)
     try:

@@ -26,6 +26,7 @@ class CfState:
         self.writes = []            # (method, path) of every API call that changed or tried to change something
         self.balancing = Balancing()
         self.prober = None          # prober.Prober, set by make_server
+        self.front = None           # front.Front when the front listens
         for name in zones:
             self.add_zone(name)
 
@@ -201,4 +202,5 @@ class CfState:
                                 for r in sorted(self.records[zid].values(), key=lambda r: (r['name'], r['type']))],
                     'monitors': list(self.balancing.monitors.values()), 'pools': list(self.balancing.pools.values()),
                     'load_balancers': list(self.balancing.balancers.values()),
+                    'front': dict(self.front.counts) if self.front else {},
                     'writes': len(self.writes)}
