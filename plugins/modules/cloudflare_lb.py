@@ -67,7 +67,7 @@ options:
   monitor:
     description:
       - The health monitor - C(type) (V(https)), C(path) (V(/healthz), which the fleet's edge answers with 200 while
-        the hostname's route has a serving replica on that server), C(port), C(expected_codes), C(interval)
+        the hostname's route has a peer in its route table), C(port), C(expected_codes), C(interval)
         (seconds, 60), C(timeout), C(retries), C(allow_insecure).
     type: dict
     default: {}
