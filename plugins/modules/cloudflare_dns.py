@@ -12,8 +12,8 @@ module: cloudflare_dns
 short_description: Ensure a project's DNS records in Cloudflare, never touching anyone else's
 version_added: 0.4.0
 description:
-  - Ensures DNS records of one zone, matched by name, type and content. The records the module creates carry the
-    comment C(managed by projectdeployer.fleet: OWNER); only those are ever changed or deleted.
+  - "Ensures DNS records of one zone, matched by name, type and content. The records the module creates carry the
+    comment C(managed by projectdeployer.fleet: OWNER); only those are ever changed or deleted."
   - A record someone else made that already says what is wanted is left as it is (RV(kept)); one that stands in
     the way (another address for the name, a CNAME where an address is wanted, or the reverse) fails the task with
     the fix, before any change, unless O(adopt=true), which lets the module replace it.

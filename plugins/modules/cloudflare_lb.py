@@ -15,8 +15,8 @@ description:
   - Ensures, for one service of a project env and one hostname, a health monitor, one pool per DigitalOcean region
     with that region's servers as origins, and a load balancer with geo steering (each region's pool for the
     Cloudflare region it is in, the others after it) and a fallback pool.
-  - Names are predictable - pools C({user}-{project}-{env}-{service}-{region}), the load balancer the hostname - and
-    every object carries C(managed by projectdeployer.fleet: OWNER SERVICE) in its description.
+  - "Names are predictable - pools C({user}-{project}-{env}-{service}-{region}), the load balancer the hostname - and
+    every object carries C(managed by projectdeployer.fleet: OWNER SERVICE) in its description."
   - Converges create, then update, then delete - a region that left loses its pool only after the load balancer
     stopped sending to it - so no request is steered to a pool that is gone, and a second identical run makes
     no API write.
@@ -48,8 +48,8 @@ options:
     required: true
   regions:
     description:
-      - The service's servers by DigitalOcean region, in order of preference - C({lon1: [203.0.113.7, 203.0.113.8],
-        nyc3: [198.51.100.7]}). A region missing from a later run loses its pool (after the load balancer left it).
+      - "The service's servers by DigitalOcean region, in order of preference - C({lon1: [203.0.113.7, 203.0.113.8],
+        nyc3: [198.51.100.7]}). A region missing from a later run loses its pool (after the load balancer left it)."
     type: dict
     default: {}
   fallback_region:

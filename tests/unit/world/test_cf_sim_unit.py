@@ -281,9 +281,8 @@ def test_the_front_steers_by_region_and_fails_over(tmp_path):
                                      region_pools={'WEU': [pools['lon1']], 'ENAM': [pools['nyc3']]})
 
         def served(region, n=10):
-            answers = [requests.get(info['front'] + '/', headers={'Host': 'api.example.test',
-                                                                   'X-Sim-Client-Region': region}, timeout=10)
-                       for dummy in range(n)]
+            headers = {'Host': 'api.example.test', 'X-Sim-Client-Region': region}
+            answers = [requests.get(info['front'] + '/', headers=headers, timeout=10) for dummy in range(n)]
             return sorted(set((a.status_code, a.text) for a in answers))
         assert served('WEU') == [(200, '127.0.0.2')] and served('ENAM') == [(200, '127.0.0.3')]
         nyc.status = 503                                # its monitor fails: North America goes to lon1
