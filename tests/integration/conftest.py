@@ -207,11 +207,14 @@ def _cleanup(client, prefix):
     for v in client.volumes.list():
         if _mine(prefix, v.name, v.attrs.get('Labels')):
             attempt('volume ' + v.name, lambda v=v: v.remove(force=True))
-    for img in client.images.list():
-        tags = img.tags or []
+    # the low-level list: the SDK's images.list() inspects each image, and one that another test removes meanwhile
+    # fails it (ImageNotFound at teardown, seen once in CI)
+    for img in client.api.images():
+        tags = [t for t in img.get('RepoTags') or [] if t != '<none>:<none>']
         named = any(t.rsplit(':', 1)[0].split('/')[-1].startswith(prefix) for t in tags)
-        if (img.labels or {}).get(TEST_LABEL) == prefix or named:
-            attempt('image ' + (tags[0] if tags else img.id), lambda img=img: client.images.remove(img.id, force=True))
+        if (img.get('Labels') or {}).get(TEST_LABEL) == prefix or named:
+            attempt('image ' + (tags[0] if tags else img['Id']),
+                    lambda image_id=img['Id']: client.images.remove(image_id, force=True))
     if left:
         import warnings
         warnings.warn('test world cleanup of %s left: %s' % (prefix, '; '.join(left)))
