@@ -502,6 +502,14 @@ class DropletManager(object):
         self.tag_surplus([droplet], add=False, tag=env_tag(p['user'], p['project'], p['env']))
         return body['name']
 
+    def destroy_fenced(self, doomed, tag, whole_env=False):
+        """Destroy those of ``doomed`` that lost ``tag`` when fenced (found by their fleet-fenced tag), and the fence
+        firewall once no fenced droplet is left - when one was among them, or always for the whole environment."""
+        p = self.p
+        self.destroy([d for d in doomed if tag not in (d.get('tags') or [])], fenced_tag(p['user'], p['project'], p['env']))
+        if whole_env or any(DEAD_TAG in (d.get('tags') or []) for d in doomed):
+            self.drop_fence_firewall()
+
     def drop_fence_firewall(self):
         """Delete the environment's fence firewall once no fenced droplet is left."""
         p = self.p
@@ -605,8 +613,7 @@ class DropletManager(object):
             self.api.call(self.client.droplets.destroy_by_tag, tag_name=tag, what='destroy droplets tagged %s' % tag)
             if p['wait']:
                 self.wait_gone(tag, [d['id'] for d in tagged])
-        self.destroy([d for d in doomed if d not in tagged], fenced_tag(p['user'], p['project'], p['env']))
-        self.drop_fence_firewall()
+        self.destroy_fenced(doomed, tag, whole_env=not p['service'] and not p['zone'])
         return result
 
     def absent_server(self):
@@ -628,10 +635,7 @@ class DropletManager(object):
                                 after=dict(droplets=sorted(d.get('name') for d in found if d not in doomed))))
         if not self.check_mode:
             self.destroy([d for d in doomed if tag in (d.get('tags') or [])], tag)
-            self.destroy([d for d in doomed if tag not in (d.get('tags') or [])],
-                         fenced_tag(p['user'], p['project'], p['env']))
-            if any(DEAD_TAG in (d.get('tags') or []) for d in doomed):
-                self.drop_fence_firewall()
+            self.destroy_fenced(doomed, tag)
         return result
 
 
