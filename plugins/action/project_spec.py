@@ -16,10 +16,11 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import build_plan, render_plan
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SSL_MODES, SpecError, validate_project
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.zones import ZonesError, check_zones
 
 SPEC_KEYS = ('fleet_user', 'fleet_project', 'docker_hub_user', 'fleet_version', 'services')
 # Variables of the collection's playbooks and roles that may sit in a spec file beside the spec.
-RUN_KEYS = ('fleet_env', 'fleet_root', 'fleet_images', 'fleet_service', 'fleet_build_root')
+RUN_KEYS = ('fleet_env', 'fleet_root', 'fleet_images', 'fleet_service', 'fleet_build_root', 'fleet_zones')
 REDACTED = '<redacted>'
 
 
@@ -52,7 +53,7 @@ def redact(spec):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode'))
+    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode', 'zones'))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -85,6 +86,11 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(exc), error_path=exc.path)
             return result
         spec['fleet_root'] = args.get('fleet_root')
+        try:
+            spec['zones'] = check_zones(self._templar.template(args.get('zones', task_vars.get('fleet_zones'))))
+        except ZonesError as exc:
+            result.update(failed=True, msg=str(exc), error_path='fleet_zones')
+            return result
         ssl_mode = args.get('ssl_mode') or 'none'
         if ssl_mode not in SSL_MODES:
             result.update(failed=True, msg='fleet_ssl_mode: %r is not a TLS mode; fix: use one of %s'

@@ -11,17 +11,18 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.routes import mesh_routes as _mesh_routes
 
 
-def mesh_routes(rows, servers):
+def mesh_routes(rows, servers, zone=None):
     try:
-        return _mesh_routes(rows, servers)
+        return _mesh_routes(rows, servers, zone)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError('mesh_routes: %s' % exc)
 
 
 def server_view(host_vars):
-    """``{'address', 'services'}`` of one server from its hostvars (after deploy_info ran there)."""
+    """``{'address', 'services', 'zone'}`` of one server from its hostvars (after deploy_info ran there)."""
     try:
-        return {'address': host_vars['deploy_address'], 'services': host_vars['deploy_running']['services']}
+        return {'address': host_vars['deploy_address'], 'services': host_vars['deploy_running']['services'],
+                'zone': host_vars.get('fleet_zone')}
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError('server_view: the host has no %s yet; run deploy_info first' % exc)
 

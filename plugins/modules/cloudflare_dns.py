@@ -54,9 +54,11 @@ options:
         choices: [A, AAAA, CNAME, TXT]
         default: A
       content:
-        description: The content, or a list of contents (one record each, as the servers of a name).
+        description:
+          - The content, or a list of contents (one record each, as the servers of a name).
+          - Required with O(state=present); with O(state=absent), leaving it out takes all the module's own records of
+            the name and type away.
         type: raw
-        required: true
       ttl:
         description: Seconds, or V(1) for Cloudflare's automatic TTL.
         type: int
@@ -78,6 +80,23 @@ options:
     description: Let the module change or delete records it did not create that stand in the way.
     type: bool
     default: false
+  wait:
+    description:
+      - With O(state=present), wait until the zone's authoritative name servers answer the TXT records (an ACME
+        DNS-01 challenge's), asked directly without recursion, for at most O(wait_timeout) seconds; the task fails
+        naming what is missing where. Needs the Python library C(dnspython).
+    type: bool
+    default: false
+  wait_timeout:
+    description: How long O(wait) waits, in seconds.
+    type: int
+    default: 120
+  name_servers:
+    description:
+      - The authoritative servers O(wait) asks (V(host) or V(host:port)); by default the zone's name servers as
+        Cloudflare lists them.
+    type: list
+    elements: str
 '''
 
 EXAMPLES = r'''
@@ -123,11 +142,15 @@ kept:
   returned: success
   type: list
   elements: dict
+waited:
+  description: With O(wait), the seconds until every authoritative server answered the TXT records.
+  returned: when O(wait) waited
+  type: float
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._cloudflare import api, dns
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._cloudflare import api, dns, propagation
 
 
 def existing_records(client, zone, names):
@@ -169,6 +192,9 @@ def run(module):
                              % (first or '(none)'))
     zone = api.find_zone(client, p['zone'] or first)
     for record in p['records']:
+        if record['content'] is None and p['state'] == 'present':
+            raise api.CfApiError('records: %s %s has no content; fix: give its content (an address, a name or a text)'
+                                 % (record['type'], record['name']))
         if record['proxied'] and record['type'] not in dns.ADDRESS_OR_ALIAS:
             raise api.CfApiError('records: %s %s cannot be proxied; fix: proxied only on A, AAAA or CNAME'
                                  % (record['type'], record['name']))
@@ -183,6 +209,18 @@ def run(module):
     result = dict(changed=changed, zone=zone, created=[dns.view(r) for r in steps['create']],
                   updated=[dns.view(r) for dummy, r in steps['update']], deleted=[dns.view(r) for r in steps['delete']],
                   kept=[dns.view(r) for r in steps['kept']])
+    if p['wait'] and p['state'] == 'present' and not module.check_mode:
+        txt = {}
+        for record in wanted:
+            if record['type'] == 'TXT':
+                txt.setdefault(record['name'], []).append(record['content'])
+        if txt:
+            servers = [propagation.parse_server(s) for s in (p['name_servers'] or zone['name_servers'])]
+            try:
+                result['waited'] = propagation.wait_for_txt(txt, servers, p['wait_timeout'])
+            except TimeoutError as exc:
+                raise api.CfApiError('%s; fix: see that the zone is served by %s (or give name_servers)'
+                                     % (exc, ', '.join(p['name_servers'] or zone['name_servers'])))
     if module._diff:
         gone = set(r['id'] for r in steps['delete'])
         after = [dns.view(r) for r in before if r['id'] not in gone] + result['created']
@@ -198,18 +236,23 @@ def main():
             records=dict(type='list', elements='dict', required=True, options=dict(
                 name=dict(type='str', required=True),
                 type=dict(type='str', choices=list(dns.TYPES), default='A'),
-                content=dict(type='raw', required=True),
+                content=dict(type='raw'),
                 ttl=dict(type='int', default=1),
                 proxied=dict(type='bool', default=False),
             )),
             zone=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             adopt=dict(type='bool', default=False),
+            wait=dict(type='bool', default=False),
+            wait_timeout=dict(type='int', default=120),
+            name_servers=dict(type='list', elements='str'),
             **api.argument_spec()
         ),
         supports_check_mode=True)
     if not api.HAS_CLOUDFLARE:
         module.fail_json(msg=missing_required_lib('cloudflare'), exception=api.CLOUDFLARE_TRACEBACK)
+    if module.params['wait'] and not propagation.HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib('dnspython'))
     try:
         module.exit_json(**run(module))
     except api.CfApiError as exc:

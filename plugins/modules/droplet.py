@@ -67,6 +67,13 @@ options:
     description:
       - The DigitalOcean region slug, for example V(lon1). Required with O(state=present).
     type: str
+  keep_zones:
+    description:
+      - The service's other zones of a multi-zone deployment (C(fleet_zones)), each sized by its own call: its
+        droplets there are not surplus. Without it, a droplet of the service in another zone than O(zone) is surplus.
+    type: list
+    elements: str
+    default: []
   server:
     description:
       - With O(state=absent), destroy only this droplet of the project environment, given by its name or its public or
@@ -372,7 +379,7 @@ class DropletManager(object):
         found = [d for d in self.by_tag(tag) if DEAD_TAG not in (d.get('tags') or [])]
         stuck = stuck_droplets(found, self.api.wallclock(), p['wait_timeout'])
         in_zone = [d for d in found if droplet_zone(d) == p['zone'] and d not in stuck]
-        elsewhere = [d for d in found if droplet_zone(d) != p['zone'] and d not in stuck]
+        elsewhere = [d for d in found if droplet_zone(d) not in [p['zone']] + p['keep_zones'] and d not in stuck]
         plan = plan_droplets(in_zone, p['user'], p['project'], p['env'], p['service'], p['zone'], p['count'])
         surplus = elsewhere + plan['surplus']
         destroy = surplus if p['remove_surplus'] else []
@@ -645,6 +652,7 @@ def main():
             tenant_argument_spec('optional'),
             state=dict(type='str', choices=['present', 'absent', 'fenced'], default='present'),
             zone=dict(type='str'),
+            keep_zones=dict(type='list', elements='str', default=[]),
             server=dict(type='str'),
             count=dict(type='int', default=1),
             cpu=dict(type='int'),

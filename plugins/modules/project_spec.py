@@ -51,6 +51,13 @@ options:
   fleet_root:
     description: The root of the per-user directories on servers (default C(/local)).
     type: path
+  zones:
+    description:
+      - The zones of a multi-zone run (the seed's C(deploy(zones=[...]))); defaults to the C(fleet_zones) variable.
+      - Web services and workers then run in every one of them (C(servers_count) servers in each); databases and
+        scheduled jobs stay in their C(server_zone). Each plan row has the service's C(zones).
+    type: list
+    elements: str
 notes:
   - See C(docs/spec.md) in the collection for every spec key.
 '''

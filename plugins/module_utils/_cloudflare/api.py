@@ -102,12 +102,13 @@ def call(what, function, *args, **kwargs):
 
 
 def find_zone(client, name):
-    """``{'id', 'name'}`` of the account's zone that holds ``name`` (the longest matching suffix); CfApiError."""
+    """``{'id', 'name', 'name_servers'}`` of the account's zone that holds ``name`` (the longest matching suffix);
+    CfApiError."""
     labels = name.lower().rstrip('.').split('.')
     for start in range(len(labels) - 1):
         candidate = '.'.join(labels[start:])
         found = call('list zones named %s' % candidate, lambda: list(client.zones.list(name=candidate)))
         if found:
-            return {'id': found[0].id, 'name': found[0].name}
+            return {'id': found[0].id, 'name': found[0].name, 'name_servers': list(found[0].name_servers or [])}
     raise CfApiError('Cloudflare: %s is in no zone of this account; fix: add its zone to the account (or use a '
                      'token that sees it), or use a domain of one of its zones' % name)

@@ -30,13 +30,16 @@ def full_name(name, zone):
 
 
 def wanted_records(records, zone, owner):
-    """The module's ``records`` option as one dict per record (a list of contents gives several), with the mark."""
+    """The module's ``records`` option as one dict per record (a list of contents gives several), with the mark.
+
+    A record without content (None) stands for every content: ``state=absent`` then takes all the module's own
+    records of that name and type away."""
     out = []
     for record in records:
         contents = record['content'] if isinstance(record['content'], list) else [record['content']]
         for content in contents:
             out.append({'name': full_name(record['name'], zone), 'type': record['type'],
-                        'content': content.rstrip('.').lower() if record['type'] == 'CNAME' else content,
+                        'content': content.rstrip('.').lower() if record['type'] == 'CNAME' and content else content,
                         'ttl': record.get('ttl') or 1, 'proxied': bool(record.get('proxied')),
                         'comment': mark(owner)})
     return out
@@ -66,7 +69,9 @@ def plan(wanted, existing, owner, state='present', adopt=False):
     if state == 'absent':
         for record in wanted:
             for found in relevant:
-                if _key(found) == _key(record) and found['content'] == record['content']:
+                if _key(found) == _key(record) and record['content'] in (None, found['content']):
+                    if found in result['delete'] or found in result['kept']:
+                        continue
                     if found.get('comment') == ours or adopt:
                         result['delete'].append(found)
                     else:

@@ -16,8 +16,14 @@ def protocol(row):
     return 'tcp' if row.get('type') in TCP_TYPES else 'http'
 
 
-def upstreams(service, servers):
-    """``address:active_port`` of every server where ``service`` has a serving container."""
+def upstreams(service, servers, zone=None):
+    """``address:active_port`` of every server where ``service`` has a serving container; with ``zone``, those of
+    that zone only when the service serves there (a multi-zone deployment keeps its traffic in the zone it entered:
+    the load balancer chose that zone for the client), else every one."""
+    if zone:
+        local = upstreams(service, [s for s in servers if s.get('zone') == zone])
+        if local:
+            return local
     found = []
     for server in servers:
         info = (server.get('services') or {}).get(service) or {}
@@ -26,18 +32,19 @@ def upstreams(service, servers):
     return sorted(set(found))
 
 
-def mesh_routes(rows, servers):
+def mesh_routes(rows, servers, zone=None):
     """``{'sidecar': [...], 'edge': [...]}`` for the tenant whose plan rows are given.
 
     ``rows`` are the plan rows of ``project_spec`` (service, type, container_port,
     internal_port, domain); ``servers`` is a list of ``{'address': private address,
-    'services': deploy_info services}``, one per server running the project.
+    'services': deploy_info services, 'zone': its zone or None}``, one per server running the project;
+    ``zone`` is the zone of the server the routes are for (HTTP routes prefer that zone's peers).
     """
     sidecar, edge = [], []
     for row in sorted(rows, key=lambda r: r['service']):
         if not row.get('container_port'):
             continue
-        ups = upstreams(row['service'], servers)
+        ups = upstreams(row['service'], servers, zone if protocol(row) == 'http' else None)
         sidecar.append({'service': row['service'], 'protocol': protocol(row), 'listen': row['internal_port'],
                         'upstreams': ups})
         if row.get('domain'):

@@ -11,6 +11,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports 
     HOST_BASE, INTERNAL_BASE, PortTable, service_ports)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import split_git_repo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.sizes import size_for
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.zones import service_zones
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.text_table import text_table
 
 # The official images; the test world points these at its Debian stand-ins.
@@ -73,9 +74,10 @@ def build_plan(spec, images=None):
             svc = spec['services'][name]
             ports = service_ports(host_table, internal_table, user, project, env, name, svc['container_port'])
             size = size_for(svc['server_cpu'], svc['server_memory'])
-            cost = size['price_monthly'] * svc['servers_count']
+            zones = service_zones(svc['role'], svc['server_zone'], spec.get('zones'))
+            cost = size['price_monthly'] * svc['servers_count'] * len(zones)
             total_cost += cost
-            total_servers += svc['servers_count']
+            total_servers += svc['servers_count'] * len(zones)
             rows.append({
                 'group': order,
                 'service': name,
@@ -89,7 +91,8 @@ def build_plan(spec, images=None):
                 'internal_port': ports['internal_port'],
                 'collision': ports['collision'],
                 'servers_count': svc['servers_count'],
-                'zone': svc['server_zone'],
+                'zone': zones[0],
+                'zones': zones,
                 'size': size['slug'],
                 'monthly_cost': cost,
                 'domain': svc.get('domain'),
@@ -122,7 +125,7 @@ def render_plan(spec, plan):
         if r['collision']:
             ports += ' (moved off a hash collision)'
         rows.append((r['group'], r['service'], r['role'], r['container'], r['image'], ports,
-                     '%d x %s %s' % (r['servers_count'], r['size'], r['zone']),
+                     '%d x %s %s' % (r['servers_count'], r['size'], ', '.join(r['zones'])),
                      '$%.2f' % r['monthly_cost'], r['domain'] or r['schedule'] or '-'))
     lines.extend(text_table(headers, rows))
     return lines

@@ -32,7 +32,11 @@ generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py dri
   load balancer's steering and pool health for the client region a test header names, an origin of it, the
   request proxied there and counted by pool and origin (plain HTTP towards clients for now).
 
-Not modelled (yet): DNS answers (nothing resolves these records; DNS-01 goes through pebble-challtestsrv), plans other than
+- authoritative answers for TXT records (``--authoritative URL``, pebble-challtestsrv's management API): every
+  change of a TXT record is published there (``clear-txt`` then ``set-txt``), so pebble validates DNS-01 against
+  what was created through the API, and the collection waits for it on that server.
+
+Not modelled (yet): answers for other record types (nothing resolves the A records), plans other than
 Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
 
 Run: ``PYTHONPATH=tests/world python -m cf_sim --state-dir DIR --zone example.test [--port P]``; it writes
@@ -45,7 +49,7 @@ import secrets
 
 
 def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, interval_scale=1.0, front_port=None,
-                origin_scheme='https', origin_port=None):
+                origin_scheme='https', origin_port=None, authoritative=None):
     """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port. Its
     prober (``state.prober``) runs from now on; ``interval_scale`` multiplies the monitors' intervals. With
     ``front_port`` (0: any) the front (front.py) listens too, plain HTTP: info['front'] is its URL."""
@@ -57,6 +61,7 @@ def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, inter
     ca, cert, key = tls.ensure(state_dir, [host])
     token = token or secrets.token_urlsafe(30)
     state = CfState(zones)
+    state.authoritative = authoritative
     state.prober = Prober(state, interval_scale).start()
     server = SimServer((host, port), state, [token], cert, key)
     real_port = server.server_address[1]
@@ -85,11 +90,13 @@ def main(argv=None):
     parser.add_argument('--front-port', type=int, help="the front's port (front.py; plain HTTP)")
     parser.add_argument('--origin-scheme', choices=('https', 'http'), default='https')
     parser.add_argument('--origin-port', type=int)
+    parser.add_argument('--authoritative', help="pebble-challtestsrv's management URL (TXT records served there)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(message)s')
     server, _state, info = make_server(args.state_dir, args.zone, args.port, args.host,
                                        interval_scale=args.interval_scale, front_port=args.front_port,
-                                       origin_scheme=args.origin_scheme, origin_port=args.origin_port)
+                                       origin_scheme=args.origin_scheme, origin_port=args.origin_port,
+                                       authoritative=args.authoritative)
     path = os.path.join(args.state_dir, 'env')
     with open(path + '.tmp', 'w', encoding='utf-8') as handle:
         handle.write('CF_SIM_URL=%s\nCF_SIM_CA=%s\nCF_SIM_TOKEN=%s\nCF_SIM_PID=%d\nCF_SIM_FRONT=%s\n'

@@ -4,7 +4,10 @@
 One lock guards it all; the HTTP threads call in. Nothing is kept on disk: a simulator lives as long as the test
 that started it.
 """
+import json
+import logging
 import threading
+import urllib.request
 import uuid
 
 from . import model
@@ -27,6 +30,7 @@ class CfState:
         self.balancing = Balancing()
         self.prober = None          # prober.Prober, set by make_server
         self.front = None           # front.Front when the front listens
+        self.authoritative = None   # pebble-challtestsrv's management URL: TXT records are served there
         for name in zones:
             self.add_zone(name)
 
@@ -115,6 +119,7 @@ class CfState:
                           comment_modified_on=now if wanted['comment'] else None,
                           tags_modified_on=now if wanted['tags'] else None)
             self.records[zone_id][record['id']] = record
+            self.publish(zone_id, record['name'])
             return self._record_view(zone, record)
 
     def change_record(self, zone_id, record_id, body, partial):
@@ -124,6 +129,7 @@ class CfState:
             current = self.records[zone_id].get(record_id)
             if current is None:
                 raise model.record_not_found()
+            old_name = current['name']
             wanted = model.check_record(body, zone['name'], partial=current if partial else None)
             others = [r for r in self.records[zone_id].values() if r['id'] != record_id]
             error = model.conflict(wanted, others)
@@ -137,14 +143,36 @@ class CfState:
                 current['comment_modified_on'] = now
             if tags_changed:
                 current['tags_modified_on'] = now
+            for name in sorted(set([old_name, current['name']])):
+                self.publish(zone_id, name)
             return self._record_view(zone, current)
 
     def delete_record(self, zone_id, record_id):
         with self.lock:
             self.zone(zone_id)
-            if self.records[zone_id].pop(record_id, None) is None:
+            gone = self.records[zone_id].pop(record_id, None)
+            if gone is None:
                 raise model.record_not_found()
+            self.publish(zone_id, gone['name'])
             return {'id': record_id}
+
+    # -- the zone's authoritative answers (TXT only: what DNS-01 needs), served by pebble-challtestsrv
+    def publish(self, zone_id, name):
+        """Serve the TXT records of ``name`` as they are now on the authoritative server (when there is one):
+        clear what it has for the name, then set each one (challtestsrv keeps a list per name)."""
+        if not self.authoritative:
+            return
+        values = [r['content'] for r in self.records[zone_id].values() if r['name'] == name and r['type'] == 'TXT']
+        self._authoritative('clear-txt', {'host': name + '.'})
+        for value in values:
+            self._authoritative('set-txt', {'host': name + '.', 'value': value.strip('"')})
+
+    def _authoritative(self, verb, body):
+        try:
+            urllib.request.urlopen('%s/%s' % (self.authoritative, verb), data=json.dumps(body).encode(),
+                                   timeout=10).read()
+        except OSError as exc:
+            logging.getLogger('cf_sim').warning('the authoritative server did not take %s %s: %s', verb, body, exc)
 
     # -- load balancing (balancing.py)
     def account_of(self, account_id):

@@ -121,3 +121,36 @@ def test_bad_input_is_one_line_with_the_fix(monkeypatch, sim):
     assert out['failed'] and 'HTTP 401' in out['msg'] and 'fix: check the token' in out['msg']
     out = run(monkeypatch, sim, records=API, cloudflare_api_token=None)
     assert out['failed'] and out['msg'].startswith('no Cloudflare API token; fix: set CLOUDFLARE_API_TOKEN')
+    out = run(monkeypatch, sim, records=[{'name': 'api'}])
+    assert out['failed'] and out['msg'] == 'records: A api has no content; fix: give its content (an address, a name or a text)'
+
+
+def test_a_challenge_record_is_waited_for_on_the_authoritative_server_then_taken_away(monkeypatch, sim):
+    from cf_sim.authority import TinyAuthority
+    authority = TinyAuthority()
+    sim['state'].authoritative = authority.management
+    challenge = [{'name': '_acme-challenge.api', 'type': 'TXT', 'content': 'token-1', 'ttl': 60}]
+    try:
+        made = run(monkeypatch, sim, records=challenge, wait=True, name_servers=['127.0.0.1:%d' % authority.port])
+        assert made['changed'] and made['waited'] >= 0
+        assert authority.records == {'_acme-challenge.api.example.test': ['token-1']} and authority.asked >= 1
+        gone = run(monkeypatch, sim, records=challenge, state='absent')
+        assert [r['content'] for r in gone['deleted']] == ['token-1'] and authority.records == {}
+        # nobody publishes it now: the wait is bounded and says what is missing where, with the fix
+        sim['state'].authoritative = None
+        out = run(monkeypatch, sim, records=challenge, wait=True, wait_timeout=1,
+                  name_servers=['127.0.0.1:%d' % authority.port])
+        assert out['failed'] and out['msg'].startswith(
+            'the TXT record not answered after 1 s: _acme-challenge.api.example.test at 127.0.0.1; fix:')
+        run(monkeypatch, sim, records=challenge, state='absent')
+    finally:
+        sim['state'].authoritative = None
+        authority.close()
+
+
+def test_absent_without_content_takes_every_own_record_of_the_name(monkeypatch, sim):
+    run(monkeypatch, sim, records=[{'name': 'multi', 'content': ['192.0.2.1', '192.0.2.2']}])
+    gone = run(monkeypatch, sim, records=[{'name': 'multi'}], state='absent')
+    assert sorted(r['content'] for r in gone['deleted']) == ['192.0.2.1', '192.0.2.2']
+    assert records(sim, 'multi.example.test') == []
+    assert not run(monkeypatch, sim, records=[{'name': 'multi'}], state='absent')['changed']

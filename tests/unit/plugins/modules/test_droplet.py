@@ -311,3 +311,16 @@ def test_removing_the_environment_takes_its_firewalled_droplet_and_fence_firewal
     assert gone['changed'] and not gone['failed'], gone
     assert gone['plan']['destroy'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2-dead']
     assert fake.droplets_db == {} and not fake.firewalls_db
+
+
+def test_keep_zones_sizes_one_zone_and_leaves_the_others_alone(monkeypatch):
+    fake = FakeDO()
+    seed(fake, [1, 2], zone='nyc3')
+    result = run(fake, monkeypatch, count=2, keep_zones=['nyc3'])
+    assert result['plan']['create'] == ['u1-myapp-prod-api-lon1-1', 'u1-myapp-prod-api-lon1-2']
+    assert result['surplus'] == [] and result['plan']['mark'] == []
+    again = run(fake, monkeypatch, count=2, zone='nyc3', keep_zones=['lon1'])
+    assert again['changed'] is False
+    # the zone leaves fleet_zones: its droplets are surplus on the next run
+    left = run(fake, monkeypatch, count=2)
+    assert sorted(d['name'] for d in left['surplus']) == ['u1-myapp-prod-api-nyc3-1', 'u1-myapp-prod-api-nyc3-2']

@@ -40,3 +40,11 @@ def test_absent_deletes_only_ours_unless_adopted():
     assert [r['id'] for r in steps['delete']] == ['1'] and [r['id'] for r in steps['kept']] == ['2']
     steps = dns.plan(wanted, existing, OWNER, state='absent', adopt=True)
     assert [r['id'] for r in steps['delete']] == ['1', '2']
+
+
+def test_absent_without_content_takes_all_our_records_of_the_name_and_type():
+    wanted = dns.wanted_records([{'name': 'api', 'type': 'A', 'content': None}], 'example.test', OWNER)
+    existing = [rec('1', 'A', '192.0.2.1'), rec('2', 'A', '192.0.2.2'), rec('3', 'A', '192.0.2.3', comment='by hand'),
+                rec('4', 'TXT', 'hello')]
+    steps = dns.plan(wanted, existing, OWNER, state='absent')
+    assert [r['id'] for r in steps['delete']] == ['1', '2'] and [r['id'] for r in steps['kept']] == ['3']

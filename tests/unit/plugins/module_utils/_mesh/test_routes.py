@@ -25,3 +25,24 @@ def test_routes_cover_every_replica_sorted():
 def test_service_not_running_yet_has_no_upstreams():
     routes = mesh_routes(ROWS, [{'address': '10.0.0.5', 'services': {}}])
     assert all(r['upstreams'] == [] for r in routes['sidecar'])
+
+
+ZONED = [
+    {'address': '10.1.0.5', 'zone': 'lon1', 'services': {'api': {'active_port': 8100}, 'postgres': {'active_port': 8300}}},
+    {'address': '10.2.0.5', 'zone': 'nyc3', 'services': {'api': {'active_port': 8100}}},
+    {'address': '10.2.0.6', 'zone': 'nyc3', 'services': {'api': {'active_port': 8101}}},
+]
+
+
+def test_http_routes_stay_in_the_servers_zone_and_databases_reach_across():
+    routes = mesh_routes(ROWS, ZONED, 'nyc3')
+    by_service = dict((r['service'], r['upstreams']) for r in routes['sidecar'])
+    assert by_service == {'api': ['10.2.0.5:8100', '10.2.0.6:8101'], 'postgres': ['10.1.0.5:8300']}
+    assert routes['edge'][0]['upstreams'] == ['10.2.0.5:8100', '10.2.0.6:8101']
+    assert mesh_routes(ROWS, ZONED, 'lon1')['edge'][0]['upstreams'] == ['10.1.0.5:8100']
+
+
+def test_a_zone_where_the_service_does_not_serve_routes_to_every_zone():
+    routes = mesh_routes(ROWS, ZONED, 'sgp1')
+    assert routes['edge'][0]['upstreams'] == ['10.1.0.5:8100', '10.2.0.5:8100', '10.2.0.6:8101']
+    assert mesh_routes(ROWS, ZONED)['edge'][0]['upstreams'] == routes['edge'][0]['upstreams']
