@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import build_plan, render_plan
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SSL_MODES, SpecError, validate_project
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.zones import ZonesError, check_zones
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.zones import ZonesError, check_zones, read_remembered, zones_file
 
 SPEC_KEYS = ('fleet_user', 'fleet_project', 'docker_hub_user', 'fleet_version', 'services')
 # Variables of the collection's playbooks and roles that may sit in a spec file beside the spec.
@@ -53,7 +53,12 @@ def redact(spec):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode', 'zones'))
+    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode', 'zones', 'controller_root'))
+
+    def _zones_file(self, spec, args, task_vars):
+        root = args.get('controller_root') or self._templar.template(
+            task_vars.get('fleet_controller_root') or task_vars.get('fleet_root') or '/local')
+        return zones_file(root, spec['user'], spec['project'], spec['env'])
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -86,11 +91,18 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(exc), error_path=exc.path)
             return result
         spec['fleet_root'] = args.get('fleet_root')
+        zones = self._templar.template(args.get('zones', task_vars.get('fleet_zones')))
+        remembered = zones is None
+        if remembered:    # the zones of the last run that named them (deploy.yml and provision.yml keep them)
+            zones = read_remembered(self._zones_file(spec, args, task_vars))
         try:
-            spec['zones'] = check_zones(self._templar.template(args.get('zones', task_vars.get('fleet_zones'))))
+            spec['zones'] = check_zones(zones)
         except ZonesError as exc:
-            result.update(failed=True, msg=str(exc), error_path='fleet_zones')
+            result.update(failed=True, msg='%s%s' % (
+                str(exc), ' (remembered in %s)' % self._zones_file(spec, args, task_vars) if remembered else ''),
+                error_path='fleet_zones')
             return result
+        result['zones_file'] = self._zones_file(spec, args, task_vars)
         ssl_mode = args.get('ssl_mode') or 'none'
         if ssl_mode not in SSL_MODES:
             result.update(failed=True, msg='fleet_ssl_mode: %r is not a TLS mode; fix: use one of %s'

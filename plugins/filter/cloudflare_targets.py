@@ -17,9 +17,9 @@ def cloudflare_servers(hosts, hostvars):
     return [view for view in views if view]
 
 
-def cloudflare_targets(rows, servers):
+def cloudflare_targets(rows, servers, zones=None):
     try:
-        return targets.cloudflare_targets(rows, servers)
+        return targets.cloudflare_targets(rows, servers, zones or [])
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError('cloudflare_targets: the rows are not plan rows or the servers not views (%s)' % exc)
 

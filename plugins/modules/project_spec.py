@@ -56,8 +56,13 @@ options:
       - The zones of a multi-zone run (the seed's C(deploy(zones=[...]))); defaults to the C(fleet_zones) variable.
       - Web services and workers then run in every one of them (C(servers_count) servers in each); databases and
         scheduled jobs stay in their C(server_zone). Each plan row has the service's C(zones).
+      - When neither is given, the zones a run named last are taken from the controller's
+        C({controller_root}/{user}/{project}/{env}/config/zones.json) (deploy.yml and provision.yml write it).
     type: list
     elements: str
+  controller_root:
+    description: The controller's root of the per-user folders; defaults to C(fleet_controller_root), else C(fleet_root), else C(/local).
+    type: path
 notes:
   - See C(docs/spec.md) in the collection for every spec key.
 '''
@@ -92,6 +97,10 @@ plan_text:
   elements: str
 source:
   description: The spec file the spec was read from, when known.
+  returned: success
+  type: str
+zones_file:
+  description: Where the controller remembers the zones of the last run that named C(fleet_zones).
   returned: success
   type: str
 error_path:

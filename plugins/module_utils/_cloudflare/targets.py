@@ -37,32 +37,40 @@ def _zones(service, servers):
     return good, bad
 
 
-def cloudflare_targets(rows, servers, proxied_modes=('cloudflare',)):
+def _ordered(found, preferred):
+    """The zones of ``found`` in the order of ``preferred`` (fleet_zones), then the others by name."""
+    return [z for z in preferred if z in found] + sorted(z for z in found if z not in preferred)
+
+
+def cloudflare_targets(rows, servers, zones=(), proxied_modes=('cloudflare',), tls_modes=('letsencrypt', 'self-signed')):
     """``{'balanced': [...], 'records': [...], 'failed': [...]}`` for the plan rows with a domain.
 
-    ``balanced``: ``{service, hostname, regions: {zone: [addresses]}}`` for a domain served from several zones
-    (zones in the order of the first server of each, by name); ``records``: ``{service, name, content, proxied}``
-    for a domain served from one zone; ``failed``: ``{service, hostname, zone, servers}`` for each zone where a
-    server of the domain did not pass (left out of the load balancer while another zone works).
+    ``balanced``: ``{service, hostname, tls, regions: {zone: [addresses]}}`` for a domain served from several zones,
+    or from any zone when the run is multi-zone (``zones``, fleet_zones: the load balancer stays while a zone
+    comes or goes), zones in the order of ``zones``; ``records``: ``{service, name, content, proxied}`` for a domain
+    served from one zone; ``failed``: ``{service, hostname, zone, servers}`` for each zone where a server of the
+    domain did not pass (left out of the load balancer while another zone works).
     """
     out = {'balanced': [], 'records': [], 'failed': []}
     for row in sorted(rows, key=lambda r: r['service']):
         if not row.get('domain'):
             continue
         good, bad = _zones(row['service'], servers)
-        zones = sorted(set(good) | set(bad))
+        spread = bool(zones) and list(row.get('zones') or []) == list(zones)   # the service runs in every zone
+        zones_here = _ordered(set(good) | set(bad), list(zones))
         for zone in sorted(bad):
             out['failed'].append({'service': row['service'], 'hostname': row['domain'], 'zone': zone,
                                   'servers': bad[zone]})
         if not good:
             continue
-        if len(zones) > 1:
-            regions = dict((zone, good[zone]) for zone in zones if zone in good and zone not in bad)
+        if len(zones_here) > 1 or spread:
+            regions = dict((zone, good[zone]) for zone in zones_here if zone in good and zone not in bad)
             if not regions:   # every zone has a failed server: keep those that have servers that passed
-                regions = dict(good)
-            out['balanced'].append({'service': row['service'], 'hostname': row['domain'], 'regions': regions})
+                regions = dict((zone, good[zone]) for zone in zones_here if zone in good)
+            out['balanced'].append({'service': row['service'], 'hostname': row['domain'], 'regions': regions,
+                                    'tls': row.get('ssl_mode') in tls_modes})
         else:
-            out['records'].append({'service': row['service'], 'name': row['domain'], 'content': good[zones[0]],
+            out['records'].append({'service': row['service'], 'name': row['domain'], 'content': good[zones_here[0]],
                                    'proxied': row.get('ssl_mode') in proxied_modes})
     return out
 

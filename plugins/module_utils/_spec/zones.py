@@ -11,6 +11,9 @@ VPCs). Without ``fleet_zones`` every service runs in its ``server_zone``.
 
 from __future__ import annotations
 
+import json
+import os
+
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.sizes import zone_error
 
 SPREAD_ROLES = ('web', 'worker')
@@ -45,3 +48,16 @@ def service_zones(role, server_zone, zones):
     if zones and role in SPREAD_ROLES:
         return list(zones)
     return [server_zone]
+
+
+def zones_file(controller_root, user, project, env):
+    return os.path.join(controller_root, user, project, env, 'config', 'zones.json')
+
+
+def read_remembered(path):
+    """The remembered zones (None when there are none); an unreadable file counts as none."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None

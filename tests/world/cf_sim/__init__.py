@@ -49,10 +49,11 @@ import secrets
 
 
 def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, interval_scale=1.0, front_port=None,
-                origin_scheme='https', origin_port=None, authoritative=None):
+                origin_scheme='https', origin_port=None, authoritative=None, trust=None):
     """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port. Its
     prober (``state.prober``) runs from now on; ``interval_scale`` multiplies the monitors' intervals. With
-    ``front_port`` (0: any) the front (front.py) listens too, plain HTTP: info['front'] is its URL."""
+    ``front_port`` (0: any) the front (front.py) listens too, plain HTTP: info['front'] is its URL. ``trust``: a
+    CA bundle the monitors trust instead of the system's roots (the test world's public CA)."""
     from do_sim import tls
     from .prober import Prober
     from .server import API, SimServer
@@ -62,7 +63,7 @@ def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, inter
     token = token or secrets.token_urlsafe(30)
     state = CfState(zones)
     state.authoritative = authoritative
-    state.prober = Prober(state, interval_scale).start()
+    state.prober = Prober(state, interval_scale, trust).start()
     server = SimServer((host, port), state, [token], cert, key)
     real_port = server.server_address[1]
     info = {'url': 'https://%s:%d%s' % (host, real_port, API), 'ca': ca, 'token': token, 'port': real_port,
@@ -90,13 +91,14 @@ def main(argv=None):
     parser.add_argument('--front-port', type=int, help="the front's port (front.py; plain HTTP)")
     parser.add_argument('--origin-scheme', choices=('https', 'http'), default='https')
     parser.add_argument('--origin-port', type=int)
+    parser.add_argument('--trust', help="a CA bundle the monitors trust (the test world's public CA)")
     parser.add_argument('--authoritative', help="pebble-challtestsrv's management URL (TXT records served there)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s %(message)s')
     server, _state, info = make_server(args.state_dir, args.zone, args.port, args.host,
                                        interval_scale=args.interval_scale, front_port=args.front_port,
                                        origin_scheme=args.origin_scheme, origin_port=args.origin_port,
-                                       authoritative=args.authoritative)
+                                       authoritative=args.authoritative, trust=args.trust)
     path = os.path.join(args.state_dir, 'env')
     with open(path + '.tmp', 'w', encoding='utf-8') as handle:
         handle.write('CF_SIM_URL=%s\nCF_SIM_CA=%s\nCF_SIM_TOKEN=%s\nCF_SIM_PID=%d\nCF_SIM_FRONT=%s\n'

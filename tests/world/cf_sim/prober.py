@@ -4,7 +4,9 @@
 A monitor's ``interval`` is in seconds as in the API; the simulator multiplies it by ``interval_scale`` (a start
 option, ``--interval-scale``; 1 keeps Cloudflare's timing, 0.05 makes a 60 s monitor probe every 3 s), so tests
 see failover within seconds. A probe is the monitor's request (HTTP or HTTPS, its method, path, port and headers,
-the origin's ``Host`` header over the monitor's; HTTPS without verification when ``allow_insecure``; a TCP
+the origin's ``Host`` header over the monitor's; HTTPS with that host name as SNI and verified against the
+publicly trusted roots - the system's, or instead ``trust``, the test world's public CA (pebble's root) - or not at all
+with ``allow_insecure``; a TCP
 connect for ``tcp``) with its ``timeout``, tried ``retries`` more times before it counts as failed. An origin
 turns unhealthy after ``consecutive_down`` failed probes in a row (at least 1) and healthy again after
 ``consecutive_up`` good ones; until its first probe it counts as healthy, as Cloudflare's new origins do. A pool is
@@ -27,7 +29,19 @@ def expected(codes, status):
     return False
 
 
-def probe_once(monitor, origin):
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address with another name for SNI and the certificate check (the ``Host`` the monitor sends)."""
+
+    def __init__(self, address, port, server_name, timeout, context):
+        http.client.HTTPSConnection.__init__(self, address, port, timeout=timeout, context=context)
+        self.server_name = server_name
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
+
+
+def probe_once(monitor, origin, trust=None):
     """``(healthy, response_code, failure_reason, rtt seconds)`` of one probe."""
     kind = monitor.get('type') or 'http'
     port = monitor.get('port') or (443 if kind == 'https' else 80)
@@ -44,11 +58,12 @@ def probe_once(monitor, origin):
     headers.update({k: (v[0] if isinstance(v, list) else v) for k, v in (origin.get('header') or {}).items() if v})
     headers.setdefault('User-Agent', 'Mozilla/5.0 (compatible; Cloudflare-Traffic-Manager/1.0)')
     if kind == 'https':
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=trust)
         if monitor.get('allow_insecure'):
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=context)
+        host = {k.lower(): v for k, v in headers.items()}.get('host') or address
+        conn = _NamedHTTPSConnection(address, port, host, timeout, context)
     else:
         conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
@@ -67,13 +82,13 @@ def probe_once(monitor, origin):
     return True, response.status, 'No failures', rtt
 
 
-def probe(monitor, origin):
+def probe(monitor, origin, trust=None):
     """One probe with the monitor's retries."""
-    result = probe_once(monitor, origin)
+    result = probe_once(monitor, origin, trust)
     for dummy in range(int(monitor.get('retries') or 0)):
         if result[0]:
             break
-        result = probe_once(monitor, origin)
+        result = probe_once(monitor, origin, trust)
     return result
 
 
@@ -103,8 +118,8 @@ class OriginHealth:
 class Prober:
     """A thread probing every pool's origins on their monitors' schedule (scaled by ``interval_scale``)."""
 
-    def __init__(self, state, interval_scale=1.0):
-        self.state, self.scale = state, float(interval_scale)
+    def __init__(self, state, interval_scale=1.0, trust=None):
+        self.state, self.scale, self.trust = state, float(interval_scale), trust
         self.health = {}        # (pool id, origin address) -> OriginHealth
         self.due = {}           # (pool id, origin address) -> monotonic time of the next probe
         self.lock = threading.Lock()
@@ -135,7 +150,7 @@ class Prober:
         return jobs
 
     def _probe(self, key, monitor, origin):
-        result = probe(monitor, origin)
+        result = probe(monitor, origin, self.trust)
         with self.lock:
             self.health.setdefault(key, OriginHealth()).record(monitor, result)
 

@@ -22,7 +22,7 @@ SERVERS = [
 
 def test_a_domain_in_several_zones_is_balanced_one_in_one_zone_gets_records():
     found = cloudflare_targets(ROWS, SERVERS)
-    assert found['balanced'] == [{'service': 'api', 'hostname': 'api.example.test',
+    assert found['balanced'] == [{'service': 'api', 'hostname': 'api.example.test', 'tls': True,
                                   'regions': {'lon1': ['192.0.2.1', '192.0.2.2'], 'nyc3': ['198.51.100.1']}}]
     assert found['records'] == [{'service': 'web', 'name': 'www.example.test', 'content': ['192.0.2.9'],
                                  'proxied': True}]
@@ -55,3 +55,13 @@ def test_server_views_leave_out_surplus_and_zones_the_run_left():
     view = server_view('b', {'fleet_public_ip': '192.0.2.7', 'ansible_host': '10.0.0.1', 'fleet_zone': 'lon1',
                              'deploy_served': ['api']})
     assert view['address'] == '192.0.2.7' and view['zone'] == 'lon1' and view['passed'] is False
+
+
+def test_a_multi_zone_run_keeps_the_load_balancer_with_one_zone_left_and_orders_by_preference():
+    rows = [dict(ROWS[0], zones=['nyc3', 'lon1']), dict(ROWS[1], zones=['lon1'])]
+    found = cloudflare_targets(rows, SERVERS, zones=['nyc3', 'lon1'])
+    assert list(found['balanced'][0]['regions']) == ['nyc3', 'lon1']
+    assert found['records'][0]['name'] == 'www.example.test'     # web's one zone is its server_zone: records
+    rows = [dict(ROWS[0], zones=['lon1'])]
+    found = cloudflare_targets(rows, SERVERS[:2], zones=['lon1'])
+    assert found['balanced'][0]['regions'] == {'lon1': ['192.0.2.1', '192.0.2.2']} and found['records'] == []
