@@ -130,17 +130,25 @@ class Converger(object):
         wanted = balancing.mark(self.p['owner'], self.p['service'])
         return [i for i in items if i.get('description') == wanted]
 
+    @staticmethod
+    def sdk_monitor(wanted):
+        """The monitor body as the SDK's keyword arguments: its ``timeout`` is the HTTP request's, the monitor's is
+        ``load_balancer_monitor_timeout``."""
+        args = dict(wanted)
+        args['load_balancer_monitor_timeout'] = args.pop('timeout')
+        return args
+
     def monitor(self):
         lb = self.client.load_balancers
         wanted = balancing.monitor_body(self.p['owner'], self.p['service'], self.p['hostname'], self.p['monitor'])
         found = self.mine([dump(m) for m in api.call('list monitors', lambda: list(lb.monitors.list(account_id=self.account)))])
         if not found:
             made = self.write('create monitor for %s' % self.p['hostname'], lb.monitors.create,
-                              account_id=self.account, **wanted)
+                              account_id=self.account, **self.sdk_monitor(wanted))
             return made.id if made else 'check-mode-monitor'
         if balancing.differs(found[0], wanted):
             self.write('update monitor for %s' % self.p['hostname'], lb.monitors.update, found[0]['id'],
-                       account_id=self.account, **wanted)
+                       account_id=self.account, **self.sdk_monitor(wanted))
         return found[0]['id']
 
     def pools(self, monitor_id):

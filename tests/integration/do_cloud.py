@@ -44,6 +44,11 @@ def _control(cloud, method, path, body=None, timeout=30):
         return json.loads(resp.read())
 
 
+def droplet_action(cloud, droplet_id, action):
+    """Ask for a droplet action through the API (``power_off``, ``power_on``, ...); the action as it answers."""
+    return _control(cloud, 'POST', '/v2/droplets/%d/actions' % droplet_id, {'type': action})['action']
+
+
 def faults(cloud, **body):
     """Set the simulator's faults (POST /_sim/faults merges): ``faults(cloud, errored_actions=['power_off'])``."""
     return _control(cloud, 'POST', '/_sim/faults', body)

@@ -282,7 +282,7 @@ def test_the_front_steers_by_region_and_fails_over(tmp_path):
 
         def served(region, n=10):
             headers = {'Host': 'api.example.test', 'X-Sim-Client-Region': region}
-            answers = [requests.get(info['front'] + '/', headers=headers, timeout=10) for dummy in range(n)]
+            answers = [requests.get(info['front'] + '/', headers=headers, timeout=10, verify=info['ca']) for dummy in range(n)]
             return sorted(set((a.status_code, a.text) for a in answers))
         assert served('WEU') == [(200, '127.0.0.2')] and served('ENAM') == [(200, '127.0.0.3')]
         nyc.status = 503                                # its monitor fails: North America goes to lon1
@@ -291,7 +291,8 @@ def test_the_front_steers_by_region_and_fails_over(tmp_path):
         assert wait_until(lambda: served('ENAM', 3) == [(200, '127.0.0.3')])
         nyc.close()                                     # gone at once: the first requests are retried elsewhere
         assert served('ENAM', 5) == [(200, '127.0.0.2')] or wait_until(lambda: served('ENAM', 3) == [(200, '127.0.0.2')])
-        assert requests.get(info['front'] + '/', headers={'Host': 'nowhere.example.test'}, timeout=10).status_code == 530
+        assert requests.get(info['front'] + '/', headers={'Host': 'nowhere.example.test'}, timeout=10,
+                            verify=info['ca']).status_code == 530
         counts = state.snapshot()['front']
         assert counts['%s 127.0.0.2' % pools['lon1']] >= 10 and counts['%s 127.0.0.3' % pools['nyc3']] >= 10
     finally:

@@ -30,7 +30,7 @@ generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py dri
 
 - the front (front.py, ``--front-port``): plays Cloudflare's edge for load-balanced hostnames - the pool by the
   load balancer's steering and pool health for the client region a test header names, an origin of it, the
-  request proxied there and counted by pool and origin (plain HTTP towards clients for now).
+  request proxied there and counted by pool and origin (HTTPS towards clients, with the simulator's CA).
 
 - authoritative answers for TXT records (``--authoritative URL``, pebble-challtestsrv's management API): every
   change of a TXT record is published there (``clear-txt`` then ``set-txt``), so pebble validates DNS-01 against
@@ -52,14 +52,16 @@ def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, inter
                 origin_scheme='https', origin_port=None, authoritative=None, trust=None):
     """(server, state, info) ready to ``serve_forever``; info: url (the SDK's base_url), ca, token, port. Its
     prober (``state.prober``) runs from now on; ``interval_scale`` multiplies the monitors' intervals. With
-    ``front_port`` (0: any) the front (front.py) listens too, plain HTTP: info['front'] is its URL. ``trust``: a
+    ``front_port`` (0: any) the front (front.py) listens too, HTTPS with a certificate of the simulator's CA for the
+    zones' names (``*.zone``): info['front'] is its URL. ``trust``: a
     CA bundle the monitors trust instead of the system's roots (the test world's public CA)."""
     from do_sim import tls
     from .prober import Prober
     from .server import API, SimServer
     from .state import CfState
     os.makedirs(state_dir, exist_ok=True)
-    ca, cert, key = tls.ensure(state_dir, [host])
+    # the front answers for the zones' names over HTTPS as Cloudflare's edge does (one wildcard level)
+    ca, cert, key = tls.ensure(state_dir, [host] + [n for z in zones for n in (z, '*.' + z)])
     token = token or secrets.token_urlsafe(30)
     state = CfState(zones)
     state.authoritative = authoritative
@@ -72,9 +74,9 @@ def make_server(state_dir, zones=(), port=0, host='127.0.0.1', token=None, inter
         import threading
         from .front import Front, FrontServer
         state.front = Front(state, origin_scheme, origin_port)
-        front = FrontServer((host, front_port), state.front)
+        front = FrontServer((host, front_port), state.front, cert, key)
         threading.Thread(target=front.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True).start()
-        info['front'] = 'http://%s:%d' % (host, front.server_address[1])
+        info['front'] = 'https://%s:%d' % (host, front.server_address[1])
         server.front_server = front
     return server, state, info
 
@@ -88,7 +90,7 @@ def main(argv=None):
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--interval-scale', type=float, default=1.0,
                         help="multiplies the monitors' intervals (0.05: a 60 s monitor probes every 3 s)")
-    parser.add_argument('--front-port', type=int, help="the front's port (front.py; plain HTTP)")
+    parser.add_argument('--front-port', type=int, help="the front's port (front.py; HTTPS)")
     parser.add_argument('--origin-scheme', choices=('https', 'http'), default='https')
     parser.add_argument('--origin-port', type=int)
     parser.add_argument('--trust', help="a CA bundle the monitors trust (the test world's public CA)")

@@ -23,6 +23,8 @@ import random
 import ssl
 import threading
 
+from .prober import NamedHTTPSConnection
+
 REGION_HEADER = 'X-Sim-Client-Region'
 DEFAULT_REGION = 'WNAM'
 HOP_BY_HOP = ('connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade')
@@ -96,7 +98,9 @@ class Front:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-            conn = http.client.HTTPSConnection(origin['address'], self.port, timeout=30, context=context)
+            # SNI is the hostname, as Cloudflare sends it to an origin
+            conn = NamedHTTPSConnection(origin['address'], self.port, headers.get('Host') or origin['address'], 30,
+                                        context)
         else:
             conn = http.client.HTTPConnection(origin['address'], self.port, timeout=30)
         try:

@@ -29,7 +29,7 @@ def expected(codes, status):
     return False
 
 
-class _NamedHTTPSConnection(http.client.HTTPSConnection):
+class NamedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to an address with another name for SNI and the certificate check (the ``Host`` the monitor sends)."""
 
     def __init__(self, address, port, server_name, timeout, context):
@@ -63,7 +63,7 @@ def probe_once(monitor, origin, trust=None):
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         host = {k.lower(): v for k, v in headers.items()}.get('host') or address
-        conn = _NamedHTTPSConnection(address, port, host, timeout, context)
+        conn = NamedHTTPSConnection(address, port, host, timeout, context)
     else:
         conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:

@@ -1378,7 +1378,8 @@ class State:
         with self.lock:
             return {
                 'backend': getattr(self.backend, 'kind', '?'),
-                'droplets': [{'id': d['id'], 'name': d['name'], 'status': d['status'], 'host': d['host'],
+                'droplets': [{'id': d['id'], 'name': d['name'], 'region': d['region'], 'status': d['status'],
+                              'host': d['host'],
                               'public_ip': d['public_ip'], 'private_ip': d['private_ip'],
                               'vpc_uuid': d['vpc_uuid'], 'tags': list(d['tags']),
                               'never_active': d['never_active']}

@@ -88,7 +88,7 @@ def run(monkeypatch, world, check=False, **args):
 
 
 def served(world, region, n=6):
-    return sorted(set(requests.get(world['front'] + '/', timeout=10, headers={
+    return sorted(set(requests.get(world['front'] + '/', timeout=10, verify=world['ca'], headers={
         'Host': 'api.example.test', 'X-Sim-Client-Region': region}).text for dummy in range(n)))
 
 
@@ -122,6 +122,14 @@ def test_two_regions_steered_by_geography_and_a_rerun_writes_nothing(monkeypatch
     assert wait_until(lambda: served(world, 'ENAM', 3) == ['127.0.0.2'])
     world['nyc'].status = 200
     assert wait_until(lambda: served(world, 'ENAM', 3) == ['127.0.0.3'])
+    # the monitor's own timeout (the SDK calls it load_balancer_monitor_timeout) is set, and kept on a re-run
+    monitor = dict(type='http', port=world['lon'].port, interval=60, timeout=2, retries=1)
+    changed = run(monkeypatch, world, regions=REGIONS, monitor=monitor)
+    assert changed['writes'] == ['update monitor for api.example.test']
+    stored = [m for m in world['state'].snapshot()['monitors'] if m['header'].get('Host') == ['api.example.test']]
+    assert [(m['timeout'], m['retries']) for m in stored] == [(2, 1)]
+    assert run(monkeypatch, world, regions=REGIONS, monitor=monitor)['writes'] == []
+    assert run(monkeypatch, world, regions=REGIONS)['writes'] == ['update monitor for api.example.test']
 
 
 def test_a_region_leaves_load_balancer_first_then_its_pool_then_all_goes(monkeypatch, world):
@@ -133,7 +141,8 @@ def test_a_region_leaves_load_balancer_first_then_its_pool_then_all_goes(monkeyp
                               'delete monitor for api.example.test']
     snapshot = world['state'].snapshot()
     assert snapshot['load_balancers'] == [] and snapshot['pools'] == [] and snapshot['monitors'] == []
-    assert requests.get(world['front'] + '/', headers={'Host': 'api.example.test'}, timeout=10).status_code == 530
+    assert requests.get(world['front'] + '/', headers={'Host': 'api.example.test'}, timeout=10,
+                        verify=world['ca']).status_code == 530
 
 
 def test_bad_input_is_one_line_with_the_fix(monkeypatch, world):
