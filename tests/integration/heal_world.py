@@ -8,7 +8,9 @@ the playbook arguments (``run``, ``env``), the droplets as the simulator lists t
 and GET through an edge. ``cloud`` comes from ``do_cloud.start(..., images=[NGINX])`` started inside
 ``health_world.open_ports(sink.port)``. With ``cache=True`` a redis service ``cache`` (``heal:
 restore_latest_backup``) runs on a droplet of its own (the simulator then needs ``REDIS`` too);
-``dead_after`` sets ``fleet_health_dead_after_misses``.
+``dead_after`` sets ``fleet_health_dead_after_misses``. With ``cloudflare`` (the Cloudflare simulator's info, its
+zone ``example.test``) the web service's domain is in that zone and the run is a one-zone multi-zone run
+(``fleet_zones: [lon1]``): every deploy, heal.yml's too, keeps its load balancer's lon1 pool on the web servers.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ MONITOR_ROUND = "sh -c \"$(sed -n 's/^\\([^ ]* \\)\\{5\\}root //p' /etc/cron.d/f
 
 
 class CloudWeb(object):
-    def __init__(self, cloud, user, tmp):
+    def __init__(self, cloud, user, tmp, domain=None):
         self.cloud, self.user, self.tmp = cloud, user, tmp
-        self.domain = 'web.%s.localhost' % user
+        self.domain = domain or 'web.%s.localhost' % user
         self.controller = tmp / 'ctl'
         self.key = self.controller / user / '.ssh' / 'fleet_ed25519'
         self.env = {'ANSIBLE_HOST_KEY_CHECKING': 'False'}
@@ -88,9 +90,9 @@ class CloudWeb(object):
             conn.close()
 
 
-def web_on_droplets(cloud, sink, tmp, servers=3, cache=False, dead_after=None):
+def web_on_droplets(cloud, sink, tmp, servers=3, cache=False, dead_after=None, cloudflare=None):
     user = 'r' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(6))
-    world = CloudWeb(cloud, user, tmp)
+    world = CloudWeb(cloud, user, tmp, domain='web-%s.example.test' % user if cloudflare else None)
     spec_path = tmp / 'spec.yml'
     services = {'web': {'image': NGINX, 'ports': [80], 'health_path': '/', 'domain': world.domain,
                         'servers_count': servers, 'server_zone': 'lon1'}}
@@ -109,6 +111,10 @@ def web_on_droplets(cloud, sink, tmp, servers=3, cache=False, dead_after=None):
                                 'fleet_alert_email': 'ops@example.test', 'fleet_alert_smtp_host': GATEWAY,
                                 'fleet_alert_smtp_port': sink.port, 'fleet_alert_smtp_starttls': False,
                                 'fleet_alert_group_seconds': 3})]
+    if cloudflare:
+        common += ['-e', json.dumps({'fleet_zones': ['lon1'], 'fleet_cloudflare_api_token': cloudflare['token'],
+                                     'fleet_cloudflare_endpoint': cloudflare['url'],
+                                     'fleet_cloudflare_ca_bundle': cloudflare['ca']})]
     proc = run_playbook('playbooks/provision.yml', *common, '-e', 'fleet_droplet_python=%s' % sys.executable,
                         env=world.env, timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]

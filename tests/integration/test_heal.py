@@ -24,13 +24,18 @@ cron's minute; test 1 shows the real schedule. Mails are counted exactly in each
 from __future__ import annotations
 
 import subprocess
+import sys
+import threading
 
 import pytest
 
 import do_cloud
 from heal_world import REDIS, web_on_droplets
 from health_world import HOST_SH, NGINX, MailSink, free_port, open_ports, wait_for
-from helpers import SteadyLoad, run_playbook
+from helpers import REPO, SteadyLoad, run_playbook
+
+sys.path.insert(0, '%s/tests/world' % REPO)
+import cf_sim  # noqa: E402  pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.usefixtures('world')
 
@@ -52,8 +57,26 @@ def cloud_with_images(tmp_path_factory, world, sink):  # pylint: disable=unused-
 
 
 @pytest.fixture(scope='module')
-def fleet(cloud_with_images, sink, tmp_path_factory):  # pylint: disable=redefined-outer-name
-    return web_on_droplets(cloud_with_images, sink, tmp_path_factory.mktemp('heal'), cache=True, dead_after=1)
+def cloudflare(tmp_path_factory):
+    """The Cloudflare simulator (in this process): the web servers are the origins of a load balancer's pool."""
+    server, state, info = cf_sim.make_server(str(tmp_path_factory.mktemp('cf_sim_heal')), zones=['example.test'])
+    threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True).start()
+    yield dict(info, state=state)
+    state.prober.stop()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope='module')
+def fleet(cloud_with_images, sink, cloudflare, tmp_path_factory):  # pylint: disable=redefined-outer-name
+    return web_on_droplets(cloud_with_images, sink, tmp_path_factory.mktemp('heal'), cache=True, dead_after=1,
+                           cloudflare=cloudflare)
+
+
+def pool_origins(cloudflare, fleet):  # pylint: disable=redefined-outer-name
+    """The addresses in the load balancer's lon1 pool of the web service."""
+    pools = [p for p in cloudflare['state'].snapshot()['pools'] if p['name'] == '%s-site-prod-web-lon1' % fleet.user]
+    return sorted(o['address'] for o in pools[0]['origins']) if pools else []
 
 
 class Mails(object):
@@ -95,11 +118,12 @@ def by_service(fleet, service):  # pylint: disable=redefined-outer-name
     return [d for d in fleet.droplets() if d['name'].startswith('%s-site-prod-%s-' % (fleet.user, service))]
 
 
-def test_a_dead_web_server_is_replaced_and_nothing_fails(fleet, sink):  # pylint: disable=redefined-outer-name
+def test_a_dead_web_server_is_replaced_and_nothing_fails(fleet, sink, cloudflare):  # pylint: disable=redefined-outer-name
     before = fleet.droplets()
     assert len(before) == 4
     webs = by_service(fleet, 'web')
     dead, alive = webs[2], webs[:2]
+    assert pool_origins(cloudflare, fleet) == sorted(d['public_ip'] for d in webs)
     mails = Mails(sink)
     with SteadyLoad(alive[0]['public_ip'], fleet.domain, rate=10) as load_a, \
             SteadyLoad(alive[1]['public_ip'], fleet.domain, rate=10) as load_b:
@@ -118,6 +142,9 @@ def test_a_dead_web_server_is_replaced_and_nothing_fails(fleet, sink):  # pylint
         new = [d for d in after if d['id'] not in set(b['id'] for b in before)]
         assert len(new) == 1 and new[0]['name'] == dead['name'] and new[0]['status'] == 'active', after
         assert dead['id'] not in [d['id'] for d in after]                  # the dead droplet is destroyed
+        # the replacement is in the load balancer's pool, the dead one out (the sims reuse no address)
+        assert pool_origins(cloudflare, fleet) == sorted(d['public_ip'] for d in by_service(fleet, 'web'))
+        assert dead['public_ip'] not in pool_origins(cloudflare, fleet)
         # the replacement serves through its own edge, and the others route to it
         wait_for('the replacement serving', lambda: fleet.answer(new[0]['public_ip']) == 200, 60)
         wait_for('the resolve mail', lambda: mails.new('RESOLVED'), 240, step=2)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import ssl
 import string
@@ -96,10 +97,19 @@ class MultiZone(object):
         do_cloud.stop(self.cloud)
         self.acme.stop()
 
-    def playbook(self, name, *extra, timeout=1200):
+    def playbook(self, name, *extra, timeout=1200, ok=True):
         proc = run_playbook('playbooks/%s' % name, *(self.run + list(extra)), env=self.env, timeout=timeout)
-        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
+        if ok:
+            assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
         return proc
+
+    def refused(self, *extra):
+        """deploy.yml with bad input: its one error line, after checking that nothing changed anywhere."""
+        writes = self.cf.snapshot()['writes']
+        proc = self.playbook('deploy.yml', *extra, ok=False, timeout=300)
+        assert proc.returncode != 0 and recap_changed(proc.stdout) == 0, proc.stdout[-4000:]
+        assert self.cf.snapshot()['writes'] == writes
+        return ' '.join(proc.stdout.split()).replace("''", "'")     # the YAML callback folds and quotes messages
 
     # -- what the simulators say
     def droplets(self, zone=None):
@@ -196,7 +206,19 @@ def test_two_zones_one_certificate_geo_steering_and_a_quiet_second_run(mz):
     mz.playbook('provision.yml', '-e', '{"fleet_zones": ["lon1", "nyc3"]}',
                 '-e', 'fleet_droplet_python=%s' % sys.executable, timeout=900)
     assert [d['region'] for d in mz.droplets()] == ['lon1', 'lon1', 'nyc3', 'nyc3']
-    mz.playbook('deploy.yml', '-e', '{"fleet_zones": ["lon1", "nyc3"]}')
+
+    # bad input: one line with the fix, before any server or Cloudflare object changes
+    zones = '{"fleet_zones": ["lon1", "nyc3"]}'
+    said = mz.refused('-e', '{"fleet_zones": ["lon1", "nyc4"]}')
+    assert "fleet_zones: 'nyc4' is not a DigitalOcean zone of the fleet; fix: did you mean 'nyc3'?" in said, said
+    said = mz.refused('-e', zones, '-e', 'fleet_cloudflare_api_token=')
+    assert ('needs a Cloudflare load balancer, but no Cloudflare API token is set; fix: export CLOUDFLARE_API_TOKEN'
+            in said), said
+    said = mz.refused('-e', zones, '-e', json.dumps({'services': {'api': {
+        'image': NGINX, 'ports': [80], 'domain': 'api.nowhere.test', 'servers_count': 2, 'server_zone': 'lon1'}}}))
+    assert 'Cloudflare: api.nowhere.test is in no zone of this account; fix:' in said, said[-3000:]
+
+    mz.playbook('deploy.yml', '-e', zones)
 
     # one certificate by DNS-01: one order, its TXT record gone, the same certificate on all four edges
     assert mz.acme.orders() == 1
@@ -224,11 +246,20 @@ def test_two_zones_one_certificate_geo_steering_and_a_quiet_second_run(mz):
     assert after_eu.get('lon1', 0) - before.get('lon1', 0) == 20 and after_eu.get('nyc3', 0) == before.get('nyc3', 0)
     assert after_na.get('nyc3', 0) - after_eu.get('nyc3', 0) == 20 and after_na.get('lon1', 0) == after_eu['lon1']
 
-    # a second identical run: nothing changed, no write to the Cloudflare API
+    # a second identical run: nothing changed, no write to the Cloudflare API; multizone.yml alone neither
     writes = mz.cf.snapshot()['writes']
-    proc = mz.playbook('deploy.yml', '-e', '{"fleet_zones": ["lon1", "nyc3"]}')
+    proc = mz.playbook('deploy.yml', '-e', zones)
+    assert recap_changed(proc.stdout) == 0, changed_tasks(proc.stdout)
+    proc = mz.playbook('multizone.yml')
     assert recap_changed(proc.stdout) == 0, changed_tasks(proc.stdout)
     assert mz.cf.snapshot()['writes'] == writes
+
+    # status.yml: each pool healthy, with its servers
+    status = mz.playbook('status.yml').stdout
+    for zone in ('lon1', 'nyc3'):
+        addresses = r'\s+'.join(r'%s healthy,?' % re.escape(d['public_ip']) for d in mz.droplets(zone))
+        assert re.search(r'%s-site-prod-api-%s\s+healthy\s+%s%s' % (mz.user, zone, 'yes\\s+' if zone == 'lon1' else '',
+                                                                      addresses), status), status[-3000:]
 
 
 def test_failover_to_lon1_and_back(mz):

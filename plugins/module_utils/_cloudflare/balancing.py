@@ -17,6 +17,7 @@ per hostname, named predictably and marked as the collection's in their descript
 from __future__ import annotations
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._cloudflare.regions import cloudflare_region
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.text_table import text_table
 
 MARK = 'managed by projectdeployer.fleet: %s %s'
 HEALTH_PATH = '/healthz'
@@ -76,3 +77,41 @@ def differs(current, wanted):
         elif (have if have is not None else ({} if isinstance(value, dict) else None)) != value:
             return True
     return False
+
+
+def pool_health_view(pool, health):
+    """One pool as status.yml shows it, from the pool and ``GET .../pools/{id}/health``'s result: ``{name, healthy,
+    origins: [{address, healthy, reason}]}``. Cloudflare answers per data center (``pop_health``): the pool is
+    healthy where a majority of them say so, an origin likewise; an origin no data center reports is unknown (None).
+    """
+    pops = list(((health or {}).get('pop_health') or {}).values())
+    votes = [bool(p.get('healthy')) for p in pops]
+    origins = []
+    for origin in pool.get('origins') or []:
+        seen = []
+        for pop in pops:
+            for entry in pop.get('origins') or []:
+                if origin.get('address') in entry:
+                    seen.append(entry[origin['address']] or {})
+        healthy = None if not seen else sum(1 for s in seen if s.get('healthy')) * 2 > len(seen)
+        reasons = sorted(set(s.get('failure_reason') for s in seen if not s.get('healthy') and s.get('failure_reason')))
+        origins.append({'address': origin.get('address'), 'enabled': bool(origin.get('enabled', True)),
+                        'healthy': healthy, 'reason': '; '.join(reasons)})
+    return {'name': pool.get('name'), 'id': pool.get('id'),
+            'healthy': None if not votes else sum(votes) * 2 > len(votes), 'origins': origins}
+
+
+def _word(healthy):
+    return 'unknown' if healthy is None else ('healthy' if healthy else 'DOWN')
+
+
+def health_table(balancers):
+    """Lines of a table: one row per pool of each load balancer, in order, with its origins' health."""
+    rows = []
+    for lb in balancers:
+        for index, pool in enumerate(lb['pools']):
+            origins = ', '.join('%s %s%s' % (o['address'], _word(o['healthy']) if o['enabled'] else 'disabled',
+                                             ' (%s)' % o['reason'] if o['reason'] else '') for o in pool['origins'])
+            rows.append((lb['hostname'] if index == 0 else '', pool['name'], _word(pool['healthy']),
+                         'yes' if pool['name'] == lb['fallback_pool'] else '', origins))
+    return text_table(('hostname', 'pool', 'pool health', 'fallback', 'origins'), rows) if rows else []

@@ -14,6 +14,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.projectdeployer.fleet.plugins.modules import cloudflare_lb as mod
+from ansible_collections.projectdeployer.fleet.plugins.modules import cloudflare_lb_info as info_mod
 
 WORLD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                          'world')
@@ -87,6 +88,18 @@ def run(monkeypatch, world, check=False, **args):
     return answer.value.args[0]
 
 
+def run_info(monkeypatch, world, hostnames):
+    def done(self, **result):
+        raise Exit(result)
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', done)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', lambda self, msg, **r: done(self, msg=msg, failed=True, **r))
+    with patch_module_args(dict(hostnames=hostnames, cloudflare_api_token=world['token'], cloudflare_endpoint=world['url'],
+                                cloudflare_ca_bundle=world['ca'], cloudflare_max_retries=0)):
+        with pytest.raises(Exit) as answer:
+            info_mod.main()
+    return answer.value.args[0]
+
+
 def served(world, region, n=6):
     return sorted(set(requests.get(world['front'] + '/', timeout=10, verify=world['ca'], headers={
         'Host': 'api.example.test', 'X-Sim-Client-Region': region}).text for dummy in range(n)))
@@ -120,6 +133,18 @@ def test_two_regions_steered_by_geography_and_a_rerun_writes_nothing(monkeypatch
     # nyc3's edge fails its check: North America is served from lon1, then back
     world['nyc'].status = 503
     assert wait_until(lambda: served(world, 'ENAM', 3) == ['127.0.0.2'])
+    # what status.yml shows: the pools in order, nyc3's origin down with the monitor's reason
+    info = run_info(monkeypatch, world, ['api.example.test', 'nothing.example.test'])
+    assert not info['changed'] and [lb['hostname'] for lb in info['load_balancers']] == ['api.example.test']
+    pools = info['load_balancers'][0]['pools']
+    assert [(p['name'], p['healthy']) for p in pools] == [('u1-myapp-prod-api-lon1', True),
+                                                          ('u1-myapp-prod-api-nyc3', False)]
+    assert pools[1]['origins'][0]['address'] == '127.0.0.3' and pools[1]['origins'][0]['healthy'] is False
+    assert 'expected_codes' in pools[1]['origins'][0]['reason']
+    assert info['load_balancers'][0]['fallback_pool'] == 'u1-myapp-prod-api-lon1'
+    assert info['table'][0].split() == ['hostname', 'pool', 'pool', 'health', 'fallback', 'origins']
+    assert info['table'][2].split()[:4] == ['api.example.test', 'u1-myapp-prod-api-lon1', 'healthy', 'yes']
+    assert info['table'][3].split()[:3] == ['u1-myapp-prod-api-nyc3', 'DOWN', '127.0.0.3']
     world['nyc'].status = 200
     assert wait_until(lambda: served(world, 'ENAM', 3) == ['127.0.0.3'])
     # the monitor's own timeout (the SDK calls it load_balancer_monitor_timeout) is set, and kept on a re-run

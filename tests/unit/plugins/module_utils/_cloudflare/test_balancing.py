@@ -24,3 +24,25 @@ def test_bodies_and_what_differs():
     monitor = balancing.monitor_body('u1/app/prod', 'api', 'api.example.test', {})
     assert monitor['path'] == '/healthz' and monitor['header'] == {'Host': ['api.example.test']}
     assert not balancing.differs(dict(monitor, header={'host': ['api.example.test']}), monitor)
+
+
+def test_pool_health_is_the_majority_of_the_data_centers():
+    pool = {'id': 'p1', 'name': 'u1-myapp-prod-api-lon1', 'origins': [
+        {'address': '192.0.2.1', 'enabled': True}, {'address': '192.0.2.2', 'enabled': True},
+        {'address': '192.0.2.3', 'enabled': False}]}
+    up = {'healthy': True, 'failure_reason': 'No failures'}
+    down = {'healthy': False, 'failure_reason': 'TCP connection failed'}
+    health = {'pool_id': 'p1', 'pop_health': {
+        'Amsterdam, NL': {'healthy': True, 'origins': [{'192.0.2.1': up}, {'192.0.2.2': down}]},
+        'Ashburn, US': {'healthy': True, 'origins': [{'192.0.2.1': up}, {'192.0.2.2': down}]},
+        'Singapore, SG': {'healthy': False, 'origins': [{'192.0.2.1': down}, {'192.0.2.2': down}]}}}
+    view = balancing.pool_health_view(pool, health)
+    assert view['healthy'] is True
+    assert [(o['address'], o['healthy'], o['reason']) for o in view['origins']] == [
+        ('192.0.2.1', True, 'TCP connection failed'), ('192.0.2.2', False, 'TCP connection failed'),
+        ('192.0.2.3', None, '')]
+    assert balancing.pool_health_view(pool, {})['healthy'] is None
+    table = balancing.health_table([{'hostname': 'api.example.test', 'fallback_pool': 'u1-myapp-prod-api-lon1',
+                                     'pools': [view]}])
+    assert table[2].startswith('api.example.test  u1-myapp-prod-api-lon1  healthy')
+    assert '192.0.2.3 disabled' in table[2] and '192.0.2.2 DOWN (TCP connection failed)' in table[2]
