@@ -182,3 +182,31 @@ class FrontLoad(object):
 
     def failed_after(self, moment):
         return [r for r in self.results if r[0] >= moment and r[1] != 200]
+
+
+def failover(world, zone='nyc3', region='ENAM', settle=3):
+    """Power ``zone``'s droplets off under steady load of ``region``'s clients through the front, wait until another
+    zone serves them, then power them on and wait until ``zone`` serves them again. Seconds from the power-off
+    (which shuts the servers down gracefully: they answer meanwhile) and from the first request that failed (the
+    outage the monitors must notice) to the switch, and from the power-on to the return; the requests."""
+    droplets = world.droplets(zone)
+    with FrontLoad(world, region) as load:
+        time.sleep(2)
+        before, start = world.counts(), time.monotonic()
+        world.power(droplets, 'power_off')
+        wait_for('%s clients served by another zone' % region,
+                 lambda: sum(n for z, n in world.counts().items() if z != zone)
+                 > sum(n for z, n in before.items() if z != zone), 300, step=0.1)
+        switch = time.monotonic()
+        time.sleep(settle)
+        during, back_start = world.counts(), time.monotonic()
+        world.power(droplets, 'power_on')
+        wait_for('%s clients served from %s again' % (region, zone),
+                 lambda: world.counts().get(zone, 0) > during.get(zone, 0), 300, step=0.2)
+        back = time.monotonic() - back_start
+        time.sleep(1)
+    failed = [r for r in load.results if start <= r[0] < switch and r[1] != 200]
+    outage = failed[0][0] if failed else switch
+    return {'from_power_off': switch - start, 'from_outage': switch - outage, 'back': back,
+            'failed_before': len(failed), 'failed_after': len(load.failed_after(switch)),
+            'requests': len(load.results)}
