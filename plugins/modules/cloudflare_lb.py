@@ -110,10 +110,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._cloudflare import api, balancing, regions
 
 
-def dump(obj):
-    return obj.model_dump(exclude_none=True) if hasattr(obj, 'model_dump') else dict(obj)
-
-
 class Converger(object):
     def __init__(self, module, client, zone, account):
         self.module, self.client, self.zone, self.account = module, client, zone, account
@@ -141,7 +137,7 @@ class Converger(object):
     def monitor(self):
         lb = self.client.load_balancers
         wanted = balancing.monitor_body(self.p['owner'], self.p['service'], self.p['hostname'], self.p['monitor'])
-        found = self.mine([dump(m) for m in api.call('list monitors', lambda: list(lb.monitors.list(account_id=self.account)))])
+        found = self.mine([api.dump(m) for m in api.call('list monitors', lambda: list(lb.monitors.list(account_id=self.account)))])
         if not found:
             made = self.write('create monitor for %s' % self.p['hostname'], lb.monitors.create,
                               account_id=self.account, **self.sdk_monitor(wanted))
@@ -153,7 +149,7 @@ class Converger(object):
 
     def pools(self, monitor_id):
         lb = self.client.load_balancers
-        existing = self.mine([dump(p) for p in api.call('list pools', lambda: list(lb.pools.list(account_id=self.account)))])
+        existing = self.mine([api.dump(p) for p in api.call('list pools', lambda: list(lb.pools.list(account_id=self.account)))])
         by_name = dict((p['name'], p) for p in existing)
         ids = {}
         for region, addresses in self.p['regions'].items():
@@ -172,7 +168,7 @@ class Converger(object):
 
     def balancer(self, pool_ids):
         lbs = self.client.load_balancers
-        found = [dump(b) for b in api.call('list load balancers', lambda: list(lbs.list(zone_id=self.zone['id'])))
+        found = [api.dump(b) for b in api.call('list load balancers', lambda: list(lbs.list(zone_id=self.zone['id'])))
                  if b.name == self.p['hostname']]
         if found and found[0].get('description') != balancing.mark(self.p['owner'], self.p['service']):
             raise api.CfApiError('load balancer %s was not made by the collection for %s %s; fix: delete it in '
@@ -186,11 +182,11 @@ class Converger(object):
                                          self.p['fallback_region'], self.p['steering_policy'], self.p['proxied'])
         if not found:
             made = self.write('create load balancer %s' % self.p['hostname'], lbs.create, zone_id=self.zone['id'], **wanted)
-            return dump(made) if made else wanted
+            return api.dump(made) if made else wanted
         if balancing.differs(found[0], wanted):
             made = self.write('update load balancer %s' % self.p['hostname'], lbs.update, found[0]['id'],
                               zone_id=self.zone['id'], **wanted)
-            return dump(made) if made else wanted
+            return api.dump(made) if made else wanted
         return found[0]
 
     def run(self):
@@ -199,12 +195,12 @@ class Converger(object):
             self.p['regions'] = {}
         monitor_id = self.monitor() if self.p['regions'] else None
         pool_ids, stale = self.pools(monitor_id) if self.p['regions'] else ({}, self.mine(
-            [dump(p) for p in api.call('list pools', lambda: list(lb.pools.list(account_id=self.account)))]))
+            [api.dump(p) for p in api.call('list pools', lambda: list(lb.pools.list(account_id=self.account)))]))
         balancer = self.balancer(pool_ids)
         for pool in stale:                       # after the load balancer left them
             self.write('delete pool %s' % pool['name'], lb.pools.delete, pool['id'], account_id=self.account)
         if not self.p['regions']:
-            for monitor in self.mine([dump(m) for m in api.call(
+            for monitor in self.mine([api.dump(m) for m in api.call(
                     'list monitors', lambda: list(lb.monitors.list(account_id=self.account)))]):
                 self.write('delete monitor for %s' % self.p['hostname'], lb.monitors.delete, monitor['id'],
                            account_id=self.account)

@@ -66,10 +66,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._cloudflare import api, balancing
 
 
-def dump(obj):
-    return obj.model_dump(exclude_none=True) if hasattr(obj, 'model_dump') else dict(obj)
-
-
 def pool_health(client, account, pool_id):
     """The raw JSON result (the SDK's model of pop_health does not fit the API's per-data-center map)."""
     raw = api.call('read the health of pool %s' % pool_id, client.load_balancers.pools.health.with_raw_response.get,
@@ -79,7 +75,7 @@ def pool_health(client, account, pool_id):
 
 def describe(client, hostname):
     zone = api.find_zone(client, hostname)
-    found = [dump(b) for b in api.call('list load balancers',
+    found = [api.dump(b) for b in api.call('list load balancers',
                                        lambda: list(client.load_balancers.list(zone_id=zone['id']))) if b.name == hostname]
     if not found:
         return None
@@ -88,7 +84,7 @@ def describe(client, hostname):
     pools = []
     names = {}
     for pool_id in balancer.get('default_pools') or []:
-        pool = dump(api.call('read pool %s' % pool_id, client.load_balancers.pools.get, pool_id, account_id=account))
+        pool = api.dump(api.call('read pool %s' % pool_id, client.load_balancers.pools.get, pool_id, account_id=account))
         names[pool_id] = pool.get('name')
         pools.append(balancing.pool_health_view(pool, pool_health(client, account, pool_id)))
     return {'hostname': hostname, 'steering_policy': balancer.get('steering_policy'),

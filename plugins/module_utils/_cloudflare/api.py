@@ -101,6 +101,11 @@ def call(what, function, *args, **kwargs):
         raise error from None
 
 
+def dump(obj):
+    """An SDK model as a plain dict (None values left out)."""
+    return obj.model_dump(exclude_none=True) if hasattr(obj, 'model_dump') else dict(obj)
+
+
 def find_zone(client, name):
     """``{'id', 'name', 'name_servers'}`` of the account's zone that holds ``name`` (the longest matching suffix);
     CfApiError."""

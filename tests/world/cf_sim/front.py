@@ -21,6 +21,7 @@ import http.client
 import http.server
 import random
 import ssl
+import sys
 import threading
 
 from .prober import NamedHTTPSConnection
@@ -155,6 +156,12 @@ class FrontHandler(http.server.BaseHTTPRequestHandler):
 class FrontServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        """A client that gave up before its answer (the socket closed under the write) is not an error."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def __init__(self, address, front, cert_path=None, key_path=None):
         super().__init__(address, FrontHandler)
