@@ -75,8 +75,8 @@ def pool_health(client, account, pool_id):
 
 def describe(client, hostname):
     zone = api.find_zone(client, hostname)
-    found = [api.dump(b) for b in api.call('list load balancers',
-                                       lambda: list(client.load_balancers.list(zone_id=zone['id']))) if b.name == hostname]
+    listed = api.call('list load balancers', lambda: list(client.load_balancers.list(zone_id=zone['id'])))
+    found = [api.dump(b) for b in listed if b.name == hostname]
     if not found:
         return None
     balancer = found[0]

@@ -69,7 +69,7 @@ options:
     type: str
   keep_zones:
     description:
-      - The service's other zones of a multi-zone deployment (C(fleet_zones)), each sized by its own call: its
+      - The service's other zones of a multi-zone deployment (C(fleet_zones)), each sized by its own call; its
         droplets there are not surplus. Without it, a droplet of the service in another zone than O(zone) is surplus.
     type: list
     elements: str
