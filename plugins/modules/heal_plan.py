@@ -212,8 +212,10 @@ def decide(p, now):
     status = dict((s['name'], s.get('status') or 'unknown') for s in p['servers'])
     busy, dummy = in_flight(p['state_dir'], now, p['lock_seconds'])
     done = [h for h in history(p['state_dir']) if h.get('outcome') == 'replaced']
+    # the controller's backups are read only when a verdict names a dead server (every cron run reads the rest)
+    anyone_dead = any((verdict or {}).get('dead') for verdict in verdicts.values())
     return replacement.decide(servers, verdicts, reachable, status, done, now, in_flight=busy,
-                              backups=pulled_backups(p), restore_command=restore_command(p))
+                              backups=pulled_backups(p) if anyone_dead else {}, restore_command=restore_command(p))
 
 
 def main():

@@ -137,6 +137,13 @@ def test_back_to_one_zone_plain_records_then_destroy_takes_the_domain_off_cloudf
     assert sorted((r['type'], r['content'], r['proxied']) for r in records) == sorted(
         ('A', d['public_ip'], False) for d in mz.droplets('lon1'))
     assert mz.balancer() is None and mz.pools() == {}
+    # served from one zone again, a renewal takes HTTP-01: the CA finds the servers through those records
+    roots, orders, writes = mz.acme.roots(), mz.acme.orders(), mz.cf.snapshot()['writes']
+    old = set(served_certificate(d['public_ip'], mz.domain, roots) for d in mz.droplets())
+    mz.playbook('deploy.yml', '-e', '{"fleet_zones": []}', '-e', 'fleet_tls_force=true')
+    new = set(served_certificate(d['public_ip'], mz.domain, roots) for d in mz.droplets())
+    assert mz.acme.orders() == orders + 1 and len(new) == 1 and new != old
+    assert mz.cf.snapshot()['writes'] == writes          # no TXT record: not DNS-01
     mz.playbook('destroy.yml', '-e', 'fleet_confirm=%s/site/prod' % mz.user)
     snapshot = mz.cf.snapshot()
     assert mz.balancer() is None and mz.pools() == {}

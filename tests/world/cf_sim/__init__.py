@@ -32,11 +32,13 @@ generated from that OpenAPI schema, and tests/unit/world/test_cf_sim_unit.py dri
   load balancer's steering and pool health for the client region a test header names, an origin of it, the
   request proxied there and counted by pool and origin (HTTPS towards clients, with the simulator's CA).
 
-- authoritative answers for TXT records (``--authoritative URL``, pebble-challtestsrv's management API): every
-  change of a TXT record is published there (``clear-txt`` then ``set-txt``), so pebble validates DNS-01 against
-  what was created through the API, and the collection waits for it on that server.
+- authoritative answers (``--authoritative URL``, pebble-challtestsrv's management API): every change of a
+  record is published there - TXT records (``clear-txt`` then ``set-txt``), so pebble validates DNS-01 against what
+  was created through the API and the collection waits for it on that server; DNS-only A and AAAA records
+  (``clear-a``/``add-a``), so pebble's HTTP-01 request for a name goes to the servers its records name.
 
-Not modelled (yet): answers for other record types (nothing resolves the A records), plans other than
+Not modelled (yet): answers for proxied names (challtestsrv's default address stands for Cloudflare's edge), CNAME
+and the other types, plans other than
 Free, rate limits, API keys (``X-Auth-Key``), record types beyond A, AAAA, CNAME, TXT, MX, NS, CAA, SRV.
 
 Run: ``PYTHONPATH=tests/world python -m cf_sim --state-dir DIR --zone example.test [--port P]``; it writes

@@ -158,14 +158,22 @@ class CfState:
 
     # -- the zone's authoritative answers (TXT only: what DNS-01 needs), served by pebble-challtestsrv
     def publish(self, zone_id, name):
-        """Serve the TXT records of ``name`` as they are now on the authoritative server (when there is one):
-        clear what it has for the name, then set each one (challtestsrv keeps a list per name)."""
+        """Serve the records of ``name`` as they are now on the authoritative server (when there is one): its TXT
+        records (cleared, then set one by one: challtestsrv keeps a list per name), and its DNS-only A and AAAA
+        records (a proxied name resolves to Cloudflare's edge, which challtestsrv's default address stands for)."""
         if not self.authoritative:
             return
-        values = [r['content'] for r in self.records[zone_id].values() if r['name'] == name and r['type'] == 'TXT']
-        self._authoritative('clear-txt', {'host': name + '.'})
-        for value in values:
-            self._authoritative('set-txt', {'host': name + '.', 'value': value.strip('"')})
+        records = [r for r in self.records[zone_id].values() if r['name'] == name]
+        host = name + '.'
+        self._authoritative('clear-txt', {'host': host})
+        for record in records:
+            if record['type'] == 'TXT':
+                self._authoritative('set-txt', {'host': host, 'value': record['content'].strip('"')})
+        for kind, verb in (('A', 'a'), ('AAAA', 'aaaa')):
+            addresses = [r['content'] for r in records if r['type'] == kind and not r.get('proxied')]
+            self._authoritative('clear-%s' % verb, {'host': host})
+            if addresses:
+                self._authoritative('add-%s' % verb, {'host': host, 'addresses': addresses})
 
     def _authoritative(self, verb, body):
         try:

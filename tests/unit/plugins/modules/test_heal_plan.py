@@ -57,3 +57,13 @@ def test_a_partition_opens_one_incident_on_the_controller(monkeypatch, tmp_path)
     assert run(monkeypatch, tmp_path, servers=alive)['action'] == 'none'
     found = json.loads((tmp_path / 'monitoring' / 'health' / 'incidents.json').read_text())
     assert found['heal:partition']['resolved_at']
+
+
+def test_backups_are_read_only_when_a_server_is_judged_dead(monkeypatch, tmp_path):
+    read = []
+    monkeypatch.setattr(mod.backup_files, 'newest_pulled', lambda folder, service: read.append(service))
+    alive = [dict(s, verdict={'dead': [], 'alive': ['10.0.0.2', '10.0.0.3', '10.0.0.4']}, reachable=True)
+             for s in servers(True)]
+    assert run(monkeypatch, tmp_path, servers=alive, stateful=['web'])['action'] == 'none' and read == []
+    run(monkeypatch, tmp_path, servers=servers(False), stateful=['web'])
+    assert read == ['web']
