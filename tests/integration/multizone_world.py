@@ -45,7 +45,8 @@ class MultiZone(object):
         self.domain = 'api-%s.%s' % (self.user, ZONE)
         self.controller = tmp / 'ctl'
         self.key = self.controller / self.user / '.ssh' / 'fleet_ed25519'
-        self.env = {'ANSIBLE_HOST_KEY_CHECKING': 'False'}
+        # (task timestamps, to tell when something happened during a run)
+        self.env = {'ANSIBLE_HOST_KEY_CHECKING': 'False', 'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.profile_tasks'}
 
     def start(self):
         # HTTP-01 goes to port 80 of the addresses the zone's DNS-only records name (published by the simulator)
@@ -129,12 +130,12 @@ class MultiZone(object):
         return out
 
     def get(self, region, timeout=10):
-        """GET / through the front as a client of ``region``: the status (0 when it fails)."""
+        """GET / through the front as a client of ``region``: the status, or what went wrong (a string)."""
         try:
             return requests.get(self.cf_info['front'] + '/', verify=self.cf_info['ca'], timeout=timeout,
                                 headers={'Host': self.domain, REGION_HEADER: region}).status_code
-        except requests.RequestException:
-            return 0
+        except requests.RequestException as exc:
+            return '%s: %s' % (type(exc).__name__, str(exc)[-160:])
 
     def power(self, droplets, action):
         for droplet in droplets:
@@ -200,6 +201,15 @@ class FrontLoad(object):
 
     def failed_after(self, moment):
         return [r for r in self.results if r[0] >= moment and r[1] != 200]
+
+    def summary(self, moment):
+        """The failures after ``moment``: how many, when (seconds after it), the first reasons."""
+        failed = self.failed_after(moment)
+        if not failed:
+            return 'none failed of %d' % len(self.results)
+        return '%d failed of %d, from %.1f s to %.1f s after the start: %s' % (
+            len(failed), len(self.results), failed[0][0] - moment, failed[-1][0] - moment,
+            sorted(set(str(r[1]) for r in failed))[:4])
 
 
 def failover(world, zone='nyc3', region='ENAM', settle=3):

@@ -6,9 +6,9 @@ peered), the Cloudflare simulator (tests/world/cf_sim, in this process: the API 
 probe the edges over HTTPS, the front that plays Cloudflare's edge and counts requests at origins, TXT records
 published to pebble's DNS server), pebble for the certificate. The tests run in order on that world:
 
-1. provision.yml with ``fleet_zones: [lon1, nyc3]`` (two droplets per zone); bad input refused in one line before
+1. provision.yml with ``fleet_zones: [lon1, nyc3]`` (a droplet per zone); bad input refused in one line before
    anything changes; deploy.yml: one certificate by DNS-01 (one order, the TXT record gone afterwards, the same
-   certificate on all four edges), a load balancer with a pool per zone, geo steering and a fallback pool;
+   certificate on both edges), a load balancer with a pool per zone, geo steering and a fallback pool;
    European clients land in lon1, North-American ones in nyc3; a second identical run and multizone.yml change
    nothing and make no write to the Cloudflare API; status.yml shows both pools healthy;
 2. failover: nyc3's droplets powered off under a steady stream of North-American clients; the monitors take
@@ -37,7 +37,8 @@ pytestmark = pytest.mark.usefixtures('world')
 
 @pytest.fixture(scope='module')
 def mz(tmp_path_factory):
-    world = MultiZone(tmp_path_factory.mktemp('multizone')).start()
+    # one droplet per zone: the CI's 30 minutes on 2 cores (bench/multizone runs two per zone)
+    world = MultiZone(tmp_path_factory.mktemp('multizone'), servers=1).start()
     yield world
     world.stop()
 
@@ -45,7 +46,7 @@ def mz(tmp_path_factory):
 def test_two_zones_one_certificate_geo_steering_and_a_quiet_second_run(mz):
     mz.playbook('provision.yml', '-e', '{"fleet_zones": ["lon1", "nyc3"]}',
                 '-e', 'fleet_droplet_python=%s' % sys.executable, timeout=900)
-    assert [d['region'] for d in mz.droplets()] == ['lon1', 'lon1', 'nyc3', 'nyc3']
+    assert [d['region'] for d in mz.droplets()] == ['lon1', 'nyc3']
 
     # bad input: one line with the fix, before any server or Cloudflare object changes
     zones = '{"fleet_zones": ["lon1", "nyc3"]}'
@@ -55,12 +56,12 @@ def test_two_zones_one_certificate_geo_steering_and_a_quiet_second_run(mz):
     assert ('needs a Cloudflare load balancer, but no Cloudflare API token is set; fix: export CLOUDFLARE_API_TOKEN'
             in said), said
     said = mz.refused('-e', zones, '-e', json.dumps({'services': {'api': {
-        'image': NGINX, 'ports': [80], 'domain': 'api.nowhere.test', 'servers_count': 2, 'server_zone': 'lon1'}}}))
+        'image': NGINX, 'ports': [80], 'domain': 'api.nowhere.test', 'servers_count': 1, 'server_zone': 'lon1'}}}))
     assert 'Cloudflare: api.nowhere.test is in no zone of this account; fix:' in said, said[-3000:]
 
     mz.playbook('deploy.yml', '-e', zones)
 
-    # one certificate by DNS-01: one order, its TXT record gone, the same certificate on all four edges
+    # one certificate by DNS-01: one order, its TXT record gone, the same certificate on every edge
     assert mz.acme.orders() == 1
     assert [r for r in mz.cf.snapshot()['records'] if r['type'] == 'TXT'] == []
     roots = mz.acme.roots()
@@ -120,10 +121,11 @@ def test_a_zone_removed_is_drained_before_its_servers_go(mz):
     nyc3 = set(d['public_ip'] for d in mz.droplets('nyc3'))
     with FrontLoad(mz, 'ENAM') as load, FrontLoad(mz, 'WEU', rate=5) as europe:
         time.sleep(1)
-        start = time.monotonic()
-        mz.playbook('scale.yml', '-e', '{"fleet_zones": ["lon1"]}', timeout=1500)
-    assert load.failed_after(start) == [] and europe.failed_after(start) == []
-    assert [d['region'] for d in mz.droplets()] == ['lon1', 'lon1']
+        start, wall = time.monotonic(), time.strftime('%H:%M:%S')
+        proc = mz.playbook('scale.yml', '-e', '{"fleet_zones": ["lon1"]}', timeout=1500)
+    assert load.failed_after(start) == [] and europe.failed_after(start) == [], (
+        'started %s' % wall, load.summary(start), europe.summary(start), proc.stdout[-12000:])
+    assert [d['region'] for d in mz.droplets()] == ['lon1']
     pools, lb = mz.pools(), mz.balancer()
     assert sorted(pools) == ['lon1']
     assert lb['default_pools'] == [pools['lon1']['id']] and lb['region_pools'] == {'WEU': [pools['lon1']['id']]}
