@@ -111,9 +111,8 @@ def test_failover_to_lon1_and_back(mz):
           'switch, %d after' % (found['from_outage'], found['from_power_off'], INTERVAL, MONITOR['timeout'],
                                 MONITOR['retries'], found['back'], found['requests'], found['failed_before'],
                                 found['failed_after']))
+    # how fast is bench/multizone's to say (speed is measured by benches, never asserted by tests)
     assert found['failed_after'] == 0
-    # within two monitor intervals of the outage, and the probes that found nyc3 gone
-    assert found['from_outage'] <= 2 * INTERVAL + MONITOR['timeout'] * (MONITOR['retries'] + 1) + 2
 
 
 def test_a_zone_removed_is_drained_before_its_servers_go(mz):
