@@ -156,6 +156,9 @@ class FrontHandler(http.server.BaseHTTPRequestHandler):
 class FrontServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # an edge takes every connection: the socketserver default (5) let a burst of clients wait out their connect
+    # timeout in the listen queue while this (Python, one process) front was busy
+    request_queue_size = 256
 
     def handle_error(self, request, client_address):
         """A client that gave up before its answer (the socket closed under the write) is not an error."""
