@@ -32,6 +32,10 @@ def _collections_root():
 COLLECTIONS_ROOT = _collections_root()
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
+# the Python API (projectdeployer/) and the resolver, as `pip install .` would give them
+for _path in (REPO, os.path.join(REPO, 'resolver')):
+    if _path not in sys.path:
+        sys.path.append(_path)
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(
     [COLLECTIONS_ROOT] + [p for p in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep) if p])
 

@@ -52,6 +52,11 @@ options:
     description: Keep reading new lines for O(follow_seconds) before returning (a bounded C(--follow)).
     type: bool
     default: false
+  since:
+    description:
+      - Only the lines logged since then - an age (V(30s), V(10m), V(2h), V(1d)) or a Unix time; what
+        C(fleet logs --since) and C(--follow) ask for. Read from the engine's logs only.
+    type: str
   follow_seconds:
     description: How long O(follow) reads.
     type: int
@@ -111,7 +116,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.cont
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client, get_container)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.logs import (
-    clean, highlight, mark, without_health_lines)
+    clean, highlight, mark, since_epoch, without_health_lines)
 
 
 def pick_container(client, ids, state_dir):
@@ -139,6 +144,7 @@ def main():
             lines=dict(type='int', default=100),
             follow=dict(type='bool', default=False),
             follow_seconds=dict(type='int', default=30),
+            since=dict(type='str'),
             state_dir=dict(type='path'),
             logs_dir=dict(type='path'),
             health_path=dict(type='str'),
@@ -162,7 +168,8 @@ def main():
             module.fail_json(msg='%s has no container on this host; fix: deploy it first' % naming.container_name(*ids))
         if p['follow']:
             time.sleep(max(0, min(p['follow_seconds'], 3600)))
-        method, lines = collect(container, p['lines'])
+        since = since_epoch(p['since'], time.time()) if p['since'] else None
+        method, lines = collect(container, p['lines'], since)
         hidden = 0
         if not p['health_lines']:
             lines, hidden = without_health_lines(lines, p['health_path'])

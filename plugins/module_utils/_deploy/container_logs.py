@@ -52,8 +52,13 @@ METHODS = (('docker logs', _standard), ('logs since start', _since_start), ('jso
            ('error files in the container', _error_files))
 
 
-def collect(container, lines=80):
-    """``(method, [clean lines])`` from the first method that yields anything."""
+def collect(container, lines=80, since=None):
+    """``(method, [clean lines])`` from the first method that yields anything; ``since`` (Unix time): only the
+    engine's own logs from then on (nothing there is an answer too)."""
+    if since is not None:
+        container.reload()
+        text = container.logs(tail=lines, since=int(since), stdout=True, stderr=True).decode('utf-8', 'replace')
+        return 'docker logs since %d' % int(since), clean(text)[-lines:]
     for name, method in METHODS:
         try:
             container.reload()

@@ -147,3 +147,22 @@ def without_health_lines(lines, health_path):
     """``(lines without the health-check requests, how many were left out)``."""
     kept = [line for line in lines if not is_health_line(line, health_path)]
     return kept, len(lines) - len(kept)
+
+
+SINCE_RE = re.compile(r'^(\d+)([smhd])$')
+SINCE_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def since_epoch(value, now):
+    """The Unix time ``value`` names: a relative age (``30s``, ``10m``, ``2h``, ``1d``) before ``now``, or a Unix time.
+
+    Raises ValueError with the fix for anything else.
+    """
+    text = str(value).strip()
+    relative = SINCE_RE.match(text)
+    if relative:
+        return int(now) - int(relative.group(1)) * SINCE_UNITS[relative.group(2)]
+    if text.isdigit():
+        return int(text)
+    raise ValueError('since: %r is not an age or a Unix time; fix: use for example 30s, 10m, 2h, 1d or 1764000000' % text)
+

@@ -1141,7 +1141,12 @@ def validate_project(raw, source='<spec>', env=None):
     return project
 
 
+def spec_errors(raw, source='<spec>', env=None):
+    """Every problem of the spec as a :class:`SpecError` (``.path`` names its key); empty when it is valid."""
+    report, _project = _validate(raw, source, env, first=False)
+    return list(report.errors)
+
+
 def collect_errors(raw, source='<spec>', env=None):
     """Every problem of the spec as one line each (an empty list when it is valid)."""
-    report, _project = _validate(raw, source, env, first=False)
-    return [str(err) for err in report.errors]
+    return [str(err) for err in spec_errors(raw, source, env)]
