@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import sys
 import time
 
@@ -301,13 +300,15 @@ def _logs(deployer, env, args, printer):
     if not args.follow:
         return EXIT_OK
     stop_at = time.monotonic() + args.follow_for if args.follow_for else None
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     last = int(time.time())
-    while stop_at is None or time.monotonic() < stop_at:
-        time.sleep(1)
-        now = int(time.time())
-        show(deployer.logs(args.service, env, lines=10000, since=str(last), marked=False))
-        last = now
+    try:
+        while stop_at is None or time.monotonic() < stop_at:
+            time.sleep(1)
+            now = int(time.time())
+            show(deployer.logs(args.service, env, lines=10000, since=str(last), marked=False))
+            last = now
+    except KeyboardInterrupt:   # Ctrl-C is how a follow ends
+        pass
     return EXIT_OK
 
 

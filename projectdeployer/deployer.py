@@ -91,6 +91,11 @@ class ProjectDeployer(object):
         spec['services'][name] = entry
         return self._save(spec)
 
+    def set_version(self, version):
+        """The version the next build tags and the next deploy runs (``fleet_version``; not in the seed's table:
+        there it is ``create``'s ``version``); returns self."""
+        return self._save(dict(self.spec, fleet_version=str(version)))
+
     def add_service(self, name, image=None, dockerfile=None, dockerfile_content=None, build_context=None, git_repo=None,
                     git_token=None, command=None, ports=None, env_vars=None, volumes=None, depends_on=None,
                     servers_count=1, server_zone='lon1', server_cpu=1, server_memory=1024, domain=None, ssl_mode=None,
