@@ -242,10 +242,10 @@ class ProjectDeployer(object):
         """Take a backup of the databases (one with ``service``) now; the manifests of the backups taken."""
         result = self.run('backup', env, fleet_service=service)
         taken = []
-        for host, res in sorted(result.by_host('backup').items()):
-            for item in res.get('results') or [res]:
+        for row in result.rows('backup'):
+            for item in row['res'].get('results') or [row['res']]:
                 if item.get('backup'):
-                    taken.append(dict(item['backup'], server=host))
+                    taken.append(dict(item['backup'], server=row['host']))
         return taken
 
     def list_backups(self, env=None, service=None):
@@ -260,8 +260,9 @@ class ProjectDeployer(object):
         """Restore a backup (a name list_backups gives) into the service; what was restored where."""
         result = self.run('restore', env, fleet_service=service, backup_file=backup_file,
                           fleet_target_service=target_service, fleet_safety_backup=safety_backup)
-        done = [res.get('restore') for res in result.by_host('backup').values() if res.get('restore')]
-        return done[0] if done else {}
+        done = [row['res']['restore'] for row in result.rows('backup') if row['res'].get('restore')]
+        return dict(done[0], server=[row['host'] for row in result.rows('backup') if row['res'].get('restore')][0]) \
+            if done else {}
 
     def push_config(self, env=None, targets=None):
         """Push config/, secrets/ and files/ to the servers (all, or ``targets``); True."""

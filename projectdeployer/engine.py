@@ -22,7 +22,7 @@ from projectdeployer.errors import EXIT_FAILED, EXIT_USAGE, FleetError
 
 # a failure in these tasks means the spec or the arguments were refused before any host was touched
 USAGE_ACTIONS = ('projectdeployer.fleet.project_spec', 'project_spec')
-OK_EVENTS = ('runner_on_ok', 'runner_item_on_ok')
+OK_EVENTS = ('runner_on_ok',)   # a loop's items are in its task's final result (``results``)
 FAILED_EVENTS = ('runner_on_failed', 'runner_on_unreachable')
 
 
@@ -43,6 +43,10 @@ class Result(object):
             if event['action'] in (action, 'projectdeployer.fleet.%s' % action):
                 found[event['host']] = event['res']
         return found
+
+    def rows(self, action):
+        """Every result of the module ``action``, in order: ``{host, task, action, res}``."""
+        return [event for event in self.oks if event['action'] in (action, 'projectdeployer.fleet.%s' % action)]
 
     def one(self, action):
         """The result of a ``run_once`` task (the first host's), or None when it did not run."""

@@ -4,6 +4,7 @@ import json
 import os
 import ssl
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -47,6 +48,20 @@ def _control(cloud, method, path, body=None, timeout=30):
 def droplet_action(cloud, droplet_id, action):
     """Ask for a droplet action through the API (``power_off``, ``power_on``, ...); the action as it answers."""
     return _control(cloud, 'POST', '/v2/droplets/%d/actions' % droplet_id, {'type': action})['action']
+
+
+def wait_actions(cloud, droplet_id, timeout=300):
+    """Wait (bounded) until none of the droplet's actions is in progress: DigitalOcean refuses a new one meanwhile
+    (422 "Droplet already has a pending event")."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _control(cloud, 'GET', '/v2/droplets/%d/actions?per_page=200' % droplet_id)['actions']
+        pending = [a for a in found if a['status'] == 'in-progress']
+        if not pending:
+            return
+        assert time.monotonic() < deadline, 'droplet %d: %s still in progress after %s s' % (
+            droplet_id, [a['type'] for a in pending], timeout)
+        time.sleep(0.5)
 
 
 def faults(cloud, **body):

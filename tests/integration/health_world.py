@@ -55,7 +55,8 @@ class MailSink(object):
                                        'body': message.get_body().get_content()})
                 return '250 OK'
 
-        self.controller = Controller(Handler(), hostname=GATEWAY, port=self.port)
+        # a loaded machine (the CI's first minute) can take longer than aiosmtpd's 5 s to start a thread
+        self.controller = Controller(Handler(), hostname=GATEWAY, port=self.port, ready_timeout=60)
         self.controller.start()
         return self
 
@@ -70,6 +71,8 @@ class MailSink(object):
 
 
 def free_port():
+    """A free port of this machine's address on the hosts' public bridge (made first: no host may be up yet)."""
+    subprocess.run(['bash', HOST_SH, 'public-bridge'], capture_output=True, timeout=120, check=True)
     with socket.socket() as sock:
         sock.bind((GATEWAY, 0))
         return sock.getsockname()[1]

@@ -139,6 +139,7 @@ class MultiZone(object):
 
     def power(self, droplets, action):
         for droplet in droplets:
+            do_cloud.wait_actions(self.cloud, droplet['id'])   # a power-off still under way on a loaded machine
             do_cloud.droplet_action(self.cloud, droplet['id'], action)
 
 

@@ -145,8 +145,8 @@ def test_the_quick_start_in_python(world):  # pylint: disable=redefined-outer-na
     assert world.container('extra')
     project.delete_service('extra')
     assert 'extra' not in yaml.safe_load(open(project.spec_path))['services']
-    project.deploy(env='prod', build=False)
-    assert world.container('extra') == []
+    project.deploy(env='prod', build=False)          # the spec's version (2) again: a rollback lasts until the next deploy
+    assert world.container('extra') == [] and world.request('/version') == {'version': '2'}
     assert ProjectDeployer(world.user, 'myapp', root=str(world.tmp / 'specs')).spec == project.spec
 
 
@@ -154,7 +154,7 @@ def test_the_same_with_the_fleet_command(world):  # pylint: disable=redefined-ou
     assert world.project is not None, 'the Python test made the project'
     status = world.fleet('status', '--json')
     assert status.returncode == 0, status.stderr[-3000:]
-    assert json.loads(status.stdout)['servers']['localhost']['api']['active_version'] == '1'
+    assert json.loads(status.stdout)['servers']['localhost']['api']['active_version'] == '2'
     table = world.fleet('status')
     assert table.stdout.splitlines()[0].split() == ['SERVER', 'SERVICE', 'VERSION', 'SLOT', 'STATE', 'HEALTH', 'RESTARTS']
 
@@ -173,7 +173,7 @@ def test_the_same_with_the_fleet_command(world):  # pylint: disable=redefined-ou
     assert world.fleet('lock', 'release').returncode == 0
     again = world.fleet('deploy', '-s', 'api', '--no-build')
     assert again.returncode == 0, again.stderr[-3000:]
-    assert world.request('/version') == {'version': '1'}
+    assert world.request('/version') == {'version': '2'}
 
     # a failing version: exit 1, the playbook's message, the old version still serves
     failing = world.tmp / 'failing.yml'
@@ -183,7 +183,7 @@ def test_the_same_with_the_fleet_command(world):  # pylint: disable=redefined-ou
     failed = world.fleet('deploy', '-s', 'api', '--no-build', spec=failing)
     assert failed.returncode == 1 and 'Traceback (most recent call last)' not in failed.stderr.split('fleet:')[0]
     assert failed.stderr.strip().splitlines()[-1].startswith('fleet: '), failed.stderr[-3000:]
-    assert world.request('/version') == {'version': '1'}
+    assert world.request('/version') == {'version': '2'}
 
     logs = world.fleet('logs', 'api', '-n', '200', '--grep', 'GET /version')
     assert logs.returncode == 0 and logs.stdout.strip() and all('GET /version' in l for l in logs.stdout.splitlines())

@@ -103,6 +103,7 @@ usage: host.sh up NAME PUBLIC_IP[/LEN] [--private BRIDGE:IP[/LEN]]... [--authori
        host.sh list
        host.sh restart-docker NAME
        host.sh load-images NAME IMAGE...
+       host.sh public-bridge
        host.sh bridge-down BRIDGE
        host.sh peer BRIDGE_A:GW_A/LEN BRIDGE_B:GW_B/LEN [--router ID]
        host.sh unpeer BRIDGE_A BRIDGE_B | --all
@@ -1022,6 +1023,18 @@ cmd_load_images() {
     say "loaded ${want[*]} into host $name ($(elapsed "$start") s)"
 }
 
+cmd_public_bridge() {
+    # the public bridge and this machine's address on it (10.250.0.1), without any host: a test that serves
+    # the hosts from this machine (a mail sink) binds there before its first host is up
+    [ "$#" -eq 0 ] || usage
+    need_root
+    mkdir -p "$HOSTS_RUN/.locks"
+    (
+        flock -w 60 9 || die "another host.sh held $HOSTS_RUN/.locks/network.lock for a minute"
+        ensure_bridge "$PUB_BRIDGE" "$PUB_GATEWAY"
+    ) 9>"$HOSTS_RUN/.locks/network.lock"
+}
+
 cmd_bridge_down() {
     [ "$#" -eq 1 ] || usage
     local br=$1 chain rule ports removed l removed_lines=()
@@ -1163,6 +1176,7 @@ case "$cmd" in
     restart-docker) cmd_restart_docker "$@" ;;
     load-images) cmd_load_images "$@" ;;
     bridge-down) cmd_bridge_down "$@" ;;
+    public-bridge) cmd_public_bridge "$@" ;;
     peer) cmd_peer "$@" ;;
     unpeer) cmd_unpeer "$@" ;;
     peerings) cmd_peerings "$@" ;;
