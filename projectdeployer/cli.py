@@ -254,8 +254,8 @@ def _plan(deployer, env, args, printer):
 
 
 def _deploy(deployer, env, args, printer):
-    printer.step('deploying %s/%s/%s%s' % (deployer.user, deployer.project, env,
-                                          ' (%s)' % args.service if args.service else ''))
+    which = ' (%s)' % args.service if args.service else ''
+    printer.step('deploying %s/%s/%s%s' % (deployer.user, deployer.project, env, which))
     deployer.deploy(env=env, service=args.service, zones=args.zones, build=not args.no_build)
     printer.result({'deployed': True, 'env': env, 'service': args.service}, 'deployed')
     return EXIT_OK
@@ -384,8 +384,8 @@ def _health(deployer, env, args, printer):
     found = deployer.check_health(env)
     lines = []
     for server in sorted(found):
-        lines.extend(found[server].get('lines') or ['%s: %s' % (server, 'healthy' if found[server]['healthy'] else
-                                                                 '; '.join(found[server]['unhealthy']))])
+        said = 'healthy' if found[server]['healthy'] else '; '.join(found[server]['unhealthy'])
+        lines.extend(found[server].get('lines') or ['%s: %s' % (server, said)])
     printer.result(found, '\n'.join(lines))
     return EXIT_OK if all(v['healthy'] for v in found.values()) else EXIT_FAILED
 

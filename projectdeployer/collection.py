@@ -46,7 +46,6 @@ def default_inventory():
     return os.path.join(collection_dir(), 'inventory', 'local.yml')
 
 
-
 def import_path():
     """The directory to put on ``sys.path`` so that ``ansible_collections.projectdeployer.fleet`` imports.
 

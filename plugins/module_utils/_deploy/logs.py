@@ -165,4 +165,3 @@ def since_epoch(value, now):
     if text.isdigit():
         return int(text)
     raise ValueError('since: %r is not an age or a Unix time; fix: use for example 30s, 10m, 2h, 1d or 1764000000' % text)
-

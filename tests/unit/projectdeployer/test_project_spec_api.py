@@ -63,8 +63,8 @@ def test_update_and_delete_service(root):
     project = ProjectDeployer.create('u1', 'myapp', root=root).add_redis().add_python_service(
         'worker', command='python worker.py', depends_on=['redis'], build_context='w')
     project.update_service('worker', servers_count=2, command='python -u worker.py', depends_on=None)
-    assert saved(project)['services']['worker'] == {'type': 'python', 'command': 'python -u worker.py',
-                                                     'build_context': os.path.abspath('w'), 'servers_count': 2}
+    wanted = {'type': 'python', 'command': 'python -u worker.py', 'build_context': os.path.abspath('w'), 'servers_count': 2}
+    assert saved(project)['services']['worker'] == wanted
     with pytest.raises(FleetError) as caught:
         project.delete_service('redis2')
     assert 'redis' in str(caught.value)
