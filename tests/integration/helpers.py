@@ -192,3 +192,15 @@ class SteadyLoad(object):
     def summary(self):
         return 'requests %d, by status %s, socket errors %d %s' % (
             self.total, self.statuses, len(self.errors), self.errors[:5])
+
+
+def served_certificate(address, name, cafile):
+    """The certificate (DER) and its DNS names that ``address``:443 serves for ``name`` (SNI), checked against
+    ``cafile``."""
+    import ssl
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection((address, 443), timeout=15) as sock:
+        with context.wrap_socket(sock, server_hostname=name) as tls:
+            der = tls.getpeercert(binary_form=True)
+            names = [value for kind, value in tls.getpeercert()['subjectAltName'] if kind == 'DNS']
+    return der, names

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
-import ssl
 import string
 import sys
 import threading
@@ -150,13 +148,6 @@ def wait_for(what, condition, timeout, step=0.5):
             return
         time.sleep(step)
     raise AssertionError('%s: not within %d s' % (what, timeout))
-
-
-def served_certificate(address, name, cafile):
-    context = ssl.create_default_context(cafile=cafile)
-    with socket.create_connection((address, 443), timeout=15) as sock:
-        with context.wrap_socket(sock, server_hostname=name) as tls:
-            return tls.getpeercert(binary_form=True)
 
 
 class FrontLoad(object):

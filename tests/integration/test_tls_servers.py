@@ -13,29 +13,18 @@ from __future__ import annotations
 
 import json
 import random
-import socket
-import ssl
 import string
 
 import pytest
 import yaml
 
 from acme_ca import AcmeCA
-from helpers import host_ips, run_playbook, ssh_host_vars, ssh_keypair
+from helpers import host_ips, run_playbook, served_certificate, ssh_host_vars, ssh_keypair
 from sim_hosts import sim_host
 
 pytestmark = pytest.mark.usefixtures('world')
 
 NGINX = 'fleet-world/nginx:1.22'
-
-
-def served_serial(address, name, cafile):
-    context = ssl.create_default_context(cafile=cafile)
-    with socket.create_connection((address, 443), timeout=15) as sock:
-        with context.wrap_socket(sock, server_hostname=name) as tls:
-            der = tls.getpeercert(binary_form=True)
-            names = [value for kind, value in tls.getpeercert()['subjectAltName'] if kind == 'DNS']
-    return der, names
 
 
 def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
@@ -76,8 +65,8 @@ def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
         # the good name: one order for it (the bad name had its own), the same certificate on both edges
         assert acme.orders() == 2, acme.log()[-3000:]
         roots = acme.roots()
-        der_a, names_a = served_serial(ips[0], domain, roots)
-        der_b, names_b = served_serial(ips[1], domain, roots)
+        der_a, names_a = served_certificate(ips[0], domain, roots)
+        der_b, names_b = served_certificate(ips[1], domain, roots)
         assert der_a == der_b and names_a == names_b == [domain]
         for host in (host_a, host_b):  # the challenge answers were taken off both edges
             left = host.ssh('ls /local/.fleet/edge/acme', check=True).stdout.split()
