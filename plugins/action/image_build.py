@@ -23,6 +23,19 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming
 from ansible_collections.projectdeployer.fleet.plugins.plugin_utils.progress import elapsed, run_with_progress, shown
 
 
+# the resolver every Python app gets (projectdeployer-resolver's source, in the collection's resolver/)
+RESOLVER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        'resolver', 'projectdeployer_resolver', '__init__.py')
+
+
+def with_resolver(args):
+    """``args`` with ``resolver_source`` for a Python build (unless it says otherwise or the file is missing)."""
+    if (args.get('type') or 'python') != 'python' or 'resolver_source' in args or not os.path.isfile(RESOLVER):
+        return args
+    with open(RESOLVER) as handle:
+        return dict(args, resolver_source=handle.read())
+
+
 def _read(path):
     try:
         with open(path) as handle:
@@ -40,7 +53,7 @@ class ActionModule(ActionBase):
         if current is not None:
             result.update(current)
             return result
-        args = dict(self._task.args)
+        args = with_resolver(dict(self._task.args))
         service = args.get('service') or 'the image'
         progress = None
         if self._connection.transport == 'local' and not self._task.check_mode:
@@ -67,7 +80,7 @@ class ActionModule(ActionBase):
 
     def _up_to_date(self):
         """The module's result when the image is current (nothing to do), else None (the module decides)."""
-        args = dict(self._task.args)
+        args = with_resolver(dict(self._task.args))
         if self._connection.transport != 'local' or not HAS_DOCKER or args.get('git_repo') or args.get('no_cache'):
             return None
         checked = ArgumentSpecValidator(IMAGE_BUILD_OPTIONS, **IMAGE_BUILD_CONSTRAINTS).validate(args)

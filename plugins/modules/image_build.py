@@ -200,6 +200,12 @@ options:
     description: Keep the copied build context after the build, for debugging.
     type: bool
     default: false
+  resolver_source:
+    description:
+      - With O(type=python), the Python source of the C(projectdeployer_resolver) module, put in the image under
+        C(/opt/fleet/lib) (on E(PYTHONPATH)) so that the app can C(from projectdeployer_resolver import ResourceResolver).
+      - The action fills it from the collection's C(resolver/) directory; an empty string leaves it out.
+    type: str
   no_cache:
     description:
       - When a build happens, do not reuse the engine's layer cache (a cold build from the base image).

@@ -50,6 +50,21 @@ def test_build_install_and_use_by_fqcn(tmp_path):
                          capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere))
     assert doc.returncode == 0 and 'secondary_port' in doc.stdout
 
+    # the Python API and `fleet` install with pip from the installed collection's directory (docs/python.md)
+    target = tmp_path / 'site'
+    pip = subprocess.run([os.path.join(BIN, 'pip'), 'install', '--quiet', '--no-deps', '--no-build-isolation',
+                          '--target', str(target), str(install_dir / 'ansible_collections' / 'projectdeployer' / 'fleet')],
+                         capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere), timeout=600)
+    assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    env['PYTHONPATH'] = str(target)
+    found = subprocess.run([sys.executable, '-c', 'from projectdeployer import ProjectDeployer, ResourceResolver; '
+                            'from projectdeployer.collection import collection_dir; print(collection_dir())'],
+                           capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere))
+    assert found.stdout.strip() == str(target / 'ansible_collections' / 'projectdeployer' / 'fleet'), found.stderr
+    fleet = subprocess.run([str(target / 'bin' / 'fleet'), '-f', str(spec), 'plan', '-e', 'uat'],
+                           capture_output=True, text=True, check=False, env=env, cwd=str(elsewhere), timeout=300)
+    assert fleet.returncode == 0 and 'u1_myapp_uat_api' in fleet.stdout, fleet.stdout[-3000:] + fleet.stderr[-3000:]
+
 
 # The oldest ansible-core meta/runtime.yml admits: tables must read as tables there too.
 OLDEST = '2.19.0'

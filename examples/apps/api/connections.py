@@ -10,7 +10,7 @@ never printed.
 import os
 import socket
 
-from resource_resolver import ResourceResolver
+from projectdeployer_resolver import ResourceResolver  # given to every Python app by the fleet (resolver/)
 
 
 class ConfigError(RuntimeError):

@@ -30,6 +30,8 @@ APP_UID = 1000
 APP_USER = 'appuser'
 APP_DIR = '/app'
 VENV = '/opt/venv'
+LIBRARY_DIR = '/opt/fleet/lib'
+LIBRARY_CONTEXT_DIR = 'fleet-lib'
 REQUIREMENTS_DIR = '/tmp/fleet-requirements'
 WHEELS_IN_IMAGE = '/tmp/fleet-wheels'
 DEFAULT_SOURCE_DIR = 'app'
@@ -88,7 +90,8 @@ def _health_cmd(port, health_path):
 
 
 def python_dockerfile(python_image, requirements_files, command, port, wheels_dir=DEFAULT_WHEELS_DIR,
-                      health_path=None, source_dir=DEFAULT_SOURCE_DIR, requirement_includes=None, labels=None):
+                      health_path=None, source_dir=DEFAULT_SOURCE_DIR, requirement_includes=None, labels=None,
+                      library=None):
     """Return the text of the multi-stage Dockerfile of a Python service.
 
     ``requirements_files`` are paths relative to the code (``source_dir``) that
@@ -97,7 +100,9 @@ def python_dockerfile(python_image, requirements_files, command, port, wheels_di
     ``command`` is a shell-like string or a list; ``port`` may be None (workers):
     then there is no EXPOSE and no HEALTHCHECK. ``labels`` go into one final
     LABEL step together with ``fleet.source_hash``, which comes from the build
-    argument ``FLEET_SOURCE_HASH`` (the hash covers this text, so it cannot be in it).
+    argument ``FLEET_SOURCE_HASH`` (the hash covers this text, so it cannot be in it). ``library``
+    (``(context dir, sha256)``): modules the fleet gives every Python app (the ResourceResolver), copied to
+    :data:`LIBRARY_DIR` on ``PYTHONPATH``; their digest is in the text, so a new version rebuilds.
     """
     if not isinstance(python_image, str) or not python_image.strip() or any(c.isspace() for c in python_image):
         raise DockerfileError('python_image must be an image reference such as python:3.11-slim, got %r'
@@ -144,6 +149,11 @@ def python_dockerfile(python_image, requirements_files, command, port, wheels_di
         'WORKDIR %s' % APP_DIR,
         'COPY --chown=%d:%d %s' % (APP_UID, APP_UID, json.dumps(['%s/' % source_dir, '%s/' % APP_DIR])),
     ]
+    if library:
+        library_dir, digest = _context_path(library[0], 'library'), library[1]
+        lines += ['# The fleet\'s ResourceResolver (import projectdeployer_resolver), sha256 %s' % digest,
+                  'COPY %s' % json.dumps(['%s/' % library_dir, '%s/' % LIBRARY_DIR]),
+                  'ENV PYTHONPATH=%s' % LIBRARY_DIR]
     if port is not None:
         lines.append('EXPOSE %d' % port)
         lines.append('HEALTHCHECK %s CMD %s' % (HEALTHCHECK_OPTIONS, _health_cmd(port, health_path)))

@@ -505,6 +505,10 @@ class ImageBuild(object):
             try:
                 code = os.path.join(ctx_root, self.recipe.code_dir) if self.recipe.code_dir else ctx_root
                 copy_source(self.src, files, code)
+                for rel, text in self.recipe.files.items():
+                    os.makedirs(os.path.dirname(os.path.join(ctx_root, rel)), 0o755, exist_ok=True)
+                    with open(os.path.join(ctx_root, rel), 'w') as handle:
+                        handle.write(text)
                 if self.recipe.needs_wheels:
                     self._say('downloading the Python dependencies (pip, on the controller)')
                 result['wheel_cache'], result['wheels'] = self._wheels(ctx_root, base_ids[0] if base_ids else None)
@@ -565,6 +569,7 @@ IMAGE_BUILD_OPTIONS = dict(
     docker_cli=dict(type='path'),
     build_root=dict(type='path', default=naming.DEFAULT_BUILD_ROOT),
     keep_context=dict(type='bool', default=False),
+    resolver_source=dict(type='str'),
     no_cache=dict(type='bool', default=False),
     pip_interpreter=dict(type='path'),
     build_timeout=dict(type='int', default=1800),

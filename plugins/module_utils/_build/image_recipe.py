@@ -19,12 +19,13 @@ directory (a local ``build_context`` or a git checkout) without touching Docker:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build import wheels
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile import (
-    DEFAULT_SOURCE_DIR, DEFAULT_WHEELS_DIR, DockerfileError, python_dockerfile)
+    DEFAULT_SOURCE_DIR, DEFAULT_WHEELS_DIR, LIBRARY_CONTEXT_DIR, DockerfileError, python_dockerfile)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_custom import (
     dockerfile_from_content, dockerfile_in_context, path_in_context, with_fleet_labels)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._build.dockerfile_node import (
@@ -43,7 +44,8 @@ class RecipeError(ValueError):
 class Recipe(object):
     """The Dockerfile text, its base images, where the code goes in the context, what else is needed."""
 
-    def __init__(self, build_type, dockerfile, base_images, code_dir, requirements=None, includes=None):
+    def __init__(self, build_type, dockerfile, base_images, code_dir, requirements=None, includes=None, files=None):
+        self.files = files or {}          # {path in the context: text} written beside the code
         self.build_type = build_type
         self.dockerfile = dockerfile
         self.base_images = list(base_images)
@@ -101,10 +103,14 @@ def _python(p, src):
     except wheels.WheelError as exc:
         raise RecipeError(str(exc))
     base = p.get('base_image') or 'python:%s-slim' % (p.get('python_version') or '3.11')
+    files, library = {}, None
+    if p.get('resolver_source'):
+        files['%s/projectdeployer_resolver/__init__.py' % LIBRARY_CONTEXT_DIR] = p['resolver_source']
+        library = (LIBRARY_CONTEXT_DIR, hashlib.sha256(p['resolver_source'].encode('utf-8')).hexdigest())
     text = python_dockerfile(base, requirements, p['command'], p.get('port'), wheels_dir=DEFAULT_WHEELS_DIR,
                              health_path=p.get('health_path'), source_dir=DEFAULT_SOURCE_DIR,
-                             requirement_includes=includes, labels=labels(p, 'python'))
-    return Recipe('python', text, [base], DEFAULT_SOURCE_DIR, requirements, includes)
+                             requirement_includes=includes, labels=labels(p, 'python'), library=library)
+    return Recipe('python', text, [base], DEFAULT_SOURCE_DIR, requirements, includes, files)
 
 
 def nginx_server_text(p, src):

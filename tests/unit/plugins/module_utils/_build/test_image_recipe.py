@@ -20,6 +20,22 @@ def test_python_without_requirements(tmp_path):
     assert not found.needs_wheels
 
 
+def test_python_gets_the_resolver_on_its_path_and_a_new_resolver_rebuilds(tmp_path):
+    plain = recipe.recipe_for(params(), str(tmp_path))
+    assert plain.files == {} and 'fleet/lib' not in plain.dockerfile
+    found = recipe.recipe_for(params(resolver_source='X = 1\n'), str(tmp_path))
+    assert found.files == {'fleet-lib/projectdeployer_resolver/__init__.py': 'X = 1\n'}
+    assert 'COPY ["fleet-lib/", "/opt/fleet/lib/"]' in found.dockerfile and 'ENV PYTHONPATH=/opt/fleet/lib' in found.dockerfile
+    other = recipe.recipe_for(params(resolver_source='X = 2\n'), str(tmp_path))
+    assert other.dockerfile != found.dockerfile        # the digest is in the text: the source hash changes
+    assert recipe.recipe_for(params(type='nodejs', resolver_source='X = 1\n'), str(_with_package(tmp_path))).files == {}
+
+
+def _with_package(path):
+    (path / 'package.json').write_text('{}')
+    return path
+
+
 def test_nodejs_uses_the_lockfile_and_the_node_image(tmp_path):
     (tmp_path / 'package.json').write_text('{}')
     (tmp_path / 'package-lock.json').write_text('{}')

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The example app's ResourceResolver agrees with the collection's own names and ports."""
+"""The ResourceResolver (resolver/, what every Python app gets) agrees with the collection's own names and ports."""
 import importlib.util
 import os
 
@@ -8,8 +8,8 @@ import pytest
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.ports import hashed_internal_port
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PATH = os.path.join(REPO, 'examples', 'apps', 'api', 'resource_resolver.py')
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PATH = os.path.join(REPO, 'resolver', 'projectdeployer_resolver', '__init__.py')
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def rr(monkeypatch, tmp_path):
     for key in list(os.environ):
         if key.startswith('FLEET_PORT_'):
             monkeypatch.delenv(key)
-    spec = importlib.util.spec_from_file_location('example_resource_resolver', PATH)
+    spec = importlib.util.spec_from_file_location('fresh_resource_resolver', PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.ResourceResolver
@@ -51,3 +51,9 @@ def test_passwords_and_connection_strings(rr, tmp_path):
         'postgresql://u1_myapp:p%%40ss%%2Fword@nginx:%d/myapp_prod' % port
     rport = hashed_internal_port('u1', 'myapp', 'prod', 'redis')
     assert rr.get_redis_connection_string('u1', 'myapp', 'prod', db=2) == 'redis://:r3dis@nginx:%d/2' % rport
+
+
+def test_the_resolver_needs_nothing_but_the_standard_library():
+    with open(PATH) as handle:
+        imports = [line.split()[1] for line in handle if line.startswith(('import ', 'from '))]
+    assert set(i.split('.')[0] for i in imports) <= {'hashlib', 'os', 'urllib'}, imports
