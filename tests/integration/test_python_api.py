@@ -14,6 +14,7 @@ import random
 import string
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -61,10 +62,14 @@ class World(object):
                                '-At', '-v', 'ON_ERROR_STOP=1', '-U', '%s_myapp' % self.user, '-d', 'myapp_prod', '-c', sql],
                               capture_output=True, text=True, check=True, timeout=60).stdout.strip()
 
+    @staticmethod
+    def fleet_env():
+        return dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, 'resolver')]),
+                    PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+
     def fleet(self, *args, spec=None, timeout=600):
         """`fleet ARGS` in a subprocess (as its console script runs it), with this world's variables."""
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, 'resolver')]),
-                   PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+        env = self.fleet_env()
         cmd = [sys.executable, '-m', 'projectdeployer.cli', '--spec', str(spec or self.project.spec_path),
                '--vars-file', str(self.vars_file)] + list(args)
         return subprocess.run(cmd, cwd=str(self.tmp), env=env, capture_output=True, text=True, timeout=timeout,
@@ -171,8 +176,21 @@ def test_the_same_with_the_fleet_command(world):  # pylint: disable=redefined-ou
     locked = world.fleet('deploy', '-s', 'api', '--no-build')
     assert locked.returncode == 1 and 'migrating by hand' in locked.stderr and 'fleet lock release' in locked.stderr
     assert world.fleet('lock', 'release').returncode == 0
-    again = world.fleet('deploy', '-s', 'api', '--no-build')
-    assert again.returncode == 0, again.stderr[-3000:]
+    # two deploys at once: the second is refused naming the first (its command line and process)
+    first = subprocess.Popen([sys.executable, '-m', 'projectdeployer.cli', '--spec', world.project.spec_path,
+                              '--vars-file', str(world.vars_file), 'deploy', '-s', 'api', '--no-build'],
+                             cwd=str(world.tmp), env=world.fleet_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    lock_file = os.path.join(world.extra_vars['fleet_controller_root'], world.user, 'myapp', 'prod', 'config', 'fleet.lock')
+    for _attempt in range(300):
+        if os.path.exists(lock_file) or first.poll() is not None:
+            break
+        time.sleep(0.1)
+    second = world.fleet('deploy', '-s', 'api', '--no-build')
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    assert second.returncode == 1 and 'pid %d' % first.pid in second.stderr and 'deploy -s api' in second.stderr, \
+        second.stderr[-2000:]
     assert world.request('/version') == {'version': '2'}
 
     # a failing version: exit 1, the playbook's message, the old version still serves
