@@ -49,11 +49,11 @@ TEST_LABEL = 'fleet-test'
 # next four are short ones, so that no worker is handed two long ones before the others get any. A module
 # not listed comes after the listed ones; then the unit tests.
 SLOWEST_FIRST = (
-    'test_heal', 'test_multizone', 'test_backup', 'test_deploy',
+    'test_heal', 'test_do_faults', 'test_deploy', 'test_backup',
     'test_validate_playbook', 'test_galaxy_install', 'test_custom_build', 'test_port_hash_module',
-    'test_do_faults', 'test_deploy_droplets', 'test_health', 'test_scale_droplets', 'test_rotation', 'test_tls', 'test_multi_server',
-    'test_build_apps', 'test_vault_secrets', 'test_remove',
-    'test_do_modules', 'test_nginx_mesh', 'test_toggle_deploy', 'test_sync', 'test_delivery', 'test_image_build',
+    'test_deploy_droplets', 'test_scale_droplets', 'test_multizone', 'test_tls', 'test_vault_secrets', 'test_rotation',
+    'test_health', 'test_multi_server', 'test_python_api', 'test_build_apps', 'test_remove', 'test_toggle_deploy',
+    'test_do_modules', 'test_sync', 'test_nginx_mesh', 'test_delivery', 'test_image_build',
     'test_build_registry', 'test_provision', 'test_world_images', 'test_do_sim', 'test_do_sim_peering',
     'test_secret_module', 'test_sim_host', 'test_inventory_droplets', 'test_git_source',
 )

@@ -74,8 +74,11 @@ def test_registry_less_delivery_over_ssh(tmp_path):
                                   text=True, check=True).stdout.strip()
         remote_id = host.ssh("docker image inspect --format '{{.Id}}' %s" % image, check=True).stdout.strip()
         assert remote_id == local_id  # the same bytes: the content digest survives save/load
-        # nothing is left in the transfer directories
-        assert host.ssh('ls -d /tmp/fleet-images-* 2>/dev/null | wc -l', check=True).stdout.strip() == '0'
+        # nothing of this run is left in the transfer directories (/tmp is this machine's: other tests' runs may
+        # have theirs there meanwhile, so look for this image's archive)
+        left = host.ssh('ls -d /tmp/fleet-images-*/%s.tar 2>/dev/null | wc -l' % local_id.replace('sha256:', ''),
+                        check=True).stdout.strip()
+        assert left == '0'
         # a second identical run sends nothing and changes nothing
         again = run_playbook('playbooks/deploy.yml', *args, timeout=1200)
         assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
