@@ -5,7 +5,7 @@
 """Where the collection this package drives is: its playbooks, inventories and ansible.cfg.
 
 In a checkout or an ``ansible-galaxy`` install the package sits in the collection's own directory (its
-parent holds ``galaxy.yml``); after ``pip install`` the collection is
+parent holds ``playbooks/`` and ``roles/``); after ``pip install`` the collection is
 ``site-packages/ansible_collections/projectdeployer/fleet`` beside the package. ``FLEET_COLLECTION_DIR``
 points at another one.
 """
@@ -24,7 +24,8 @@ def collection_dir():
     if os.environ.get('FLEET_COLLECTION_DIR'):
         return os.path.abspath(os.environ['FLEET_COLLECTION_DIR'])
     for candidate in [os.path.dirname(HERE)] + [os.path.join(entry, INSTALLED) for entry in sys.path if entry]:
-        if os.path.isfile(os.path.join(candidate, 'galaxy.yml')) and os.path.isdir(os.path.join(candidate, 'playbooks')):
+        # a checkout has galaxy.yml, a built (galaxy) collection MANIFEST.json: both have the playbooks
+        if os.path.isfile(os.path.join(candidate, 'playbooks', 'deploy.yml')) and os.path.isdir(os.path.join(candidate, 'roles')):
             return os.path.abspath(candidate)
     raise RuntimeError('the projectdeployer.fleet collection is not installed beside this package; fix: pip install '
                        'the collection (pip install projectdeployer) or set FLEET_COLLECTION_DIR to its directory')

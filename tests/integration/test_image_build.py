@@ -167,8 +167,9 @@ def test_build_check_run_idempotent_and_code_only_rebuild(tmp_path, unique_prefi
     assert any('COPY --from=builder /opt/venv' in step for step in warm['cached_steps']), warm['cached_steps']
     old, new = _layers(docker_client, cold['image_id']), _layers(docker_client, warm['image_id'])
     base = _layers(docker_client, PYTHON)
-    assert len(old) == len(new) == len(base) + 4 and new[:len(base)] == old[:len(base)] == base
-    assert new[-1] != old[-1]
+    # the venv, the resolver (import projectdeployer_resolver), the work directory and the code
+    assert len(old) == len(new) == len(base) + 5 and new[:len(base)] == old[:len(base)] == base
+    assert new[-1] != old[-1] and new[:-1] == old[:-1]
     print('\nimage %s: %.0f MB; cold build %.1f s (task %.1f s), code-only rebuild %.1f s (task %.1f s), '
           'unchanged %.2f s' % (image, built.attrs['Size'] / 1e6, cold['build_seconds'], cold['duration'],
                                 warm['build_seconds'], warm['duration'], again['duration']))

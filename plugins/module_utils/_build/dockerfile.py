@@ -146,14 +146,16 @@ def python_dockerfile(python_image, requirements_files, command, port, wheels_di
         % (APP_UID, APP_USER, APP_UID, APP_UID, APP_USER),
         'COPY --from=builder %s %s' % (VENV, VENV),
         'ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 VIRTUAL_ENV=%s PATH=%s/bin:$PATH' % (VENV, VENV),
-        'WORKDIR %s' % APP_DIR,
-        'COPY --chown=%d:%d %s' % (APP_UID, APP_UID, json.dumps(['%s/' % source_dir, '%s/' % APP_DIR])),
     ]
-    if library:
+    if library:   # before the code: a code-only change rebuilds the code's layer alone
         library_dir, digest = _context_path(library[0], 'library'), library[1]
         lines += ['# The fleet\'s ResourceResolver (import projectdeployer_resolver), sha256 %s' % digest,
                   'COPY %s' % json.dumps(['%s/' % library_dir, '%s/' % LIBRARY_DIR]),
                   'ENV PYTHONPATH=%s' % LIBRARY_DIR]
+    lines += [
+        'WORKDIR %s' % APP_DIR,
+        'COPY --chown=%d:%d %s' % (APP_UID, APP_UID, json.dumps(['%s/' % source_dir, '%s/' % APP_DIR])),
+    ]
     if port is not None:
         lines.append('EXPOSE %d' % port)
         lines.append('HEALTHCHECK %s CMD %s' % (HEALTHCHECK_OPTIONS, _health_cmd(port, health_path)))
