@@ -187,7 +187,7 @@ def test_the_same_with_the_fleet_command(world):  # pylint: disable=redefined-ou
             break
         time.sleep(0.1)
     second = world.fleet('deploy', '-s', 'api', '--no-build')
-    _, err = first.communicate(timeout=600)
+    err = first.communicate(timeout=600)[1]
     assert first.returncode == 0, err[-3000:]
     assert second.returncode == 1 and 'pid %d' % first.pid in second.stderr and 'deploy -s api' in second.stderr, \
         second.stderr[-2000:]
