@@ -257,7 +257,9 @@ def _deploy(deployer, env, args, printer):
     which = ' (%s)' % args.service if args.service else ''
     printer.step('deploying %s/%s/%s%s' % (deployer.user, deployer.project, env, which))
     deployer.deploy(env=env, service=args.service, zones=args.zones, build=not args.no_build)
-    printer.result({'deployed': True, 'env': env, 'service': args.service}, 'deployed')
+    summary = [row['res'].get('lines') or [] for row in deployer.last_result.rows('report')]
+    said = summary[-1] if summary else ['deployed']      # the deploy's own summary: per service, version, URL
+    printer.result({'deployed': True, 'env': env, 'service': args.service, 'summary': said}, '\n'.join(said))
     return EXIT_OK
 
 

@@ -52,6 +52,7 @@ class ProjectDeployer(object):
         self.inventory = inventory or (beside if os.path.isfile(beside) else collection.default_inventory())
         self.extra_vars = dict(extra_vars or {})
         self.echo, self.cwd, self.verbosity = echo, cwd, 0
+        self.last_result = None   # the engine.Result of the last operation (its modules' results)
 
     # ------------------------------------------------------------------------------------- the project
 
@@ -188,7 +189,7 @@ class ProjectDeployer(object):
 
     def run(self, playbook, env=None, forks=None, **extra):
         """:meth:`result`, raising FleetError with the playbook's message when it failed."""
-        found = self.result(playbook, env, forks, **extra)
+        found = self.last_result = self.result(playbook, env, forks, **extra)
         if not found.ok:
             raise found.error()
         return found
