@@ -19,7 +19,7 @@ import time
 
 import yaml
 
-from projectdeployer import audit, lock
+from projectdeployer import audit, lock, spec_file
 from projectdeployer.deployer import DEFAULT_ENV, ProjectDeployer
 from projectdeployer.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FleetError
 from projectdeployer.output import Printer, table
@@ -162,7 +162,6 @@ def _extra_vars(args):
 
 def _project(args, printer):
     path = _option(args, 'spec') or 'fleet.yml'
-    from projectdeployer import spec_file
     spec = spec_file.load(path)
     deployer = ProjectDeployer(spec.get('fleet_user'), spec.get('fleet_project'), spec_path=path,
                                inventory=_option(args, 'inventory'), extra_vars=_extra_vars(args), echo=printer.echo)

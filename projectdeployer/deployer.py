@@ -261,9 +261,8 @@ class ProjectDeployer(object):
         """Restore a backup (a name list_backups gives) into the service; what was restored where."""
         result = self.run('restore', env, fleet_service=service, backup_file=backup_file,
                           fleet_target_service=target_service, fleet_safety_backup=safety_backup)
-        done = [row['res']['restore'] for row in result.rows('backup') if row['res'].get('restore')]
-        return dict(done[0], server=[row['host'] for row in result.rows('backup') if row['res'].get('restore')][0]) \
-            if done else {}
+        done = [dict(row['res']['restore'], server=row['host']) for row in result.rows('backup') if row['res'].get('restore')]
+        return done[0] if done else {}
 
     def push_config(self, env=None, targets=None):
         """Push config/, secrets/ and files/ to the servers (all, or ``targets``); True."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -36,17 +37,13 @@ class Result(object):
     def ok(self):
         return self.rc == 0
 
-    def by_host(self, action):
-        """``{host: result}`` of the last run of the module ``action`` (its short or its full name) on each host."""
-        found = {}
-        for event in self.oks:
-            if event['action'] in (action, 'projectdeployer.fleet.%s' % action):
-                found[event['host']] = event['res']
-        return found
-
     def rows(self, action):
-        """Every result of the module ``action``, in order: ``{host, task, action, res}``."""
+        """Every result of the module ``action`` (its short or its full name), in order: ``{host, task, action, res}``."""
         return [event for event in self.oks if event['action'] in (action, 'projectdeployer.fleet.%s' % action)]
+
+    def by_host(self, action):
+        """``{host: result}`` of the last run of the module ``action`` on each host."""
+        return dict((event['host'], event['res']) for event in self.rows(action))
 
     def one(self, action):
         """The result of a ``run_once`` task (the first host's), or None when it did not run."""
@@ -123,17 +120,12 @@ def run(name, extra_vars, inventory=None, spec_path=None, cwd=None, echo=None, v
         runner = ansible_runner.run(
             private_data_dir=private, playbook=collection.playbook(name),
             inventory=os.path.abspath(inventory or collection.default_inventory()),
-            project_dir=os.path.abspath(cwd or os.getcwd()), cmdline=' '.join(_quote(c) for c in cmdline),
+            project_dir=os.path.abspath(cwd or os.getcwd()), cmdline=shlex.join(cmdline),
             envvars=envvars, quiet=True, suppress_env_files=True,
             verbosity=verbosity or None, forks=forks, event_handler=on_event)
         return Result(name, runner.rc, runner.status, oks, failures)
     finally:
         shutil.rmtree(private, ignore_errors=True)
-
-
-def _quote(word):
-    import shlex
-    return shlex.quote(word)
 
 
 def run_or_raise(name, extra_vars, **kwargs):

@@ -49,11 +49,11 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        current = self._up_to_date()
+        args = with_resolver(dict(self._task.args))
+        current = self._up_to_date(args)
         if current is not None:
             result.update(current)
             return result
-        args = with_resolver(dict(self._task.args))
         service = args.get('service') or 'the image'
         progress = None
         if self._connection.transport == 'local' and not self._task.check_mode:
@@ -78,9 +78,8 @@ class ActionModule(ActionBase):
                 os.unlink(progress)
         return result
 
-    def _up_to_date(self):
+    def _up_to_date(self, args):
         """The module's result when the image is current (nothing to do), else None (the module decides)."""
-        args = with_resolver(dict(self._task.args))
         if self._connection.transport != 'local' or not HAS_DOCKER or args.get('git_repo') or args.get('no_cache'):
             return None
         checked = ArgumentSpecValidator(IMAGE_BUILD_OPTIONS, **IMAGE_BUILD_CONSTRAINTS).validate(args)
