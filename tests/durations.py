@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Print where a test run's time went, from pytest's JUnit XML (``--junitxml``).
 
-    python tests/durations.py REPORT.xml [--tests N] [--modules N] [--markdown]
+    python tests/durations.py REPORT.xml [--tests N] [--modules N] [--playbooks LOG] [--markdown]
 
 The N slowest tests (setup + call + teardown, as pytest's junit_duration_report=total gives) and the
 N slowest modules (the sum of their tests: with ``--dist loadgroup`` a module runs in one worker, so
-this is its share of a worker's wall time). ``--markdown`` prints the tables docs/testing.md keeps.
+this is its share of a worker's wall time). ``--playbooks LOG`` adds, from the integration tests' playbook run
+log (tests/integration/helpers.py, ``FLEET_PLAYBOOK_LOG``), the runs, wall and CPU seconds per module and per
+playbook: where the CPU of a CPU-bound run goes. ``--markdown`` prints the tables docs/testing.md keeps.
 """
 import argparse
 import collections
+import json
 import sys
 import xml.etree.ElementTree as ET
 
@@ -45,6 +48,7 @@ def main(argv=None):
     p.add_argument('report')
     p.add_argument('--tests', type=int, default=25)
     p.add_argument('--modules', type=int, default=15)
+    p.add_argument('--playbooks', help='the playbook run log (JSON lines)')
     p.add_argument('--markdown', action='store_true')
     args = p.parse_args(argv)
     try:
@@ -66,7 +70,34 @@ def main(argv=None):
     print(table(['seconds', 'module', 'tests'],
                 [('%.1f' % s, m, n) for m, (s, n) in sorted(per_module.items(), key=lambda kv: -kv[1][0])[:args.modules]],
                 args.markdown))
+    if args.playbooks:
+        print_playbook_runs(args.playbooks, args.modules, args.markdown)
     return 0
+
+
+def print_playbook_runs(path, count, markdown):
+    """Playbook runs summed per test module and per playbook, most CPU first."""
+    try:
+        with open(path, encoding='utf-8') as log:
+            runs = [json.loads(line) for line in log if line.strip()]
+    except (OSError, ValueError) as exc:
+        print('no playbook runs: %s' % exc, file=sys.stderr)
+        return
+    for label, key in (('module', lambda r: r['test'].split('::')[0].rsplit('/', 1)[-1].replace('.py', '')),
+                       ('playbook', lambda r: r['playbook'])):
+        sums = collections.defaultdict(lambda: [0, 0.0, 0.0, 0])
+        for run in runs:
+            row = sums[key(run)]
+            row[0] += 1
+            row[1] += run['seconds']
+            row[2] += run['cpu']
+            row[3] += run.get('tasks', 0)
+        print()
+        print('playbook runs per %s (%d runs, %.0f s CPU in all), most CPU first' % (
+            label, len(runs), sum(r['cpu'] for r in runs)))
+        top = sorted(sums.items(), key=lambda kv: -kv[1][2])[:count]
+        print(table(['cpu s', 'wall s', 'runs', 'host tasks', label],
+                    [('%.0f' % c, '%.0f' % w, n, t, name) for name, (n, w, c, t) in top], markdown))
 
 
 if __name__ == '__main__':

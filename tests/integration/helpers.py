@@ -5,6 +5,7 @@ import json
 import os
 import random
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -55,8 +56,31 @@ def run_playbook(playbook, *args, cwd=REPO, env=None, timeout=600, json_output=F
     extra = {'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json'} if json_output else {}
     extra.update(env or {})
     cmd = [os.path.join(BIN, 'ansible-playbook'), playbook] + list(args)
-    return subprocess.run(cmd, cwd=cwd, env=ansible_env(**extra), capture_output=True, text=True, check=False,
+    started, cpu = time.monotonic(), _children_cpu()
+    proc = subprocess.run(cmd, cwd=cwd, env=ansible_env(**extra), capture_output=True, text=True, check=False,
                           timeout=timeout)
+    log_playbook_run(playbook, time.monotonic() - started, _children_cpu() - cpu, proc.stdout)
+    return proc
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def log_playbook_run(playbook, seconds, cpu, output):
+    """One JSON line per playbook run to ``$FLEET_PLAYBOOK_LOG`` when set (tests/run.sh sets it; tests/durations.py
+    sums it up): the test, the playbook, its wall and CPU seconds (its process tree's; roughly, when a test runs
+    other processes beside it) and how many tasks ran on a host (``ok``+``changed``+``failed`` of the recap)."""
+    path = os.environ.get('FLEET_PLAYBOOK_LOG')
+    if not path:
+        return
+    recap = (output or '').split('PLAY RECAP')[-1]
+    tasks = sum(int(n) for n in re.findall(r'(?:ok|failed)=(\d+)', recap))
+    row = dict(test=os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0], playbook=os.path.basename(str(playbook)),
+               seconds=round(seconds, 2), cpu=round(cpu, 2), tasks=tasks)
+    with open(path, 'a', encoding='utf-8') as log:
+        log.write(json.dumps(row) + '\n')
 
 
 def task_results(proc, task_name):
