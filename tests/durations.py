@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Print where a test run's time went, from pytest's JUnit XML (``--junitxml``).
 
-    python tests/durations.py REPORT.xml [--tests N] [--modules N] [--playbooks LOG] [--markdown]
+    python tests/durations.py REPORT.xml [--tests N] [--modules N] [--playbooks LOG] [--cpu LOG] [--markdown]
 
 The N slowest tests (setup + call + teardown, as pytest's junit_duration_report=total gives) and the
 N slowest modules (the sum of their tests: with ``--dist loadgroup`` a module runs in one worker, so
 this is its share of a worker's wall time). ``--playbooks LOG`` adds, from the integration tests' playbook run
 log (tests/integration/helpers.py, ``FLEET_PLAYBOOK_LOG``), the runs, wall and CPU seconds per module and per
-playbook: where the CPU of a CPU-bound run goes. ``--markdown`` prints the tables docs/testing.md keeps.
+playbook: where the CPU of a CPU-bound run goes; ``--cpu LOG`` each integration module's CPU time (its
+process tree's, tests/integration/conftest.py ``FLEET_CPU_LOG``). ``--markdown`` prints the tables docs/testing.md keeps.
 """
 import argparse
 import collections
@@ -49,6 +50,7 @@ def main(argv=None):
     p.add_argument('--tests', type=int, default=25)
     p.add_argument('--modules', type=int, default=15)
     p.add_argument('--playbooks', help='the playbook run log (JSON lines)')
+    p.add_argument('--cpu', help="the integration modules' CPU log (JSON lines, tests/integration/conftest.py)")
     p.add_argument('--markdown', action='store_true')
     args = p.parse_args(argv)
     try:
@@ -70,9 +72,27 @@ def main(argv=None):
     print(table(['seconds', 'module', 'tests'],
                 [('%.1f' % s, m, n) for m, (s, n) in sorted(per_module.items(), key=lambda kv: -kv[1][0])[:args.modules]],
                 args.markdown))
+    if args.cpu:
+        print_module_cpu(args.cpu, args.modules, args.markdown)
     if args.playbooks:
         print_playbook_runs(args.playbooks, args.modules, args.markdown)
     return 0
+
+
+def print_module_cpu(path, count, markdown):
+    """The integration modules that took the most CPU (their process trees', containers aside)."""
+    try:
+        with open(path, encoding='utf-8') as log:
+            rows = [json.loads(line) for line in log if line.strip()]
+    except (OSError, ValueError) as exc:
+        print('no module CPU: %s' % exc, file=sys.stderr)
+        return
+    print()
+    print('%d modules taking the most CPU (%.0f s in all, containers and the shared engine aside)' % (
+        min(count, len(rows)), sum(r['cpu'] for r in rows)))
+    top = sorted(rows, key=lambda r: -r['cpu'])[:count]
+    print(table(['cpu s', 'wall s', 'module'], [('%.0f' % r['cpu'], '%.0f' % r['seconds'], r['module']) for r in top],
+                markdown))
 
 
 def print_playbook_runs(path, count, markdown):

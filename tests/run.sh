@@ -27,7 +27,7 @@ timed lint ansible-lint --profile production --offline -q >"$out/lint.log" 2>&1 
 lint_pid=$!
 timed sanity bash tests/sanity.sh >"$out/sanity.log" 2>&1 &
 sanity_pid=$!
-export FLEET_PLAYBOOK_LOG="$out/playbooks.jsonl"
+export FLEET_PLAYBOOK_LOG="$out/playbooks.jsonl" FLEET_CPU_LOG="$out/cpu.jsonl"
 timed pytest python -m pytest -q tests -n "$WORKERS" --dist loadfile --no-loadscope-reorder \
     --junitxml="$out/junit.xml" -p no:cacheprovider "$@" || true
 wait "$lint_pid" || true
@@ -39,7 +39,7 @@ for name in lint sanity; do
     cat "$out/$name.log"
 done
 echo
-python tests/durations.py "$out/junit.xml" --playbooks "$FLEET_PLAYBOOK_LOG" || true
+python tests/durations.py "$out/junit.xml" --playbooks "$FLEET_PLAYBOOK_LOG" --cpu "$FLEET_CPU_LOG" || true
 echo
 failed=()
 for name in pytest lint sanity; do

@@ -56,6 +56,39 @@ options:
     description: Where the promoted slot of each service is recorded (as for toggle_deploy).
     type: path
     required: true
+  prune:
+    description:
+      - Also look at what a prune to the spec's services would do here (as M(projectdeployer.fleet.tenant_remove)
+        with O(projectdeployer.fleet.tenant_remove#module:state=pruned) would, in check mode), so that a deploy runs
+        that module only when something left the spec. Returned as RV(prune).
+    type: dict
+    version_added: 0.4.0
+    suboptions:
+      services:
+        description: The spec's services.
+        type: list
+        elements: str
+        required: true
+      volumes:
+        description: The spec's named volumes (short names), which stay.
+        type: list
+        elements: str
+        default: []
+      purge:
+        description: Whether kept things (data, backups, passwords, ports) would be purged too.
+        type: bool
+        default: false
+      fleet_root:
+        description: The server's fleet root.
+        type: path
+        default: /local
+      cron_dir:
+        description: Where the cron files are.
+        type: path
+        default: /etc/cron.d
+      port_state:
+        description: The server's shared port state; C({fleet_root}/.fleet/ports.json) when not set.
+        type: path
 '''
 
 EXAMPLES = r'''
@@ -87,7 +120,15 @@ services:
   description: What runs now, per service (as M(projectdeployer.fleet.deploy_info) returns it).
   returned: always
   type: dict
+prune:
+  description: With O(prune), what a prune would remove and keep here, one line each, and the summary line
+    C(msg) (nothing is removed).
+  returned: when O(prune) is set
+  type: dict
+  sample: {removed: ["container u1_myapp_prod_old (service old)"], kept: [], msg: "u1_myapp_prod: would remove 1 thing"}
 '''
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -98,6 +139,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.runn
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
     TOGGLE_OPTIONS, DeployError, ToggleDeployer)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._tenant import footprint
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._tenant import server as tenant_server
 
 
 def cron_has(path, line):
@@ -121,6 +164,20 @@ def service_params(entry, top):
     return result.validated_parameters
 
 
+def prune_preview(client, top):
+    """``{removed: [...], kept: [...]}``: the lines of what a prune to ``top['prune']`` would do here."""
+    opts = top['prune']
+    port_file = opts['port_state'] or os.path.join(opts['fleet_root'], '.fleet', 'ports.json')
+    dummy, dummy_gone, items, lines = tenant_server.prune_plan(
+        client, (top['user'], top['project'], top['env']), opts['fleet_root'], opts['cron_dir'], port_file,
+        opts['services'], opts['volumes'], purge=opts['purge'])
+    seen = {action: [lines[id(e)] for e in items if e['action'] == word]
+            for action, word in (('removed', 'remove'), ('kept', 'keep'))}
+    seen['msg'] = footprint.summary(seen['removed'], seen['kept'], opts['purge'], True,
+                                    naming.prefix(top['user'], top['project'], top['env']))
+    return seen
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -128,6 +185,14 @@ def main():
             services=dict(type='list', elements='dict', required=True),
             cron_jobs=dict(type='list', elements='dict', default=[]),
             state_dir=dict(type='path', required=True),
+            prune=dict(type='dict', options=dict(
+                services=dict(type='list', elements='str', required=True),
+                volumes=dict(type='list', elements='str', default=[]),
+                purge=dict(type='bool', default=False),
+                fleet_root=dict(type='path', default='/local'),
+                cron_dir=dict(type='path', default='/etc/cron.d'),
+                port_state=dict(type='path'),
+            )),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
@@ -150,11 +215,14 @@ def main():
             if job['service'] not in changes and not cron_has(job['path'], job['line']):
                 changes[job['service']] = 'its schedule is not installed'
         services = running_services(client, p['user'], p['project'], p['env'], p['state_dir'])
+        extra = {'prune': prune_preview(client, p)} if p['prune'] else {}
     except (ValueError, DeployError, FleetDockerError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:
         module.fail_json(msg='the Docker engine refused: %s' % exc)
-    module.exit_json(changed=False, changes=changes, services=services)
+    except OSError as exc:
+        module.fail_json(msg='cannot read the tenant\'s files: %s' % exc)
+    module.exit_json(changed=False, changes=changes, services=services, **extra)
 
 
 if __name__ == '__main__':

@@ -178,14 +178,16 @@ def run(module, client):
     prefix = naming.prefix(*ids)
     port_file = p['port_state'] or os.path.join(p['fleet_root'], '.fleet', 'ports.json')
     whole = p['state'] == 'absent'
-    found = server.gather(client, ids, p['fleet_root'], p['cron_dir'], port_file, whole=whole)
     if whole:
+        found = server.gather(client, ids, p['fleet_root'], p['cron_dir'], port_file, whole=True)
         items = footprint.plan_absent(prefix, found, purge=p['purge'])
         services = sorted(footprint.known_services(prefix, found))
+        project_dir = found['project_dir'] or naming.project_dir(p['fleet_root'], *ids)
+        lines = dict((id(entry), footprint.describe(entry, project_dir, p['cron_dir'])) for entry in items)
     else:
-        services, items = footprint.plan_prune(prefix, found, p['services'], p['volumes'], purge=p['purge'])
-    project_dir = found['project_dir'] or naming.project_dir(p['fleet_root'], *ids)
-    lines = dict((id(entry), footprint.describe(entry, project_dir, p['cron_dir'])) for entry in items)
+        found, services, items, lines = server.prune_plan(client, ids, p['fleet_root'], p['cron_dir'], port_file,
+                                                          p['services'], p['volumes'], purge=p['purge'])
+        project_dir = found['project_dir'] or naming.project_dir(p['fleet_root'], *ids)
     removed = [lines[id(e)] for e in items if e['action'] == 'remove']
     kept = [lines[id(e)] for e in items if e['action'] == 'keep']
     if removed and not module.check_mode:

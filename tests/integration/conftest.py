@@ -52,7 +52,7 @@ SLOWEST_FIRST = (
     'test_heal', 'test_do_faults', 'test_deploy', 'test_backup',
     'test_validate_playbook', 'test_galaxy_install', 'test_custom_build', 'test_port_hash_module',
     'test_deploy_droplets', 'test_scale_droplets', 'test_multizone', 'test_tls', 'test_vault_secrets', 'test_rotation',
-    'test_health', 'test_multi_server', 'test_python_api', 'test_build_apps', 'test_remove', 'test_toggle_deploy',
+    'test_health', 'test_python_api', 'test_build_apps', 'test_remove', 'test_toggle_deploy',
     'test_do_modules', 'test_sync', 'test_nginx_mesh', 'test_delivery', 'test_image_build',
     'test_build_registry', 'test_provision', 'test_world_images', 'test_do_sim', 'test_do_sim_peering',
     'test_secret_module', 'test_sim_host', 'test_inventory_droplets', 'test_git_source',
@@ -126,6 +126,45 @@ def _failure_message(proc_output, returncode):
         head += ' in step %r' % step
     head += '; log: %s' % (logs[-1] if logs else LOG_DIR + '/')
     return head + '\n' + '\n'.join(lines[-25:])
+
+
+CPUACCT = '/sys/fs/cgroup/cpuacct'
+
+
+@pytest.fixture(scope='module', autouse=True)
+def module_cpu(request):
+    """With ``$FLEET_CPU_LOG`` set (tests/run.sh sets it), the CPU time of each integration module goes there as one
+    JSON line: the worker moves into a cpuacct cgroup of its own for the module, so every process the module starts
+    (ansible-playbook and its modules, simulators, simulated hosts with their sshd and the modules run through it)
+    is counted; containers (which the engines put in cgroups of their own) and the shared engine are not. The CI's
+    run is CPU-bound: this says which modules its time goes to (tests/durations.py prints it)."""
+    path = os.environ.get('FLEET_CPU_LOG')
+    worker = os.environ.get('PYTEST_XDIST_WORKER', 'gw0')
+    group = os.path.join(CPUACCT, 'fleet-tests', '%s-%s' % (worker, _module(request.node)))
+    try:
+        if not path:
+            raise OSError('no log asked for')
+        os.makedirs(group, exist_ok=True)
+        with open(os.path.join(group, 'cgroup.procs'), 'w') as procs:
+            procs.write(str(os.getpid()))
+    except OSError:
+        yield
+        return
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        with open(os.path.join(CPUACCT, 'cgroup.procs'), 'w') as procs:
+            procs.write(str(os.getpid()))
+        with open(os.path.join(group, 'cpuacct.usage')) as usage:
+            cpu = int(usage.read()) / 1e9
+        with open(path, 'a', encoding='utf-8') as log:
+            log.write('{"module": "%s", "cpu": %.1f, "seconds": %.1f}\n' % (
+                _module(request.node), cpu, time.monotonic() - started))
+        try:
+            os.rmdir(group)  # refused while a process it started lives on; harmless
+        except OSError:
+            pass
 
 
 @pytest.fixture(scope='session')

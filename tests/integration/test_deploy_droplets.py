@@ -6,13 +6,22 @@ inventory plugin lists, each droplet running its own service; the API answers th
 droplet's edge and keeps its data in postgres on a droplet of the other region, reached over the
 peered VPCs' private addresses.
 
+The host firewall across servers: postgres's host port is closed to another tenant's container and to
+the default bridge on its droplet and to another tenant's container on the API's droplet, open to the
+tenant's own network there; a Docker daemon restart keeps the rules, rules lost anyway (a reboot) come
+back with the next deploy, which changes nothing else. Then remove.yml takes the env off all three
+droplets (nothing of it left in an engine, cron or the shared state; data/, backups/ and secrets/ stay;
+the edge and the health agent go with the last tenant), and destroy.yml the droplets.
+
 The droplets are real hosts (tests/world/host.sh); as they cannot reach a registry, they get the
 stand-in images (nginx, postgres, redis) the way a real droplet pulls them from Docker Hub, with
-host.sh load-images, and the built images over SSH.
+host.sh load-images, and the built images over SSH. (This test took in test_multi_server's firewall and
+removal steps: the same servers prove them, without a second world for the CI's 30 minutes.)
 """
 import json
 import os
 import random
+import re
 import string
 import sys
 import urllib.request
@@ -20,7 +29,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, recap_changed, run_playbook
+from helpers import REPO, changed_tasks, run_playbook
 from do_cloud import sim_state
 from sim_hosts import SimHost, load_images
 
@@ -102,8 +111,73 @@ def test_example_on_droplets(cloud, tmp_path):
         'cat /local/%s/myapp/prod/config/nginx/nginx.conf' % user, timeout=60, check=True).stdout
     for service in ('postgres', 'redis'):
         assert by_service[service]['private_ip'] + ':' in sidecar, (service, sidecar)
+
+    # The host firewall: postgres's host port is closed to another tenant's container and to the default bridge
+    # on its droplet, and to another tenant's container on the API's droplet (its connections would leave with
+    # that droplet's address); the API's sidecar reached it above, from the tenant's network.
+    prefix = '%s_myapp_prod' % user
+    db, app = (SimHost(by_service[s]['host'], by_service[s]['public_ip'], key) for s in ('postgres', 'api'))
+    ports = host_ports(db, prefix)
+    assert len(ports) == 1, ports
+    assert probe_ports(db, ports, 'other_net') == {ports[0]: 'closed'}
+    assert probe_ports(db, ports, 'bridge') == {ports[0]: 'closed'}
+    assert probe_ports(app, ports, 'other_net') == {ports[0]: 'closed'}
+    assert probe_ports(app, ports, prefix + '_net') == {ports[0]: 'open'}
+    # A Docker daemon restart keeps the rules; rules lost anyway (a reboot) come back with the next deploy,
+    # which changes nothing else (the second deploy's idempotence, but for that one task).
+    rules = db.ssh('iptables -S', check=True).stdout
+    assert '--comment "fleet %s"' % prefix in rules, rules
+    db.restart_docker()
+    assert db.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
+    db.ssh('for c in $(iptables -S | awk \'/^-N FLEET-/ {print $2}\'); do iptables -F $c; done; '
+           'iptables -D INPUT -j FLEET-PORTS-IN; iptables -D DOCKER-USER -j FLEET-PORTS-FWD; '
+           'for c in $(iptables -S | awk \'/^-N FLEET-/ {print $2}\'); do iptables -X $c; done', check=True)
+    assert probe_ports(db, ports, 'bridge') == {ports[0]: 'open'}
     again = run_playbook('playbooks/deploy.yml', *deploy, env=env, timeout=1800)
     assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
-    assert recap_changed(again.stdout) == 0, again.stdout[-5000:]
+    firewall_task = ('projectdeployer.fleet.deploy : Let only the tenant\'s network, the edge and the env\'s '
+                     'other servers reach its host ports')
+    assert changed_tasks(again.stdout) == [(firewall_task, by_service['postgres']['name'])], again.stdout[-6000:]
+    assert db.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
+    assert probe_ports(db, ports, 'bridge') == {ports[0]: 'closed'}
+
+    # remove.yml takes the env off every droplet (issue 13): nothing of it in an engine, cron or the shared state;
+    # the edge and the health agent go with their last tenant; data/, backups/ and secrets/ stay (not purged)
+    removed = run_playbook('playbooks/remove.yml', *deploy, '-e', 'fleet_confirm=%s/myapp/prod' % user, env=env,
+                           timeout=600)
+    assert removed.returncode == 0, (removed.stdout + removed.stderr)[-6000:]
+    for droplet in droplets:
+        server = SimHost(droplet['host'], droplet['public_ip'], key)
+        assert 'FLEET-' not in server.ssh('iptables -S', check=True).stdout  # the last tenant: no chain left
+        engine = server.ssh("docker ps -a --format '{{.Names}}'; docker network ls --format '{{.Name}}'",
+                            check=True).stdout.split()
+        assert [n for n in engine if n.startswith(prefix) or n.startswith('fleet_edge')] == [], engine
+        left = server.ssh('ls /etc/cron.d /local/.fleet/edge/conf.d; cat /local/.fleet/ports.json', timeout=60).stdout
+        assert prefix not in left, left
+        kept = server.ssh('ls /local/%s/myapp/prod' % user, check=True).stdout.split()
+        assert sorted(kept) == ['backups', 'data', 'secrets'], kept
+        agent = server.ssh('ls /etc/systemd/system/fleet-agent.service /etc/cron.d/fleet-health-monitor '
+                           '/local/.fleet/lib/fleet-health.zip /local/.fleet/agent 2>&1', timeout=60).stdout
+        assert agent.count('No such file or directory') == 4, agent
     gone = run_playbook('playbooks/destroy.yml', *common, '-e', 'fleet_confirm=%s/myapp/prod' % user, timeout=600)
     assert gone.returncode == 0, (gone.stdout + gone.stderr)[-4000:]
+
+
+# Each address is tried at once, 3 s at most; bash's /dev/tcp, since the stand-in images have bash but not all python.
+PROBE = ('for a in "$@"; do ( if timeout 3 bash -c "exec 3<>/dev/tcp/${a%:*}/${a##*:}" 2>/dev/null; '
+         'then echo "$a open"; else echo "$a closed"; fi ) & done; wait')
+
+
+def probe_ports(host, addresses, network):
+    """``{address: 'open' | 'closed'}`` of connections from a container on ``network`` of ``host``
+    (``other_net``: a network of its own, as another tenant's)."""
+    make = 'docker network create other_net >/dev/null 2>&1; ' if network == 'other_net' else ''
+    out = host.ssh("%sdocker run --rm --network %s --entrypoint bash fleet-world/nginx:1.22 -c '%s' probe %s"
+                   % (make, network, PROBE, ' '.join(addresses)), check=True).stdout
+    return dict(line.rsplit(' ', 1) for line in out.splitlines())
+
+
+def host_ports(host, prefix):
+    """``ADDRESS:PORT`` of every host port the tenant's running containers on ``host`` publish."""
+    out = host.ssh("docker ps --filter name=%s --format '{{.Ports}}'" % prefix, check=True).stdout
+    return sorted(set(re.findall(r'(\d+\.\d+\.\d+\.\d+:\d+)->', out)))

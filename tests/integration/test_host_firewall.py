@@ -4,7 +4,7 @@
 A tiny HTTP server stands for a tenant's service, published on the docker0 address as host ports are
 on the embedded local engine; probes connect to it from containers on the tenant's network, on an
 "edge" network, on another tenant's network and on the default bridge. (The deploy role's use of the
-module, and the VPC case on two simulated servers, are tested in test_deploy and test_multi_server.)
+module, and the VPC case on two simulated servers, are tested in test_deploy and test_deploy_droplets.)
 """
 import ipaddress
 import json

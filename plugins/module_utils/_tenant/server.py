@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A tenant's footprint on the server the module runs on: gathered from the Docker engine, the cron
 directory, the shared port state and the tenant directory; removed item by item (``footprint.py``
-decides what goes). Used by the ``tenant_remove`` module."""
+decides what goes). Used by the ``tenant_remove`` module, and by ``deploy_changes`` to see beforehand
+whether a deploy's prune has anything to remove (``prune_plan``)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,18 @@ def gather(client, ids, fleet_root, cron_dir, port_file, whole=False):
         'files': files,
         'dirs': _listdir(project_dir),
     }
+
+
+def prune_plan(client, ids, fleet_root, cron_dir, port_file, services, volumes=(), purge=False):
+    """What a prune of tenant ``ids`` to ``services`` (and their named ``volumes``) does on this server:
+    ``(found, gone, items, lines)`` - ``gather``'s result, the services that left, ``footprint.plan_prune``'s
+    items (each with its ``action``, remove or keep) and each item's line for people (``footprint.describe``),
+    by ``id(item)``."""
+    found = gather(client, ids, fleet_root, cron_dir, port_file)
+    gone, items = footprint.plan_prune(naming.prefix(*ids), found, services, volumes, purge=purge)
+    project_dir = found['project_dir'] or naming.project_dir(fleet_root, *ids)
+    lines = dict((id(entry), footprint.describe(entry, project_dir, cron_dir)) for entry in items)
+    return found, gone, items, lines
 
 
 def _gone(exc):

@@ -174,3 +174,20 @@ def test_missing_port_state_is_not_created(tmp_path):
     found = server.gather(engine, IDS, root, str(tmp_path), os.path.join(root, '.fleet', 'ports.json'), whole=True)
     assert footprint.plan_absent(P, found) == []
     assert not os.path.exists(root)
+
+
+def test_prune_plan_previews_exactly_what_the_prune_removes_and_touches_nothing(world):
+    """deploy_changes' preview: a deploy runs tenant_remove only when it lists something to remove."""
+    engine, root, cron, ports, project = world
+    before = (engine.names('container'), engine.names('volume'), sorted(os.listdir(cron)), open(ports).read())
+    _found, gone, items, lines = server.prune_plan(engine, IDS, root, cron, ports, ['api', 'db'], volumes=['uploads'])
+    assert gone == ['web']
+    assert (engine.names('container'), engine.names('volume'), sorted(os.listdir(cron)), open(ports).read()) == before
+    assert engine.calls == [] and (project / 'config/deploy/web.json').exists()
+    previewed = sorted(lines[id(i)] for i in items if i['action'] == 'remove')
+    assert previewed and all('web' in line for line in previewed), previewed
+    removed = run(world, False, ['api', 'db'])
+    assert sorted(footprint.describe(i, str(project), cron) for i in removed if i['action'] == 'remove') == previewed
+    # after the prune, the preview finds nothing to remove (what it keeps stays listed): the next deploy skips the module
+    _found, _gone, items, _lines = server.prune_plan(engine, IDS, root, cron, ports, ['api', 'db'], volumes=['uploads'])
+    assert [i for i in items if i['action'] == 'remove'] == [] and [i for i in items if i['action'] == 'keep']
