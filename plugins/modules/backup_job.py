@@ -119,26 +119,16 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-# Imported here so that Ansible carries them to the host with this module: the program is made of them.
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import engine, files, job, postgres, redis
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker, program_zip
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import auth, cron, naming, schema, sizes
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup.schedule import backup_cron
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import ensure_file
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import cron
 
-LIBRARY = (job, engine, files, postgres, redis, naming, docker, cron, schema, sizes, auth)
-MAIN = '''# The scheduled backup of projectdeployer.fleet (see the backup_job module).
-import sys
-from %s import main
-raise SystemExit(main(sys.argv[1:]))
-''' % job.__name__
+LIBRARY = program.LIBRARY
+MAIN = program.MAIN
 build_zip = program_zip.build_zip
 current_sha256 = program_zip.current_sha256
-
-
-def sources():
-    """(path in the zip, text) of every file the program needs, the package __init__ files included."""
-    return program_zip.sources(LIBRARY, MAIN)
+sources = program.sources
 
 
 def write(path, data):
@@ -148,14 +138,8 @@ def write(path, data):
 def install_schedules(p, command, check_mode):
     """Write each schedule's cron file that differs; their paths."""
     written = []
-    project_dir = os.path.join(p['fleet_root'], p['user'], p['project'], p['env'])
-    for service, spec in sorted(p['schedules'].items()):
-        naming.check_ids(user=p['user'], project=p['project'], env=p['env'], service=service)
-        if not isinstance(spec, dict) or spec.get('type') not in ('postgres', 'redis') or not spec.get('backup_schedule'):
-            raise ValueError('schedules: %s needs type postgres or redis and a backup_schedule' % service)
-        path, content = backup_cron(command, p['user'], p['project'], p['env'], service, spec['type'],
-                                    int(spec.get('backup_keep') or 7), cron.cron_fields(spec['backup_schedule']),
-                                    p['fleet_root'], project_dir, p['docker_host'], p['cron_dir'])
+    for path, content in program.schedule_files(p['schedules'], command, p['user'], p['project'], p['env'],
+                                                p['fleet_root'], p['docker_host'], p['cron_dir']):
         if ensure_file(path, content, mode=0o644, check_mode=check_mode):
             written.append(path)
     return written

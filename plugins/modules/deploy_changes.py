@@ -89,6 +89,34 @@ options:
       port_state:
         description: The server's shared port state; C({fleet_root}/.fleet/ports.json) when not set.
         type: path
+  backup:
+    description:
+      - Also look whether the scheduled backups are installed as M(projectdeployer.fleet.backup_job) would install
+        them (the program built from the same sources, each cron file with its exact content), so that a deploy
+        runs that module only when something differs. Returned as RV(backup_current) and RV(cron_present).
+    type: dict
+    version_added: 0.4.0
+    suboptions:
+      path:
+        description: The program's zip (as backup_job's O(projectdeployer.fleet.backup_job#module:path)).
+        type: path
+        required: true
+      digest:
+        description: The program's sources digest (P(projectdeployer.fleet.program_digest#filter) of V(backup)).
+        type: str
+        required: true
+      schedules:
+        description: As backup_job's O(projectdeployer.fleet.backup_job#module:schedules).
+        type: dict
+        required: true
+      fleet_root:
+        description: The server's fleet root.
+        type: path
+        required: true
+      cron_dir:
+        description: Where the cron files are.
+        type: path
+        default: /etc/cron.d
 '''
 
 EXAMPLES = r'''
@@ -126,13 +154,23 @@ prune:
   returned: when O(prune) is set
   type: dict
   sample: {removed: ["container u1_myapp_prod_old (service old)"], kept: [], msg: "u1_myapp_prod: would remove 1 thing"}
+backup_current:
+  description: With O(backup), whether the backup program and every schedule's cron file are current.
+  returned: when O(backup) is set
+  type: bool
+cron_present:
+  description: With O(backup), whether C(/usr/sbin/cron) is on the server.
+  returned: when O(backup) is set
+  type: bool
 '''
 
 import os
+import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program as backup_program
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
@@ -178,6 +216,16 @@ def prune_preview(client, top):
     return seen
 
 
+def backup_look(top):
+    """``{backup_current, cron_present}``: whether backup_job would change nothing here, and whether cron is there."""
+    opts = top['backup']
+    files = backup_program.schedule_files(opts['schedules'], '%s %s' % (sys.executable, opts['path']), top['user'],
+                                          top['project'], top['env'], opts['fleet_root'], top['docker_host'],
+                                          opts['cron_dir'])
+    return {'backup_current': backup_program.is_current(opts['path'], opts['digest'], files),
+            'cron_present': os.path.exists('/usr/sbin/cron')}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -192,6 +240,13 @@ def main():
                 fleet_root=dict(type='path', default='/local'),
                 cron_dir=dict(type='path', default='/etc/cron.d'),
                 port_state=dict(type='path'),
+            )),
+            backup=dict(type='dict', options=dict(
+                path=dict(type='path', required=True),
+                digest=dict(type='str', required=True),
+                schedules=dict(type='dict', required=True),
+                fleet_root=dict(type='path', required=True),
+                cron_dir=dict(type='path', default='/etc/cron.d'),
             )),
             docker_host=DOCKER_HOST_OPTION,
         ),
@@ -216,6 +271,8 @@ def main():
                 changes[job['service']] = 'its schedule is not installed'
         services = running_services(client, p['user'], p['project'], p['env'], p['state_dir'])
         extra = {'prune': prune_preview(client, p)} if p['prune'] else {}
+        if p['backup']:
+            extra.update(backup_look(p))
     except (ValueError, DeployError, FleetDockerError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:

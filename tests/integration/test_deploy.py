@@ -170,6 +170,10 @@ def test_second_identical_deploy_changes_and_restarts_nothing(deployed):
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert recap_changed(proc.stdout) == 0, proc.stdout[-6000:]
     assert project.containers() == before
+    # deploy_changes saw the backups' program and schedules current and nothing to prune: neither module ran
+    for task in ('Schedule the database backups', 'Remove the services that left the spec'):
+        block = proc.stdout.split('TASK [projectdeployer.fleet.deploy : %s]' % task)[1].split('TASK [')[0]
+        assert 'skipping: [' in block and 'ok: [' not in block and 'included:' not in block, (task, block)
 
 
 HTTPLOAD = os.path.join(REPO, 'bench', 'httpload.py')

@@ -66,10 +66,38 @@ def sources(modules, main):
     return entries
 
 
+COMMENT_PREFIX = b'fleet sources sha256 '
+
+
+def sources_digest(entries):
+    """The sha256 of the entries (paths and texts): what the zip is made of, whatever zlib compresses it to."""
+    digest = hashlib.sha256()
+    for path, text in entries:
+        for part in (path, text):
+            data = part.encode('utf-8')
+            digest.update(b'%d:' % len(data))
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def installed_sources_digest(path):
+    """The sources digest in the comment of the zip at ``path`` (``build_zip`` writes it); None when the file is
+    missing, no zip or has none. Lets a controller that built the same entries tell, without the zip's bytes
+    (which depend on the server's zlib), that the program there is current."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            comment = archive.comment
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return comment[len(COMMENT_PREFIX):].decode('ascii', 'replace') if comment.startswith(COMMENT_PREFIX) else None
+
+
 def build_zip(entries):
-    """The zip's bytes: entries in order, fixed times and modes, so the same code gives the same bytes."""
+    """The zip's bytes: entries in order, fixed times and modes, so the same code gives the same bytes; its
+    comment holds ``sources_digest(entries)``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
+        archive.comment = COMMENT_PREFIX + sources_digest(entries).encode('ascii')
         for path, text in entries:
             info = zipfile.ZipInfo(path, date_time=FIXED_TIME)
             info.external_attr = 0o644 << 16

@@ -6,16 +6,17 @@ import subprocess
 import sys
 import zipfile
 
-from ansible_collections.projectdeployer.fleet.plugins.modules import backup_job as mod
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 
 
 def test_the_same_code_gives_the_same_bytes():
-    assert mod.build_zip(mod.sources()) == mod.build_zip(mod.sources())
+    assert program_zip.build_zip(program.sources()) == program_zip.build_zip(program.sources())
 
 
 def test_the_zip_holds_the_job_and_what_it_imports(tmp_path):
     path = tmp_path / 'fleet-backup.zip'
-    path.write_bytes(mod.build_zip(mod.sources()))
+    path.write_bytes(program_zip.build_zip(program.sources()))
     names = zipfile.ZipFile(str(path)).namelist()
     assert '__main__.py' in names
     base = 'ansible_collections/projectdeployer/fleet/plugins/module_utils/'
@@ -30,7 +31,7 @@ def test_the_zip_holds_the_job_and_what_it_imports(tmp_path):
 def test_the_zip_runs_without_ansible(tmp_path):
     """-S: no site-packages, so no Ansible (cron runs the program on a bare server); --help needs nothing else."""
     path = tmp_path / 'fleet-backup.zip'
-    path.write_bytes(mod.build_zip(mod.sources()))
+    path.write_bytes(program_zip.build_zip(program.sources()))
     proc = subprocess.run([sys.executable, '-I', '-S', str(path), '--help'], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -40,7 +41,7 @@ def test_the_zip_runs_without_ansible(tmp_path):
 def test_a_run_without_an_engine_records_one_line(tmp_path):
     """The whole program against a Docker host that does not answer: status failed, exit 1, no traceback."""
     path = tmp_path / 'fleet-backup.zip'
-    path.write_bytes(mod.build_zip(mod.sources()))
+    path.write_bytes(program_zip.build_zip(program.sources()))
     root = tmp_path / 'fleet'
     proc = subprocess.run([sys.executable, str(path), '--fleet-root', str(root), '--user', 'u1', '--project', 'myapp',
                            '--env', 'prod', '--service', 'postgres', '--type', 'postgres',
@@ -57,9 +58,38 @@ def test_a_run_without_an_engine_records_one_line(tmp_path):
 
 def test_write_replaces_atomically_with_mode_0644(tmp_path):
     path = str(tmp_path / 'lib' / 'fleet-backup.zip')
-    mod.write(path, b'one')
-    mod.write(path, b'two')
+    program_zip.install(path, b'one')
+    program_zip.install(path, b'two')
     assert open(path, 'rb').read() == b'two'
     assert os.stat(path).st_mode & 0o777 == 0o644
     assert os.listdir(str(tmp_path / 'lib')) == ['fleet-backup.zip']
-    assert mod.current_sha256(str(tmp_path / 'missing')) is None
+    assert program_zip.current_sha256(str(tmp_path / 'missing')) is None
+
+
+def test_the_zip_names_its_sources_and_is_current_only_with_its_schedules(tmp_path):
+    """deploy_changes' look: current when the zip holds the controller's sources digest and each cron file its
+    exact content; any other zip, a missing file or a changed schedule is not."""
+    path = tmp_path / 'fleet-backup.zip'
+    digest = program.sources_digest()
+    assert program_zip.installed_sources_digest(str(path)) is None
+    path.write_bytes(program_zip.build_zip(program.sources()))
+    assert program_zip.installed_sources_digest(str(path)) == digest
+    cron = tmp_path / 'cron.d'
+    cron.mkdir()
+    schedules = {'db': {'type': 'postgres', 'backup_schedule': '0 2 * * *'}, 'cache': {'type': 'redis',
+                                                                                       'backup_schedule': '0 3 * * *'}}
+    wanted = program.schedule_files(schedules, 'python3 %s' % path, 'u1', 'myapp', 'prod', '/local',
+                                    'unix:///var/run/docker.sock', str(cron))
+    assert sorted(os.path.basename(p) for p, _c in wanted) == ['fleet_u1_myapp_prod_cache_backup',
+                                                               'fleet_u1_myapp_prod_db_backup']
+    assert not program.is_current(str(path), digest, wanted)        # no cron file yet
+    for cron_path, content in wanted:
+        with open(cron_path, 'w') as handle:
+            handle.write(content)
+    assert program.is_current(str(path), digest, wanted)
+    assert not program.is_current(str(path), 'another digest', wanted)
+    with open(wanted[0][0], 'a') as handle:
+        handle.write('# edited by hand\n')
+    assert not program.is_current(str(path), digest, wanted)
+    path.write_bytes(b'not a zip')
+    assert program_zip.installed_sources_digest(str(path)) is None
