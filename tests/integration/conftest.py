@@ -131,6 +131,11 @@ def _failure_message(proc_output, returncode):
 CPUACCT = '/sys/fs/cgroup/cpuacct'
 
 
+def _cpu_usage(group):
+    with open(os.path.join(group, 'cpuacct.usage')) as usage:
+        return int(usage.read()) / 1e9
+
+
 @pytest.fixture(scope='module', autouse=True)
 def module_cpu(request):
     """With ``$FLEET_CPU_LOG`` set (tests/run.sh sets it), the CPU time of each integration module goes there as one
@@ -150,19 +155,18 @@ def module_cpu(request):
     except OSError:
         yield
         return
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _cpu_usage(group)  # a group left by an earlier run keeps its count
     try:
         yield
     finally:
         with open(os.path.join(CPUACCT, 'cgroup.procs'), 'w') as procs:
             procs.write(str(os.getpid()))
-        with open(os.path.join(group, 'cpuacct.usage')) as usage:
-            cpu = int(usage.read()) / 1e9
+        cpu = _cpu_usage(group) - cpu_before
         with open(path, 'a', encoding='utf-8') as log:
             log.write('{"module": "%s", "cpu": %.1f, "seconds": %.1f}\n' % (
                 _module(request.node), cpu, time.monotonic() - started))
         try:
-            os.rmdir(group)  # refused while a process it started lives on; harmless
+            os.rmdir(group)  # refused while a process it started lives on (ssh's ControlPersist masters)
         except OSError:
             pass
 
