@@ -79,13 +79,20 @@ def main(argv=None):
     return 0
 
 
-def print_module_cpu(path, count, markdown):
-    """The integration modules that took the most CPU (their process trees', containers aside)."""
+def read_json_lines(path, what):
+    """The rows of a JSON-lines log; None (said on stderr as ``no WHAT``) when it cannot be read."""
     try:
         with open(path, encoding='utf-8') as log:
-            rows = [json.loads(line) for line in log if line.strip()]
+            return [json.loads(line) for line in log if line.strip()]
     except (OSError, ValueError) as exc:
-        print('no module CPU: %s' % exc, file=sys.stderr)
+        print('no %s: %s' % (what, exc), file=sys.stderr)
+        return None
+
+
+def print_module_cpu(path, count, markdown):
+    """The integration modules that took the most CPU (their process trees', containers aside)."""
+    rows = read_json_lines(path, 'module CPU')
+    if rows is None:
         return
     print()
     print('%d modules taking the most CPU (%.0f s in all, containers and the shared engine aside)' % (
@@ -97,11 +104,8 @@ def print_module_cpu(path, count, markdown):
 
 def print_playbook_runs(path, count, markdown):
     """Playbook runs summed per test module and per playbook, most CPU first."""
-    try:
-        with open(path, encoding='utf-8') as log:
-            runs = [json.loads(line) for line in log if line.strip()]
-    except (OSError, ValueError) as exc:
-        print('no playbook runs: %s' % exc, file=sys.stderr)
+    runs = read_json_lines(path, 'playbook runs')
+    if runs is None:
         return
     for label, key in (('module', lambda r: r['test'].split('::')[0].rsplit('/', 1)[-1].replace('.py', '')),
                        ('playbook', lambda r: r['playbook'])):

@@ -124,23 +124,13 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import ensure_file
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import cron
 
-LIBRARY = program.LIBRARY
-MAIN = program.MAIN
-build_zip = program_zip.build_zip
-current_sha256 = program_zip.current_sha256
-sources = program.sources
-
-
-def write(path, data):
-    program_zip.install(path, data)
-
 
 def install_schedules(p, command, check_mode):
     """Write each schedule's cron file that differs; their paths."""
     written = []
     for path, content in program.schedule_files(p['schedules'], command, p['user'], p['project'], p['env'],
                                                 p['fleet_root'], p['docker_host'], p['cron_dir']):
-        if ensure_file(path, content, mode=0o644, check_mode=check_mode):
+        if ensure_file(path, content, mode=program.CRON_FILE_MODE, check_mode=check_mode):
             written.append(path)
     return written
 
@@ -160,7 +150,7 @@ def main():
         supports_check_mode=True)
     path = module.params['path']
     try:
-        changed, digest = program_zip.install(path, build_zip(sources()), module.check_mode)
+        changed, digest = program_zip.install(path, program_zip.build_zip(program.sources()), module.check_mode)
     except OSError as exc:
         module.fail_json(msg='cannot write the backup program to %s: %s' % (path, exc))
     command = '%s %s' % (sys.executable, path)

@@ -203,17 +203,15 @@ def service_params(entry, top):
 
 
 def prune_preview(client, top):
-    """``{removed: [...], kept: [...]}``: the lines of what a prune to ``top['prune']`` would do here."""
+    """``{removed: [...], kept: [...], msg}``: the lines of what a prune to ``top['prune']`` would do here."""
     opts = top['prune']
-    port_file = opts['port_state'] or os.path.join(opts['fleet_root'], '.fleet', 'ports.json')
     dummy, dummy_gone, items, lines = tenant_server.prune_plan(
-        client, (top['user'], top['project'], top['env']), opts['fleet_root'], opts['cron_dir'], port_file,
+        client, (top['user'], top['project'], top['env']), opts['fleet_root'], opts['cron_dir'],
+        tenant_server.port_state_path(opts['fleet_root'], opts['port_state']),
         opts['services'], opts['volumes'], purge=opts['purge'])
-    seen = {action: [lines[id(e)] for e in items if e['action'] == word]
-            for action, word in (('removed', 'remove'), ('kept', 'keep'))}
-    seen['msg'] = footprint.summary(seen['removed'], seen['kept'], opts['purge'], True,
-                                    naming.prefix(top['user'], top['project'], top['env']))
-    return seen
+    removed, kept = footprint.split_lines(items, lines)
+    return {'removed': removed, 'kept': kept, 'msg': footprint.summary(
+        removed, kept, opts['purge'], True, naming.prefix(top['user'], top['project'], top['env']))}
 
 
 def backup_look(top):

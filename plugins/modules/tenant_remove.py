@@ -176,7 +176,7 @@ def run(module, client):
     p = module.params
     ids = (p['user'], p['project'], p['env'])
     prefix = naming.prefix(*ids)
-    port_file = p['port_state'] or os.path.join(p['fleet_root'], '.fleet', 'ports.json')
+    port_file = server.port_state_path(p['fleet_root'], p['port_state'])
     whole = p['state'] == 'absent'
     if whole:
         found = server.gather(client, ids, p['fleet_root'], p['cron_dir'], port_file, whole=True)
@@ -188,8 +188,7 @@ def run(module, client):
         found, services, items, lines = server.prune_plan(client, ids, p['fleet_root'], p['cron_dir'], port_file,
                                                           p['services'], p['volumes'], purge=p['purge'])
         project_dir = found['project_dir'] or naming.project_dir(p['fleet_root'], *ids)
-    removed = [lines[id(e)] for e in items if e['action'] == 'remove']
-    kept = [lines[id(e)] for e in items if e['action'] == 'keep']
+    removed, kept = footprint.split_lines(items, lines)
     if removed and not module.check_mode:
         # the health agent never heals what is being removed (it leaves a locked env alone)
         with held(os.path.join(project_dir, 'config', 'deploy') if os.path.isdir(project_dir) else None):

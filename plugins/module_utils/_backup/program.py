@@ -6,7 +6,7 @@
 
 The module installs them; deploy_changes only looks whether what is installed is current (``is_current``), so a
 deploy runs backup_job only when something differs; the controller gives it the program's sources digest
-(the ``backup_program`` filter), as the module here carries the same sources.
+(the ``program_digest`` filter), as the module here carries the same sources.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import docker, program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import auth, cron, naming, schema, sizes
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup.schedule import backup_cron
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import differs
 
 LIBRARY = (job, engine, files, postgres, redis, naming, docker, cron, schema, sizes, auth)
 MAIN = '''# The scheduled backup of projectdeployer.fleet (see the backup_job module).
@@ -26,6 +27,7 @@ import sys
 from %s import main
 raise SystemExit(main(sys.argv[1:]))
 ''' % job.__name__
+CRON_FILE_MODE = 0o644
 
 
 def sources():
@@ -53,15 +55,8 @@ def schedule_files(schedules, command, user, project, env, fleet_root, docker_ho
     return wanted
 
 
-def _holds(path, content):
-    try:
-        with open(path) as handle:
-            return handle.read() == content
-    except (IOError, OSError):
-        return False
-
-
 def is_current(path, digest, files):
     """Whether the program at ``path`` was built from sources of ``digest`` and every cron file of ``files``
-    (``schedule_files``) holds exactly its content: then backup_job would change nothing."""
-    return program_zip.installed_sources_digest(path) == digest and all(_holds(p, c) for p, c in files)
+    (``schedule_files``) holds exactly its content and mode: then backup_job would change nothing."""
+    return (program_zip.installed_sources_digest(path) == digest
+            and not any(differs(p, c, CRON_FILE_MODE) for p, c in files))

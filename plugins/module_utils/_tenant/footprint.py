@@ -294,6 +294,12 @@ def describe(entry, project_dir=None, cron_dir=None):
     return '%s %s%s' % (label, name, ' (%s)' % ', '.join(notes) if notes else '')
 
 
+def split_lines(items, lines):
+    """``(removed, kept)``: the lines (``lines[id(item)]``) of the items that go and of those that stay."""
+    return ([lines[id(e)] for e in items if e['action'] == 'remove'],
+            [lines[id(e)] for e in items if e['action'] == 'keep'])
+
+
 def summary(removed, kept, purge, check_mode=False, what=None):
     """The one-line ``msg`` of a run: how many things went (or would go) and what stayed."""
     verb = 'would remove' if check_mode else 'removed'

@@ -95,6 +95,11 @@ def gather(client, ids, fleet_root, cron_dir, port_file, whole=False):
     }
 
 
+def port_state_path(fleet_root, port_state=None):
+    """The server's shared port state: ``port_state``, else ``{fleet_root}/.fleet/ports.json``."""
+    return port_state or os.path.join(fleet_root, '.fleet', 'ports.json')
+
+
 def prune_plan(client, ids, fleet_root, cron_dir, port_file, services, volumes=(), purge=False):
     """What a prune of tenant ``ids`` to ``services`` (and their named ``volumes``) does on this server:
     ``(found, gone, items, lines)`` - ``gather``'s result, the services that left, ``footprint.plan_prune``'s

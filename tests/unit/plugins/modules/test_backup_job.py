@@ -86,7 +86,11 @@ def test_the_zip_names_its_sources_and_is_current_only_with_its_schedules(tmp_pa
     for cron_path, content in wanted:
         with open(cron_path, 'w') as handle:
             handle.write(content)
+        os.chmod(cron_path, 0o644)
     assert program.is_current(str(path), digest, wanted)
+    os.chmod(wanted[1][0], 0o600)                                    # backup_job would set the mode back
+    assert not program.is_current(str(path), digest, wanted)
+    os.chmod(wanted[1][0], 0o644)
     assert not program.is_current(str(path), 'another digest', wanted)
     with open(wanted[0][0], 'a') as handle:
         handle.write('# edited by hand\n')
