@@ -51,7 +51,7 @@ options:
     description: The service's type.
     type: str
     required: true
-    choices: [postgres, redis]
+    choices: [postgres, redis, opensearch]
   state:
     description: V(present) takes a backup, V(absent) prunes old ones, V(restored) restores O(backup_file).
     type: str
@@ -169,7 +169,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             naming.tenant_argument_spec('required'),
-            type=dict(type='str', required=True, choices=['postgres', 'redis']),
+            type=dict(type='str', required=True, choices=['postgres', 'redis', 'opensearch']),
             state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
             fleet_root=dict(type='path', default=naming.DEFAULT_FLEET_ROOT),
             backup_file=dict(type='str'),

@@ -20,7 +20,7 @@ description:
     replaces it.
   - The program backs up one service and prunes exactly as the module does, and records each run in the
     project's C(monitoring/backups/{service}.json) (the last run) and C(monitoring/backup_runs.jsonl).
-  - The C(deploy) role schedules it with M(ansible.builtin.cron) for each postgres and redis service.
+  - The C(deploy) role schedules it with M(ansible.builtin.cron) for each postgres, redis and opensearch service.
 author:
   - Fleet Developers (@projectdeployer)
 extends_documentation_fragment:
@@ -39,10 +39,10 @@ options:
     default: /local/.fleet/lib/fleet-backup.zip
   schedules:
     description:
-      - Database services whose backups cron runs, by name, each with its spec keys C(type) (V(postgres) or
-        V(redis)), C(backup_schedule) (a cron schedule) and C(backup_keep) (default 7); other keys are ignored.
+      - Database services whose backups cron runs, by name, each with its spec keys C(type) (V(postgres), V(redis) or
+        V(opensearch)), C(backup_schedule) (a cron schedule) and C(backup_keep) (default 7); other keys are ignored.
       - Each gets C(/etc/cron.d/fleet_{user}_{project}_{env}_{service}_backup) (as M(ansible.builtin.cron) would
-        write it, one entry), rewritten only when it differs. The deploy role gives every postgres and redis
+        write it, one entry), rewritten only when it differs. The deploy role gives every postgres, redis and opensearch
         service of the server, so one module run installs the program and all the schedules.
     type: dict
     default: {}

@@ -30,7 +30,7 @@ WORLD_DIR = os.path.join(REPO, 'tests', 'world')
 LOG_DIR = os.environ.get('FLEET_WORLD_LOG_DIR', '/var/log/fleet-world')
 REGISTRY = os.environ.get('FLEET_WORLD_REGISTRY', '127.0.0.1:5000')
 NAMESPACE = os.environ.get('FLEET_WORLD_NAMESPACE', 'fleet-world')
-UP_TIMEOUT = 3600  # a cold world (debootstrap + five image builds) takes a few minutes
+UP_TIMEOUT = 3600  # a cold world (debootstrap + six image builds) takes a few minutes
 
 # Keep in step with WORLD_IMAGE_TAGS in tests/world/lib.sh.
 WORLD_IMAGES = {
@@ -39,6 +39,7 @@ WORLD_IMAGES = {
     'nginx': ['1.22', 'stable'],
     'python': ['3.11', '3.11-slim'],
     'node': ['18', '18-slim'],
+    'opensearch': ['2.19.6', '2.19', '2'],
 }
 TEST_LABEL = 'fleet-test'
 

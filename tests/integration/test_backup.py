@@ -349,7 +349,7 @@ def test_backup_playbook_prunes_to_backup_keep(dbs):
                 files.parse_backup_name(n.rsplit('.', 1)[0] if n.endswith(('.json', '.sha256')) else n) is not None and
                 (n.rsplit('.', 1)[0] if n.endswith(('.json', '.sha256')) else n) not in [b['name'] for b in kept]]
     proc = dbs.playbook('backup', '-e', 'fleet_service=nosuch')
-    assert proc.returncode != 0 and "'nosuch' is not a postgres or redis service" in proc.stdout, proc.stdout[-2000:]
+    assert proc.returncode != 0 and "'nosuch' is not a postgres, redis or opensearch service" in proc.stdout, proc.stdout[-2000:]
 
 
 def _cron_job(dbs, service):

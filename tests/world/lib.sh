@@ -19,8 +19,9 @@ declare -A WORLD_IMAGE_TAGS=(
     [nginx]="1.22 stable"
     [python]="3.11 3.11-slim"
     [node]="18 18-slim"
+    [opensearch]="2.19.6 2.19 2"
 )
-WORLD_IMAGE_ORDER=(postgres redis nginx python node)
+WORLD_IMAGE_ORDER=(postgres redis nginx python node opensearch)
 
 mkdir -p "$LOG_DIR" "$CACHE_DIR" "$STATE_DIR"
 

@@ -6,6 +6,8 @@ GET /         JSON greeting (GREETING) and the container's hostname
 GET /version  JSON {"version": APP_VERSION}
 POST /items   {"name": ...} -> a row in postgres table items and INCR of a redis counter
 GET /items    the rows and the counter
+POST /docs    {"id": ..., "title": ..., "body": ...} -> a document in OpenSearch (when the api depends on one)
+GET /search?q=text   the matching documents
 """
 import json
 import os
@@ -14,9 +16,11 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import connections
+import search
 
 COUNTER_KEY = "items:created"
 SCHEMA = """CREATE TABLE IF NOT EXISTS items (
@@ -115,26 +119,43 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"version": os.environ.get("APP_VERSION", "unknown")})
         elif path == "/items":
             self._send(*self._backend(list_items))
+        elif path == "/search":
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("q", [""])[0]
+            self._send(*self._backend(search.search, query))
         else:
             self._send(404, {"error": "not found: %s" % path})
 
     do_HEAD = do_GET
 
+    def _json_body(self):
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"{}") if 0 <= length <= 65536 else None
+        except ValueError:
+            return None
+
     def do_POST(self):
         path = self.path.split("?", 1)[0]
+        if path == "/docs":
+            self._post_doc(self._json_body())
+            return
         if path != "/items":
             self._send(404, {"error": "not found: %s" % path})
             return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-            data = json.loads(self.rfile.read(length) or b"{}") if 0 <= length <= 65536 else None
-        except ValueError:
-            data = None
+        data = self._json_body()
         name = data.get("name") if isinstance(data, dict) else None
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             self._send(400, {"error": 'send JSON {"name": "..."} with a non-empty name of at most 200 characters'})
             return
         code, body = self._backend(create_item, name.strip())
+        self._send(201 if code == 200 else code, body)
+
+    def _post_doc(self, data):
+        fields = [data.get(k) if isinstance(data, dict) else None for k in ("id", "title", "body")]
+        if not all(isinstance(f, str) and f.strip() for f in fields):
+            self._send(400, {"error": 'send JSON {"id": "...", "title": "...", "body": "..."}, each a non-empty string'})
+            return
+        code, body = self._backend(search.index_doc, *fields)
         self._send(201 if code == 200 else code, body)
 
     def log_request(self, code="-", size="-"):

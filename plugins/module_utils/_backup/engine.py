@@ -20,10 +20,12 @@ two kind modules for how each swap is made safe.
 from __future__ import annotations
 
 import os
+import tarfile
 import time
 from datetime import datetime, timezone
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import files
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import opensearch as osr
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import postgres as pg
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import redis as rd
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
@@ -74,6 +76,15 @@ class Service(object):
     def redis(self, *args, **kwargs):
         """Run a redis-cli command in the container, authenticated from its mounted config; its output."""
         return exec_checked(self.container, rd.cli(*args), what=kwargs.get('what') or 'redis-cli %s' % args[0])
+
+    def opensearch(self, method, path, body=None, ok=(200,), timeout=3600, what=None):
+        """One HTTP call to the server from inside its container; the reply's JSON body."""
+        what = what or '%s %s' % (method, path.split('?')[0])
+        reply = exec_checked(self.container, osr.curl(method, path, body, timeout), what=what)
+        try:
+            return osr.parse_reply(reply, '%s in %s' % (what, self.container.name), ok)[1]
+        except ValueError as exc:
+            raise FleetDockerError(str(exc)) from None
 
     def helper(self, cmd, mounts, what, timeout, environment=None, network=None):
         name = '%s_%s_backup_helper' % (naming.prefix(self.user, self.project, self.env), self.name)
@@ -144,6 +155,37 @@ def _redis_stream(svc, timeout):
         exec_stream(svc.client, svc.container, ['cat', path], what='reading %s' % path), path)
 
 
+def _opensearch_stream(svc, snapshot, timeout):
+    """Snapshot every user index into a fresh fs repository and stream it out as one tar."""
+    version = (svc.opensearch('GET', '/').get('version') or {}).get('number')
+    _drop_repository(svc, osr.BACKUP_REPO, osr.BACKUP_DIR)
+    svc.opensearch('PUT', '/_snapshot/%s' % osr.BACKUP_REPO, osr.repository_body(osr.BACKUP_DIR))
+    try:
+        done = svc.opensearch('PUT', '/_snapshot/%s/%s?wait_for_completion=true' % (osr.BACKUP_REPO, snapshot),
+                              osr.snapshot_body(), timeout=timeout, what='snapshot %s' % snapshot)
+        osr.snapshot_result(done, snapshot)
+    except (ValueError, FleetDockerError) as exc:
+        _drop_repository(svc, osr.BACKUP_REPO, osr.BACKUP_DIR)
+        raise FleetDockerError(str(exc)) from None
+    # the files stay when a repository is unregistered: the tar reads a repository nobody writes to
+    svc.opensearch('DELETE', '/_snapshot/%s' % osr.BACKUP_REPO)
+
+    def stream():
+        try:
+            for chunk in exec_stream(svc.client, svc.container, ['tar', '-C', osr.BACKUP_DIR, '-cf', '-', '.'],
+                                     what='packing snapshot %s' % snapshot):
+                yield chunk
+        finally:
+            _drop_repository(svc, osr.BACKUP_REPO, osr.BACKUP_DIR)
+    return version, stream()
+
+
+def _drop_repository(svc, repository, directory):
+    """Unregister ``repository`` (if it is) and remove its folder in the container."""
+    svc.opensearch('DELETE', '/_snapshot/%s' % repository, ok=(200, 404))
+    exec_checked(svc.container, ['rm', '-rf', directory], what='removing %s' % directory)
+
+
 class EmptyReadError(FleetDockerError):
     """The data read from a database was empty or not of its format: read again, once."""
 
@@ -163,20 +205,19 @@ def _rdb_checked(stream, path):
 
 def take_backup(svc, timeout=3600, clock=None):
     """Back ``svc`` up into its project's backups/ folder; the manifest record of the new backup."""
-    if svc.kind == 'postgres':
-        version, stream = _postgres_stream(svc)
-    elif svc.kind == 'redis':
-        version, stream = _redis_stream(svc, timeout)
-    else:
-        raise FleetDockerError('backups of %s services are not built yet (issue 6): only postgres and redis'
-                               % svc.kind)
     clock = clock or (lambda: datetime.now(timezone.utc))
     name = files.backup_name(svc.name, clock(), files.backup_ext(svc.kind))
     if os.path.lexists(os.path.join(svc.dirs['backups'], name)):
         time.sleep(1.0)  # one backup per service and second: the next second has a free name
         name = files.backup_name(svc.name, clock(), files.backup_ext(svc.kind))
-    meta = {'kind': svc.kind, 'version': version,
-            'source': {'container': svc.container.name, 'image': svc.image}}
+    meta = {'kind': svc.kind, 'source': {'container': svc.container.name, 'image': svc.image}}
+    if svc.kind == 'postgres':
+        version, stream = _postgres_stream(svc)
+    elif svc.kind == 'redis':
+        version, stream = _redis_stream(svc, timeout)
+    else:
+        version, stream = _opensearch_stream(svc, osr.snapshot_name(name), timeout)
+    meta['version'] = version
     try:
         return files.write_atomically(svc.dirs['backups'], name, stream, meta=meta, clock=clock)
     except EmptyReadError:
@@ -300,6 +341,53 @@ def _restore_redis(svc, path, timeout):
     return {'keys': keys}
 
 
+def archive_members(path):
+    """``(name, kind)`` of every member of the tar at ``path`` (kind 'file', 'dir' or 'other')."""
+    try:
+        with tarfile.open(path, 'r:') as archive:
+            return [(m.name, 'file' if m.isfile() else 'dir' if m.isdir() else 'other') for m in archive]
+    except (tarfile.TarError, EOFError) as exc:
+        raise ValueError('%s is not a readable tar (%s): use another backup' % (os.path.basename(path), exc)) from None
+
+
+def _opensearch_indices(svc):
+    return osr.user_indices(svc.opensearch('GET', '/_cat/indices?format=json&expand_wildcards=open,closed'))
+
+
+def _restore_opensearch(svc, path, timeout):
+    name = os.path.basename(path)
+    osr.check_archive(archive_members(path), name)
+    _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)
+    try:
+        exec_checked(svc.container, ['mkdir', '-p', osr.RESTORE_DIR], what='making %s' % osr.RESTORE_DIR)
+        with open(path, 'rb') as archive:
+            if not svc.container.put_archive(osr.RESTORE_DIR, archive):
+                raise FleetDockerError('the engine refused to unpack %s into %s' % (name, svc.container.name))
+        svc.opensearch('PUT', '/_snapshot/%s' % osr.RESTORE_REPO, osr.repository_body(osr.RESTORE_DIR, readonly=True))
+        try:
+            snapshot, indices = osr.the_snapshot(
+                svc.opensearch('GET', '/_snapshot/%s/_all' % osr.RESTORE_REPO, what='reading %s' % name), name)
+        except ValueError as exc:
+            raise FleetDockerError(str(exc)) from None
+        close, delete = osr.restore_plan(_opensearch_indices(svc), indices)
+        # from here on the live indices change: a failure puts the safety backup back (restore())
+        if close:
+            svc.opensearch('POST', '/%s/_close' % ','.join(close))
+        if delete:
+            svc.opensearch('DELETE', '/%s' % ','.join(delete))
+        if indices:
+            svc.opensearch('POST', '/_snapshot/%s/%s/_restore?wait_for_completion=true' % (osr.RESTORE_REPO, snapshot),
+                           osr.restore_body(indices), timeout=timeout, what='restoring snapshot %s' % snapshot)
+            svc.opensearch('GET', '/_cluster/health/%s?wait_for_status=yellow&timeout=%ds' % (','.join(indices),
+                                                                                                min(timeout, START_WAIT_S)),
+                           what='waiting for the restored indices')
+        restored = _opensearch_indices(svc)
+    finally:
+        _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)
+    return {'snapshot': snapshot, 'indices': indices, 'deleted_indices': delete,
+            'documents': sum(restored.get(i) or 0 for i in indices)}
+
+
 def restore(svc, path, safety_backup=True, timeout=3600, clock=None):
     """Restore the verified backup at ``path`` into ``svc``; what was done, as a dict.
 
@@ -309,14 +397,20 @@ def restore(svc, path, safety_backup=True, timeout=3600, clock=None):
     started = time.monotonic()  # the checksum read counts: it is part of every restore
     record = files.verify(path)
     check_kind(record, path, svc.kind)
-    if svc.kind not in ('postgres', 'redis'):
-        raise FleetDockerError('restores of %s services are not built yet (issue 6): only postgres and redis'
-                               % svc.kind)
+    if svc.kind == 'opensearch':  # the format's own check, before the safety backup
+        osr.check_archive(archive_members(path), os.path.basename(path))
     safety = take_backup(svc, timeout, clock) if safety_backup else None
     if svc.kind == 'postgres':
         details = _restore_postgres(svc, path, timeout)
-    else:
+    elif svc.kind == 'redis':
         details = _restore_redis(svc, path, timeout)
+    else:
+        try:
+            details = _restore_opensearch(svc, path, timeout)
+        except BaseException:
+            if safety:  # the live indices may be half restored: the safety backup puts them back
+                _restore_opensearch(svc, safety['path'], timeout)
+            raise
     details.update(restored_from=os.path.basename(path), sha256=record['sha256'], size=record['size'],
                    target=svc.name, container=svc.container.name,
                    safety_backup=safety['name'] if safety else None,

@@ -42,7 +42,7 @@ def parser():
     p.add_argument('--fleet-root', default=naming.DEFAULT_FLEET_ROOT)
     for name in ('user', 'project', 'env', 'service'):
         p.add_argument('--' + name, required=True)
-    p.add_argument('--type', required=True, choices=['postgres', 'redis'])
+    p.add_argument('--type', required=True, choices=['postgres', 'redis', 'opensearch'])
     p.add_argument('--keep', type=int, default=7)
     p.add_argument('--keep-days', type=float)
     p.add_argument('--timeout', type=int, default=3600)

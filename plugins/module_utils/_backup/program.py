@@ -47,8 +47,8 @@ def schedule_files(schedules, command, user, project, env, fleet_root, docker_ho
     project_dir = os.path.join(fleet_root, user, project, env)
     for service, spec in sorted(schedules.items()):
         naming.check_ids(user=user, project=project, env=env, service=service)
-        if not isinstance(spec, dict) or spec.get('type') not in ('postgres', 'redis') or not spec.get('backup_schedule'):
-            raise ValueError('schedules: %s needs type postgres or redis and a backup_schedule' % service)
+        if not isinstance(spec, dict) or spec.get('type') not in ('postgres', 'redis', 'opensearch') or not spec.get('backup_schedule'):
+            raise ValueError('schedules: %s needs type postgres, redis or opensearch and a backup_schedule' % service)
         wanted.append(backup_cron(command, user, project, env, service, spec['type'], int(spec.get('backup_keep') or 7),
                                   cron.cron_fields(spec['backup_schedule']), fleet_root, project_dir, docker_host,
                                   cron_dir))

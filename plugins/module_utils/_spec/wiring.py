@@ -24,6 +24,7 @@ import shlex
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.auth import server_args
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import service_image
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import memory_mb
 
 SECRETS_IN_CONTAINER = '/run/secrets'
 # The uid the official images (and the stand-ins) drop to; apps we build run as 1000.
@@ -35,6 +36,8 @@ DATA_PATHS = {
     'opensearch': '/usr/share/opensearch/data',
 }
 REDIS_COMMAND = 'redis-server %s/redis.conf --appendonly yes' % SECRETS_IN_CONTAINER
+# where an opensearch service keeps the fs repositories of its snapshots (path.repo; _backup/opensearch)
+OPENSEARCH_SNAPSHOTS = '/usr/share/opensearch/snapshots'
 
 
 def env_prefix(service):
@@ -133,7 +136,8 @@ def health_check(svc):
     elif svc['type'] == 'redis':
         check['type'] = 'redis'
     elif svc['type'] == 'opensearch':
-        check.update(type='http', path='/')
+        # healthy once its own indices can serve: yellow (one node holds no replica) or green
+        check.update(type='http', path='/_cluster/health?wait_for_status=yellow&timeout=1s')
     elif svc.get('container_port'):
         check.update(type='http', path=svc.get('health_path') or '/')
         if svc.get('domain'):
@@ -157,6 +161,37 @@ def server_command(svc):
     return command
 
 
+def opensearch_env(svc):
+    """The settings an opensearch service runs with, as the official image reads them (env vars).
+
+    One node (``discovery.type``), no memory lock (a container seldom may lock), a
+    snapshot repository path for the backups, the heap from the service's memory,
+    and no security plugin: the service is reachable only on its tenant's network,
+    through the sidecar, over plain HTTP (docs/spec.md says how to run it with the
+    plugin on). ``env_vars`` of the spec override each.
+    """
+    return {
+        'discovery.type': 'single-node',
+        'bootstrap.memory_lock': 'false',
+        'path.repo': OPENSEARCH_SNAPSHOTS,
+        'OPENSEARCH_JAVA_OPTS': heap_opts(memory_mb(svc['mem_limit']) if svc.get('mem_limit') else None),
+        'DISABLE_SECURITY_PLUGIN': 'true',
+        'DISABLE_INSTALL_DEMO_CONFIG': 'true',
+    }
+
+
+def heap_opts(mem_limit_mb):
+    """``OPENSEARCH_JAVA_OPTS`` for a container limited to ``mem_limit_mb`` MB (None: no limit).
+
+    Half the limit, as OpenSearch's own guidance has it (the rest is the file
+    cache and off-heap memory), within 128 MB-31 GB; 512 MB without a limit,
+    which leaves a 1 GB droplet room for the rest (the official image's default
+    is 1 GB).
+    """
+    mb = 512 if not mem_limit_mb else max(128, min(31 * 1024, int(mem_limit_mb // 2)))
+    return '-Xms%dm -Xmx%dm' % (mb, mb)
+
+
 def container_definition(spec, name, internal_ports, secrets_dir, images=None, logins=None):
     """Every toggle_deploy parameter of one service that does not depend on the host."""
     svc = spec['services'][name]
@@ -175,6 +210,8 @@ def container_definition(spec, name, internal_ports, secrets_dir, images=None, l
         # rotation applies a new password to the running server and writes this copy in place
         mounts.append(dict(_mount(secrets_dir, '%s_redis.conf' % name, RUN_AS['redis']), target=conf, in_place=True))
         command = server_command(svc)
+    elif svc['type'] == 'opensearch':
+        env.update(opensearch_env(svc))
     elif svc.get('container_port'):
         env.setdefault('PORT', str(svc['container_port']))
     env['FLEET_USER'], env['FLEET_PROJECT'], env['FLEET_ENV'], env['FLEET_SERVICE'] = user, project, env_id, name

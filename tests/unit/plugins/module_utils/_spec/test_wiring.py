@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 import os
 
+import pytest
 import yaml
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import validate_project
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import wiring
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.wiring import container_definition
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))))
@@ -76,3 +78,21 @@ def test_rotated_login_role_reaches_the_clients_not_the_database():
     assert api['env_vars']['DATABASE_URL'].startswith('postgresql://u1_myapp_alt@nginx:')
     assert container_definition(spec, 'postgres', PORTS, SECRETS, logins=logins)['env_vars']['POSTGRES_USER'] == 'u1_myapp'
     assert container_definition(spec, 'api', PORTS, SECRETS, logins={'postgres': ''})['env_vars']['POSTGRES_USER'] == 'u1_myapp'
+
+
+# ---------------------------------------------------------------- opensearch
+
+@pytest.mark.parametrize('limit_mb, opts', [
+    (None, '-Xms512m -Xmx512m'), (1024, '-Xms512m -Xmx512m'), (2048, '-Xms1024m -Xmx1024m'),
+    (100, '-Xms128m -Xmx128m'), (128 * 1024, '-Xms31744m -Xmx31744m'),
+])
+def test_the_opensearch_heap_is_half_the_memory_within_bounds(limit_mb, opts):
+    assert wiring.heap_opts(limit_mb) == opts
+
+
+def test_an_opensearch_service_runs_one_node_with_a_snapshot_path_and_its_heap():
+    env = wiring.opensearch_env({'type': 'opensearch', 'mem_limit': '1g'})
+    assert env['discovery.type'] == 'single-node' and env['bootstrap.memory_lock'] == 'false'
+    assert env['path.repo'] == '/usr/share/opensearch/snapshots'
+    assert env['OPENSEARCH_JAVA_OPTS'] == '-Xms512m -Xmx512m'
+    assert env['DISABLE_SECURITY_PLUGIN'] == 'true'
