@@ -53,7 +53,7 @@ SLOWEST_FIRST = (
     'test_heal', 'test_do_faults', 'test_deploy', 'test_backup',
     'test_validate_playbook', 'test_galaxy_install', 'test_custom_build', 'test_port_hash_module',
     'test_deploy_droplets', 'test_scale_droplets', 'test_multizone', 'test_tls', 'test_vault_secrets', 'test_rotation',
-    'test_health', 'test_python_api', 'test_build_apps', 'test_remove', 'test_toggle_deploy',
+    'test_opensearch', 'test_health', 'test_python_api', 'test_build_apps', 'test_remove', 'test_toggle_deploy',
     'test_do_modules', 'test_sync', 'test_nginx_mesh', 'test_delivery', 'test_image_build',
     'test_build_registry', 'test_provision', 'test_world_images', 'test_do_sim', 'test_do_sim_peering',
     'test_secret_module', 'test_sim_host', 'test_inventory_droplets', 'test_git_source',

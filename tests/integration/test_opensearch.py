@@ -51,7 +51,7 @@ class SearchProject(Project):
         if body is not None:
             argv += ['--data-binary', body if isinstance(body, str) else json.dumps(body)]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
-        text, _, code = out.rpartition('\n')
+        text, dummy, code = out.rpartition('\n')
         assert int(code) in ok, (method, path, code, text[:2000])
         return json.loads(text) if text.strip() else None
 

@@ -172,9 +172,8 @@ def _opensearch_stream(svc, snapshot, timeout):
 
     def stream():
         try:
-            for chunk in exec_stream(svc.client, svc.container, ['tar', '-C', osr.BACKUP_DIR, '-cf', '-', '.'],
-                                     what='packing snapshot %s' % snapshot):
-                yield chunk
+            yield from exec_stream(svc.client, svc.container, ['tar', '-C', osr.BACKUP_DIR, '-cf', '-', '.'],
+                                   what='packing snapshot %s' % snapshot)
         finally:
             _drop_repository(svc, osr.BACKUP_REPO, osr.BACKUP_DIR)
     return version, stream()
@@ -378,9 +377,9 @@ def _restore_opensearch(svc, path, timeout):
         if indices:
             svc.opensearch('POST', '/_snapshot/%s/%s/_restore?wait_for_completion=true' % (osr.RESTORE_REPO, snapshot),
                            osr.restore_body(indices), timeout=timeout, what='restoring snapshot %s' % snapshot)
-            svc.opensearch('GET', '/_cluster/health/%s?wait_for_status=yellow&timeout=%ds' % (','.join(indices),
-                                                                                                min(timeout, START_WAIT_S)),
-                           what='waiting for the restored indices')
+            wait = min(timeout, START_WAIT_S)
+            svc.opensearch('GET', '/_cluster/health/%s?wait_for_status=yellow&timeout=%ds' % (','.join(indices), wait),
+                           timeout=wait + 10, what='waiting for the restored indices')
         restored = _opensearch_indices(svc)
     finally:
         _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)

@@ -54,7 +54,7 @@ def curl(method, path, body=None, timeout=3600):
 
 def parse_reply(text, what, ok=(200,)):
     """``(status, body)`` of a :func:`curl` reply; ValueError naming ``what`` unless the status is in ``ok``."""
-    head, _, status = text.rstrip('\n').rpartition('\n')
+    head, dummy, status = text.rstrip('\n').rpartition('\n')
     try:
         code = int(status)
     except ValueError:
@@ -164,4 +164,3 @@ def restore_plan(live, in_snapshot):
 def restore_body(indices):
     """The ``POST _snapshot/{repo}/{name}/_restore`` body: exactly the snapshot's user indices."""
     return {'indices': ','.join(indices), 'include_global_state': False, 'include_aliases': True}
-
