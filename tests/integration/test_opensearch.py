@@ -124,6 +124,9 @@ def test_five_round_trips_give_back_the_same_documents_and_mappings(project):
             assert proc.returncode == 0, proc.stdout[-4000:]
             backup = [b for b in files.list_backups(project.backups, SEARCH) if b['status'] == 'ok'][0]
             backup['path'] = os.path.join(project.backups, backup['name'])
+            listed = project.playbook('backups', '-e', 'fleet_verify=true', '-e', 'fleet_service=%s' % SEARCH)
+            assert listed.returncode == 0 and backup['name'] in listed.stdout, listed.stdout[-3000:]
+            assert ' ok' in listed.stdout.split(backup['name'], 1)[1].splitlines()[0], listed.stdout[-3000:]
         else:
             backup = engine.take_backup(project.service())
         manifest = files.verify(backup['path'])

@@ -707,7 +707,7 @@ SERVICE_KEYS = {
     'scan_command': Key('str', None, ALL, _check_text),
     'backup_schedule': Key('str', None, tuple(DATABASES), _check_cron),
     'backup_keep': Key('int', 7, tuple(DATABASES), _ranged(1, 1000)),
-    'heal': Key('str', 'alert', ('postgres', 'redis'), _check_heal),
+    'heal': Key('str', 'alert', ('postgres', 'redis', 'opensearch'), _check_heal),
     # the safe way to tune a database: _spec/auth refuses what would drop its generated password
     'server_settings': Key('dict', {}, ('postgres', 'redis'), _check_server_settings),
 }

@@ -665,3 +665,16 @@ def test_every_rule_collects_in_one_pass():
     raw['services']['web'].update(package_manager='bun')
     errors = collect_errors(raw, SOURCE, 'prod')
     assert len(errors) == 5 and all(e.startswith(SOURCE + ': ') and '; fix: ' in e for e in errors)
+
+
+@pytest.mark.parametrize('kind', ['postgres', 'redis', 'opensearch'])
+def test_every_database_may_heal_from_its_newest_backup(kind):
+    project = spec.validate_project({'fleet_user': 'u1', 'fleet_project': 'p', 'services': {
+        'db': {'type': kind, 'heal': 'restore_latest_backup'}}})
+    assert project['services']['db']['heal'] == 'restore_latest_backup'
+
+
+def test_heal_is_refused_on_a_service_without_data():
+    errors = spec.collect_errors({'fleet_user': 'u1', 'fleet_project': 'p', 'services': {
+        'web': {'type': 'python', 'build_context': '.', 'command': 'x', 'heal': 'restore_latest_backup'}}})
+    assert len(errors) == 1 and 'services.web.heal' in errors[0], errors
