@@ -353,38 +353,61 @@ def _opensearch_indices(svc):
     return osr.user_indices(svc.opensearch('GET', '/_cat/indices?format=json&expand_wildcards=open,closed'))
 
 
-def _restore_opensearch(svc, path, timeout):
+def _stage_opensearch(svc, path):
+    """Put the backup's repository into the container and have the server read it: ``(snapshot, indices)``.
+
+    Nothing live changes here; the repository stays registered (read-only) for :func:`_swap_opensearch`.
+    """
     name = os.path.basename(path)
-    osr.check_archive(archive_members(path), name)
     _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)
+    exec_checked(svc.container, ['mkdir', '-p', osr.RESTORE_DIR], what='making %s' % osr.RESTORE_DIR)
+    with open(path, 'rb') as archive:
+        if not svc.container.put_archive(osr.RESTORE_DIR, archive):
+            raise FleetDockerError('the engine refused to unpack %s into %s' % (name, svc.container.name))
+    svc.opensearch('PUT', '/_snapshot/%s' % osr.RESTORE_REPO, osr.repository_body(osr.RESTORE_DIR, readonly=True))
     try:
-        exec_checked(svc.container, ['mkdir', '-p', osr.RESTORE_DIR], what='making %s' % osr.RESTORE_DIR)
-        with open(path, 'rb') as archive:
-            if not svc.container.put_archive(osr.RESTORE_DIR, archive):
-                raise FleetDockerError('the engine refused to unpack %s into %s' % (name, svc.container.name))
-        svc.opensearch('PUT', '/_snapshot/%s' % osr.RESTORE_REPO, osr.repository_body(osr.RESTORE_DIR, readonly=True))
-        try:
-            snapshot, indices = osr.the_snapshot(
-                svc.opensearch('GET', '/_snapshot/%s/_all' % osr.RESTORE_REPO, what='reading %s' % name), name)
-        except ValueError as exc:
-            raise FleetDockerError(str(exc)) from None
-        close, delete = osr.restore_plan(_opensearch_indices(svc), indices)
-        # from here on the live indices change: a failure puts the safety backup back (restore())
-        if close:
-            svc.opensearch('POST', '/%s/_close' % ','.join(close))
-        if delete:
-            svc.opensearch('DELETE', '/%s' % ','.join(delete))
-        if indices:
-            svc.opensearch('POST', '/_snapshot/%s/%s/_restore?wait_for_completion=true' % (osr.RESTORE_REPO, snapshot),
-                           osr.restore_body(indices), timeout=timeout, what='restoring snapshot %s' % snapshot)
-            wait = min(timeout, START_WAIT_S)
-            svc.opensearch('GET', '/_cluster/health/%s?wait_for_status=yellow&timeout=%ds' % (','.join(indices), wait),
-                           timeout=wait + 10, what='waiting for the restored indices')
-        restored = _opensearch_indices(svc)
-    finally:
-        _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)
+        return osr.the_snapshot(svc.opensearch('GET', '/_snapshot/%s/_all' % osr.RESTORE_REPO,
+                                               what='reading %s' % name), name)
+    except ValueError as exc:
+        raise FleetDockerError(str(exc)) from None
+
+
+def _swap_opensearch(svc, snapshot, indices, timeout):
+    """Replace the live user indices with the staged snapshot's; what was restored."""
+    close, delete = osr.restore_plan(_opensearch_indices(svc), indices)
+    if close:
+        svc.opensearch('POST', '/%s/_close' % ','.join(close))
+    if delete:
+        svc.opensearch('DELETE', '/%s' % ','.join(delete))
+    if indices:
+        svc.opensearch('POST', '/_snapshot/%s/%s/_restore?wait_for_completion=true' % (osr.RESTORE_REPO, snapshot),
+                       osr.restore_body(indices), timeout=timeout, what='restoring snapshot %s' % snapshot)
+        wait = min(timeout, START_WAIT_S)
+        svc.opensearch('GET', '/_cluster/health/%s?wait_for_status=yellow&timeout=%ds' % (','.join(indices), wait),
+                       timeout=wait + 10, what='waiting for the restored indices')
+    restored = _opensearch_indices(svc)
     return {'snapshot': snapshot, 'indices': indices, 'deleted_indices': delete,
             'documents': sum(restored.get(i) or 0 for i in indices)}
+
+
+def restore_opensearch(svc, path, timeout, safety=None):
+    """Stage, then swap; a swap that fails midway puts the ``safety`` backup (a record) back the same way."""
+    try:
+        snapshot, indices = _stage_opensearch(svc, path)
+        try:
+            return _swap_opensearch(svc, snapshot, indices, timeout)
+        except BaseException as exc:
+            if not safety:
+                raise
+            _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)
+            try:
+                _swap_opensearch(svc, *_stage_opensearch(svc, safety['path']), timeout=timeout)
+            except Exception as undo:
+                raise FleetDockerError('%s; putting the safety backup %s back failed too (%s): restore it by hand '
+                                       '(restore.yml -e backup_file=%s)' % (exc, safety['name'], undo, safety['name'])) from undo
+            raise
+    finally:
+        _drop_repository(svc, osr.RESTORE_REPO, osr.RESTORE_DIR)
 
 
 def restore(svc, path, safety_backup=True, timeout=3600, clock=None):
@@ -404,12 +427,7 @@ def restore(svc, path, safety_backup=True, timeout=3600, clock=None):
     elif svc.kind == 'redis':
         details = _restore_redis(svc, path, timeout)
     else:
-        try:
-            details = _restore_opensearch(svc, path, timeout)
-        except BaseException:
-            if safety:  # the live indices may be half restored: the safety backup puts them back
-                _restore_opensearch(svc, safety['path'], timeout)
-            raise
+        details = restore_opensearch(svc, path, timeout, safety)
     details.update(restored_from=os.path.basename(path), sha256=record['sha256'], size=record['size'],
                    target=svc.name, container=svc.container.name,
                    safety_backup=safety['name'] if safety else None,

@@ -143,3 +143,67 @@ def test_a_file_that_is_no_tar_is_refused(tmp_path):
     path.write_bytes(b'\x00garbage' * 100)
     with pytest.raises(ValueError, match='not a readable tar'):
         engine.archive_members(str(path))
+
+
+# ---------------------------------------------------------------- the restore's order (engine, stubbed calls)
+
+class Calls(object):
+    def __init__(self, monkeypatch, fail_swap=(), fail_stage=()):
+        self.log = []
+        swaps = []
+
+        def stage(svc, path):
+            self.log.append(('stage', path))
+            if path in fail_stage:
+                raise engine.FleetDockerError('stage %s failed' % path)
+            return 'snap', ['a']
+
+        def swap(svc, snapshot, indices, timeout):
+            swaps.append(snapshot)
+            self.log.append(('swap', len(swaps)))
+            if len(swaps) in fail_swap:
+                raise engine.FleetDockerError('swap %d failed' % len(swaps))
+            return {'snapshot': snapshot}
+
+        monkeypatch.setattr(engine, '_stage_opensearch', stage)
+        monkeypatch.setattr(engine, '_swap_opensearch', swap)
+        monkeypatch.setattr(engine, '_drop_repository', lambda *a: self.log.append(('drop',)))
+
+
+SAFETY = {'path': '/b/safety.tar', 'name': 'safety.tar'}
+
+
+def test_a_restore_stages_swaps_and_drops_the_repository(monkeypatch):
+    calls = Calls(monkeypatch)
+    assert engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY) == {'snapshot': 'snap'}
+    assert calls.log == [('stage', '/b/x.tar'), ('swap', 1), ('drop',)]
+
+
+def test_a_snapshot_the_server_cannot_read_changes_nothing_live(monkeypatch):
+    calls = Calls(monkeypatch, fail_stage=('/b/x.tar',))
+    with pytest.raises(engine.FleetDockerError, match='stage /b/x.tar failed'):
+        engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY)
+    assert ('swap', 1) not in calls.log and calls.log[-1] == ('drop',)
+
+
+def test_a_swap_failing_midway_puts_the_safety_backup_back(monkeypatch):
+    calls = Calls(monkeypatch, fail_swap=(1,))
+    with pytest.raises(engine.FleetDockerError, match='swap 1 failed'):
+        engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY)
+    assert calls.log == [('stage', '/b/x.tar'), ('swap', 1), ('drop',), ('stage', '/b/safety.tar'), ('swap', 2),
+                         ('drop',)]
+
+
+def test_when_the_safety_backup_cannot_go_back_either_the_error_says_how_to_restore_it(monkeypatch):
+    Calls(monkeypatch, fail_swap=(1, 2))
+    with pytest.raises(engine.FleetDockerError) as exc:
+        engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY)
+    assert str(exc.value) == ('swap 1 failed; putting the safety backup safety.tar back failed too (swap 2 failed): '
+                              'restore it by hand (restore.yml -e backup_file=safety.tar)')
+
+
+def test_without_a_safety_backup_a_failed_swap_is_only_reported(monkeypatch):
+    calls = Calls(monkeypatch, fail_swap=(1,))
+    with pytest.raises(engine.FleetDockerError, match='swap 1 failed'):
+        engine.restore_opensearch(None, '/b/x.tar', 60, None)
+    assert calls.log == [('stage', '/b/x.tar'), ('swap', 1), ('drop',)]
