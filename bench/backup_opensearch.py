@@ -83,8 +83,8 @@ def _base():
 
 
 base = _base()
-Problem, log, loadavg, mib, median, docker, run = (base.Problem, base.log, base.loadavg, base.mib, base.median,
-                                                    base.docker, base.run)
+Problem, log, loadavg, mib, median, docker, run = (
+    base.Problem, base.log, base.loadavg, base.mib, base.median, base.docker, base.run)
 EXIT_FAILED, EXIT_MISMATCH, EXIT_SETUP = base.EXIT_FAILED, base.EXIT_MISMATCH, base.EXIT_SETUP
 OP_TIMEOUT = base.OP_TIMEOUT
 
@@ -195,8 +195,8 @@ class OpenSearchBench(base.Bench):
         target = self.args.size_mib * 1048576
         deadline = time.monotonic() + self.args.max_generate_seconds
         started = time.monotonic()
-        log('generating %d MiB (store size) in index %s (at most %d s)' % (self.args.size_mib, INDEX,
-                                                                          self.args.max_generate_seconds))
+        log('generating %d MiB (store size) in index %s (at most %d s)'
+            % (self.args.size_mib, INDEX, self.args.max_generate_seconds))
         self.call('PUT', '/%s' % INDEX, INDEX_BODY, code=EXIT_SETUP)
         rng = random.Random(20261202)
         vocabulary = [''.join(rng.choice(string.ascii_lowercase) for dummy in range(rng.randint(3, 11)))
@@ -241,8 +241,8 @@ class OpenSearchBench(base.Bench):
 
     def data_fingerprint(self, database=None, code=EXIT_MISMATCH):
         """(documents, sum of amount, sha256 of the mapping, 12 hex digits)."""
-        found = self.call('POST', '/%s/_search' % INDEX, {'size': 0, 'track_total_hits': True,
-                                                            'aggs': {'amount': {'sum': {'field': 'amount'}}}},
+        query = {'size': 0, 'track_total_hits': True, 'aggs': {'amount': {'sum': {'field': 'amount'}}}}
+        found = self.call('POST', '/%s/_search' % INDEX, query,
                           code=code)
         mapping = self.call('GET', '/%s/_mapping' % INDEX, code=code)[INDEX]['mappings']
         return (int(found['hits']['total']['value']), int(found['aggregations']['amount']['value']),
@@ -273,8 +273,8 @@ class OpenSearchBench(base.Bench):
         self.record('backup_plain', wall)
         du = docker('exec', self.container, 'du', '-sb', PLAIN_DIR)
         self.sizes['plain'] = int(du.stdout.split()[0]) if du.returncode == 0 and du.stdout.strip() else 0
-        log('  plain PUT _snapshot/%s/%s: %.2f s, repository %.1f MiB' % (PLAIN_REPO, name, wall,
-                                                                         mib(self.sizes['plain'])))
+        log('  plain PUT _snapshot/%s/%s: %.2f s, repository %.1f MiB'
+            % (PLAIN_REPO, name, wall, mib(self.sizes['plain'])))
         return name
 
     # -- 3c/3d: restores ---------------------------------------------------------------------------------------
@@ -322,8 +322,8 @@ class OpenSearchBench(base.Bench):
         wall = time.monotonic() - started
         shards = (done.get('snapshot') or {}).get('shards') or {}
         if shards.get('failed') or health.get('timed_out'):
-            raise Problem(EXIT_FAILED, 'plain restore of %s: shards %s, health %s' % (self.plain_snapshot, shards,
-                                                                                     health.get('status')))
+            raise Problem(EXIT_FAILED, 'plain restore of %s: shards %s, health %s'
+                          % (self.plain_snapshot, shards, health.get('status')))
         self.record('restore_plain' if emptied else 'restore_plain_same', wall)
         log('  plain _close + _restore %s + health yellow over the %s index: %.2f s (%s)'
             % (self.plain_snapshot, 'emptied' if emptied else 'unchanged', wall, self.recovery()))
@@ -335,8 +335,8 @@ class OpenSearchBench(base.Bench):
                  ('fleet', lambda: (self.fleet_restore(backup), self.fleet_restore(backup, emptied=False)))]
         for run_no in range(self.args.runs):
             order = steps[run_no % 2:] + steps[:run_no % 2]
-            log('restore run %d of %d (%s); load %s' % (run_no + 1, self.args.runs,
-                                                         ', '.join(n for n, dummy in order), loadavg()))
+            log('restore run %d of %d (%s); load %s'
+                % (run_no + 1, self.args.runs, ', '.join(n for n, dummy in order), loadavg()))
             for dummy, step in order:
                 step()
         log('restore through the playbook (once, over the emptied index); load %s' % loadavg())
@@ -360,8 +360,8 @@ class OpenSearchBench(base.Bench):
         print('index %s: store %.1f MiB (%d bytes = %.1f MB), %d documents, 1 shard; medians of %d runs '
               '(restore.yml: 1 run)' % (INDEX, mib(self.db_size), self.db_size, mb, self.rows, self.args.runs))
         if self.generate_seconds:
-            print('generated in %.0f s (%.1f MB of NDJSON through _bulk)' % (self.generate_seconds,
-                                                                            self.generated_bytes / 1e6))
+            print('generated in %.0f s (%.1f MB of NDJSON through _bulk)'
+                  % (self.generate_seconds, self.generated_bytes / 1e6))
         self.table_head()
         row('backup: take_backup() call (snapshot + tar)', 'backup_call', 'backup_plain')
         row('  (manifest duration_s: the tar only)', 'backup_module', 'backup_plain')

@@ -147,7 +147,7 @@ def test_build_check_run_idempotent_and_code_only_rebuild(tmp_path, unique_prefi
     assert _run(docker_client, image, ['sh', '-c', 'ls -A /app | sort | tr "\\n" " "; echo; '
                                        'test -e /tmp/fleet-wheels && echo LEAK; test -e /app/.fleet-wheels && echo LEAK; '
                                        'touch /opt/venv/x 2>/dev/null && echo WRITABLE; true'], test_labels) == \
-        'README.md app.py connections.py report.py requirements.txt worker.py'
+        'README.md app.py connections.py report.py requirements.txt search.py worker.py'
     # the fleet's ResourceResolver comes with every Python image (the action gives the module its source)
     assert _run(docker_client, image, ['python', '-c', 'from projectdeployer_resolver import ResourceResolver as R; '
                                        'print(R.get_service_host("u1", "p", "prod", "postgres"))'], test_labels) == 'nginx'

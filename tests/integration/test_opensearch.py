@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """OpenSearch for real (issue 19): the stand-in server assembled from Maven Central (tests/world/images/opensearch),
-deployed as ``type: opensearch`` beside the example project, used by the example API through ``nginx:PORT``, and
-backed up by snapshots: round trips through backup.yml/restore.yml and the engine, damaged files refused with the
-live indices untouched, and the scheduled backup the deploy installs.
+deployed as ``type: opensearch`` beside the example project (its worker and scheduled job aside), used by the
+example API through ``nginx:PORT``, and backed up by snapshots: round trips through backup.yml/restore.yml and
+the engine, damaged files refused with the live indices untouched, and the scheduled backup the deploy installs.
 """
 import io
 import json
@@ -33,6 +33,9 @@ class SearchProject(Project):
     def __init__(self, root, user, edge_port, edge_container=None):
         super().__init__(root, user, edge_port, edge_container)
         self.spec['services'][SEARCH] = {'type': 'opensearch', 'version': '2', 'mem_limit': '640m'}
+        # the worker and the scheduled report have nothing to do with search (test_deploy has them): left out
+        for name in ('worker', 'report'):
+            del self.spec['services'][name]
         self.spec['services']['api']['depends_on'] = ['postgres', 'redis', SEARCH]
         self.write()
 

@@ -85,7 +85,7 @@ def test_images_file_points_at_the_stand_ins(world, docker_client):
     import yaml
     with open(world.images_file) as f:
         images = yaml.safe_load(f)['fleet_images']
-    versions = {'postgres': '15', 'redis': '7-alpine', 'python': '3.11', 'node': '18'}
+    versions = {'postgres': '15', 'redis': '7-alpine', 'python': '3.11', 'node': '18', 'opensearch': '2'}
     for kind, template in images.items():
         ref = template.format(version=versions.get(kind, ''))
         docker_client.images.get(ref)  # raises when missing

@@ -28,6 +28,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import opensearch as osr
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import postgres as pg
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import redis as rd
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import held
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     FleetDockerError, bind_mount, exec_checked, exec_stream, run_helper, volume_mount)
@@ -60,6 +61,11 @@ class Service(object):
             raise FleetDockerError('%s has no running container on this host: deploy it first (deploy.yml), '
                                    'or run on the server that holds it' % self.name)
         return sorted(found, key=lambda c: c.labels.get('fleet.deployed_at') or '')[-1]
+
+    @property
+    def lock_dir(self):
+        """Where the env's deploy lock is: held while a restore stops or swaps data (_deploy/deploy_lock)."""
+        return os.path.join(self.dirs['config'], 'deploy')
 
     @property
     def image(self):
@@ -319,23 +325,26 @@ def _restore_redis(svc, path, timeout):
             keys_in_backup = int(''.join(ch for ch in line.split('keys read')[0].split(']')[-1] if ch.isdigit()) or 0)
     layout = _redis_layout(svc)
     data = svc.data_mount(layout['dir'])
-    svc.container.stop(timeout=30)
-    try:
-        svc.helper(['sh', '-c', rd.place_script(layout, in_helper)], mounts + [data], 'placing %s' % name, timeout)
-        svc.container.start()
-        _wait('%s loading %s' % (svc.container.name, name), time.monotonic() + START_WAIT_S,
-              lambda: _redis_ready(svc))
-        keys = _redis_keys(svc)
-        if keys_in_backup is not None and keys != keys_in_backup:
-            raise FleetDockerError('%s holds %d keys after the restore, %s holds %d'
-                                   % (svc.container.name, keys, name, keys_in_backup))
-    except BaseException:
-        svc.container.reload()
-        if svc.container.status == 'running':
-            svc.container.stop(timeout=30)
-        svc.helper(['sh', '-c', rd.rollback_script(layout)], [data], 'putting the previous data back', timeout)
-        svc.container.start()
-        raise
+    # The env's deploy lock: the health agent would start the stopped server again (on its stop event)
+    # before the backup is in place, and redis would load the old data.
+    with held(svc.lock_dir):
+        svc.container.stop(timeout=30)
+        try:
+            svc.helper(['sh', '-c', rd.place_script(layout, in_helper)], mounts + [data], 'placing %s' % name, timeout)
+            svc.container.start()
+            _wait('%s loading %s' % (svc.container.name, name), time.monotonic() + START_WAIT_S,
+                  lambda: _redis_ready(svc))
+            keys = _redis_keys(svc)
+            if keys_in_backup is not None and keys != keys_in_backup:
+                raise FleetDockerError('%s holds %d keys after the restore, %s holds %d'
+                                       % (svc.container.name, keys, name, keys_in_backup))
+        except BaseException:
+            svc.container.reload()
+            if svc.container.status == 'running':
+                svc.container.stop(timeout=30)
+            svc.helper(['sh', '-c', rd.rollback_script(layout)], [data], 'putting the previous data back', timeout)
+            svc.container.start()
+            raise
     svc.helper(['sh', '-c', rd.cleanup_script(layout)], [data], 'removing the previous data', timeout)
     return {'keys': keys}
 
@@ -391,7 +400,16 @@ def _swap_opensearch(svc, snapshot, indices, timeout):
 
 
 def restore_opensearch(svc, path, timeout, safety=None):
-    """Stage, then swap; a swap that fails midway puts the ``safety`` backup (a record) back the same way."""
+    """Stage, then swap; a swap that fails midway puts the ``safety`` backup (a record) back the same way.
+
+    Under the env's deploy lock: while restored indices recover the node is red, and the health agent
+    would take that for a failing service and restart it.
+    """
+    with held(svc.lock_dir):
+        return _stage_and_swap(svc, path, timeout, safety)
+
+
+def _stage_and_swap(svc, path, timeout, safety):
     try:
         snapshot, indices = _stage_opensearch(svc, path)
         try:

@@ -30,9 +30,7 @@ import json
 import posixpath
 import re
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.wiring import OPENSEARCH_SNAPSHOTS
-
-SNAPSHOTS_DIR = OPENSEARCH_SNAPSHOTS  # the deploy's path.repo
+SNAPSHOTS_DIR = '/usr/share/opensearch/snapshots'  # the deploy sets it as path.repo (_spec/wiring)
 BACKUP_REPO = 'fleet-backup'
 RESTORE_REPO = 'fleet-restore'
 BACKUP_DIR = SNAPSHOTS_DIR + '/backup'

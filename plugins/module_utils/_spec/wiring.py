@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shlex
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup.opensearch import SNAPSHOTS_DIR
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.auth import server_args
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import service_image
@@ -36,8 +37,6 @@ DATA_PATHS = {
     'opensearch': '/usr/share/opensearch/data',
 }
 REDIS_COMMAND = 'redis-server %s/redis.conf --appendonly yes' % SECRETS_IN_CONTAINER
-# where an opensearch service keeps the fs repositories of its snapshots (path.repo; _backup/opensearch)
-OPENSEARCH_SNAPSHOTS = '/usr/share/opensearch/snapshots'
 
 
 def env_prefix(service):
@@ -173,7 +172,7 @@ def opensearch_env(svc):
     return {
         'discovery.type': 'single-node',
         'bootstrap.memory_lock': 'false',
-        'path.repo': OPENSEARCH_SNAPSHOTS,
+        'path.repo': SNAPSHOTS_DIR,  # where the backups put their snapshot repositories
         'OPENSEARCH_JAVA_OPTS': heap_opts(memory_mb(svc['mem_limit']) if svc.get('mem_limit') else None),
         'DISABLE_SECURITY_PLUGIN': 'true',
         'DISABLE_INSTALL_DEMO_CONFIG': 'true',

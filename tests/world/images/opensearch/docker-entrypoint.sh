@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the fleet-world opensearch stand-in: the official opensearch image's contract
 # (its opensearch-docker-entrypoint.sh) as far as the collection relies on it.
 # SPDX-License-Identifier: GPL-3.0-or-later

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """_backup/opensearch: the HTTP calls, the replies, the snapshot and the archive checks."""
+import contextlib
 import io
 import json
 import tarfile
@@ -168,28 +169,30 @@ class Calls(object):
         monkeypatch.setattr(engine, '_stage_opensearch', stage)
         monkeypatch.setattr(engine, '_swap_opensearch', swap)
         monkeypatch.setattr(engine, '_drop_repository', lambda *a: self.log.append(('drop',)))
+        monkeypatch.setattr(engine, 'held', lambda path: contextlib.nullcontext())
 
 
 SAFETY = {'path': '/b/safety.tar', 'name': 'safety.tar'}
+SVC = type('Svc', (), {'lock_dir': '/nowhere/config/deploy'})()
 
 
 def test_a_restore_stages_swaps_and_drops_the_repository(monkeypatch):
     calls = Calls(monkeypatch)
-    assert engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY) == {'snapshot': 'snap'}
+    assert engine.restore_opensearch(SVC, '/b/x.tar', 60, SAFETY) == {'snapshot': 'snap'}
     assert calls.log == [('stage', '/b/x.tar'), ('swap', 1), ('drop',)]
 
 
 def test_a_snapshot_the_server_cannot_read_changes_nothing_live(monkeypatch):
     calls = Calls(monkeypatch, fail_stage=('/b/x.tar',))
     with pytest.raises(engine.FleetDockerError, match='stage /b/x.tar failed'):
-        engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY)
+        engine.restore_opensearch(SVC, '/b/x.tar', 60, SAFETY)
     assert ('swap', 1) not in calls.log and calls.log[-1] == ('drop',)
 
 
 def test_a_swap_failing_midway_puts_the_safety_backup_back(monkeypatch):
     calls = Calls(monkeypatch, fail_swap=(1,))
     with pytest.raises(engine.FleetDockerError, match='swap 1 failed'):
-        engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY)
+        engine.restore_opensearch(SVC, '/b/x.tar', 60, SAFETY)
     assert calls.log == [('stage', '/b/x.tar'), ('swap', 1), ('drop',), ('stage', '/b/safety.tar'), ('swap', 2),
                          ('drop',)]
 
@@ -197,7 +200,7 @@ def test_a_swap_failing_midway_puts_the_safety_backup_back(monkeypatch):
 def test_when_the_safety_backup_cannot_go_back_either_the_error_says_how_to_restore_it(monkeypatch):
     Calls(monkeypatch, fail_swap=(1, 2))
     with pytest.raises(engine.FleetDockerError) as exc:
-        engine.restore_opensearch(None, '/b/x.tar', 60, SAFETY)
+        engine.restore_opensearch(SVC, '/b/x.tar', 60, SAFETY)
     assert str(exc.value) == ('swap 1 failed; putting the safety backup safety.tar back failed too (swap 2 failed): '
                               'restore it by hand (restore.yml -e backup_file=safety.tar)')
 
@@ -205,5 +208,5 @@ def test_when_the_safety_backup_cannot_go_back_either_the_error_says_how_to_rest
 def test_without_a_safety_backup_a_failed_swap_is_only_reported(monkeypatch):
     calls = Calls(monkeypatch, fail_swap=(1,))
     with pytest.raises(engine.FleetDockerError, match='swap 1 failed'):
-        engine.restore_opensearch(None, '/b/x.tar', 60, None)
+        engine.restore_opensearch(SVC, '/b/x.tar', 60, None)
     assert calls.log == [('stage', '/b/x.tar'), ('swap', 1), ('drop',)]
