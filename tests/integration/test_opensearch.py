@@ -32,7 +32,8 @@ class SearchProject(Project):
 
     def __init__(self, root, user, edge_port, edge_container=None):
         super().__init__(root, user, edge_port, edge_container)
-        self.spec['services'][SEARCH] = {'type': 'opensearch', 'version': '2', 'mem_limit': '640m'}
+        self.spec['services'][SEARCH] = {'type': 'opensearch', 'version': '2', 'mem_limit': '640m',
+                                         'server_settings': {'cluster.name': 'shop-search'}}
         # the worker and the scheduled report have nothing to do with search (test_deploy has them): left out
         for name in ('worker', 'report'):
             del self.spec['services'][name]
@@ -99,6 +100,7 @@ def test_the_api_indexes_and_searches_through_the_sidecar_and_a_redeploy_changes
     user = subprocess.run(['docker', 'exec', project.container, 'id', '-u'], capture_output=True, text=True,
                           check=True).stdout.strip()
     assert user == '1000'
+    assert project.call('GET', '/')['cluster_name'] == 'shop-search'      # server_settings reach the node
     api_env = json.loads(subprocess.run(['docker', 'inspect', '-f', '{{json .Config.Env}}', '%s_api' % project.prefix],
                                         capture_output=True, text=True, check=True).stdout)
     assert [e for e in api_env if e.startswith('OPENSEARCH_URL=http://nginx:')], api_env

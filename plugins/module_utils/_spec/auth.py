@@ -119,9 +119,10 @@ def setting_name(service_type, name):
 
 
 def setting_text(service_type, value):
-    """A server_settings value as the server reads it: true/false are yes/no (redis), on/off (postgres)."""
+    """A server_settings value as the server reads it: true/false are yes/no (redis), on/off (postgres),
+    true/false (opensearch)."""
     if isinstance(value, bool):
-        return ('yes' if value else 'no') if service_type == 'redis' else ('on' if value else 'off')
+        return {'redis': ('yes', 'no'), 'opensearch': ('true', 'false')}.get(service_type, ('on', 'off'))[0 if value else 1]
     return str(value)
 
 

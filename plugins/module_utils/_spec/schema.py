@@ -709,7 +709,7 @@ SERVICE_KEYS = {
     'backup_keep': Key('int', 7, tuple(DATABASES), _ranged(1, 1000)),
     'heal': Key('str', 'alert', ('postgres', 'redis', 'opensearch'), _check_heal),
     # the safe way to tune a database: _spec/auth refuses what would drop its generated password
-    'server_settings': Key('dict', {}, ('postgres', 'redis'), _check_server_settings),
+    'server_settings': Key('dict', {}, ('postgres', 'redis', 'opensearch'), _check_server_settings),
 }
 SECRET_KEYS = frozenset(['git_token'])
 POSTGRES_SHM_SIZE = '256m'

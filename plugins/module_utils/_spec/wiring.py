@@ -23,7 +23,7 @@ import shlex
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup.opensearch import SNAPSHOTS_DIR
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.auth import server_args
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.auth import server_args, setting_text
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import service_image
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import memory_mb
 
@@ -167,9 +167,11 @@ def opensearch_env(svc):
     snapshot repository path for the backups, the heap from the service's memory,
     and no security plugin: the service is reachable only on its tenant's network,
     through the sidecar, over plain HTTP (docs/spec.md says how to run it with the
-    plugin on). ``env_vars`` of the spec override each.
+    plugin on). ``server_settings`` come after (the official image takes an environment
+    variable named like a setting as that setting), so they win; ``env_vars`` of the
+    spec win over ``OPENSEARCH_JAVA_OPTS`` and the plugin switches.
     """
-    return {
+    env = {
         'discovery.type': 'single-node',
         'bootstrap.memory_lock': 'false',
         'path.repo': SNAPSHOTS_DIR,  # where the backups put their snapshot repositories
@@ -177,6 +179,9 @@ def opensearch_env(svc):
         'DISABLE_SECURITY_PLUGIN': 'true',
         'DISABLE_INSTALL_DEMO_CONFIG': 'true',
     }
+    for name, value in sorted((svc.get('server_settings') or {}).items()):
+        env[name] = setting_text('opensearch', value)
+    return env
 
 
 def heap_opts(mem_limit_mb):

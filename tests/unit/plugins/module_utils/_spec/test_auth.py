@@ -243,9 +243,11 @@ def test_opensearch_has_no_password_to_keep_yet():
                                  'env_vars': {'DISABLE_SECURITY_PLUGIN': 'true'}}
     assert collect_errors(raw, SOURCE, 'prod') == []
     assert auth.GUARDS['opensearch'].command is None
-    raw['services']['search']['server_settings'] = {'x': 1}
+    raw['services']['search']['server_settings'] = {'cluster.name': 'shop'}   # settings, as the image reads them
+    assert collect_errors(raw, SOURCE, 'prod') == []
+    raw['services']['search']['server_settings'] = {'Cluster Name': 'shop'}
     [line] = collect_errors(raw, SOURCE, 'prod')
-    assert 'services.search.server_settings' in line and 'only to postgres, redis' in line
+    assert "services.search.server_settings['Cluster Name']" in line and 'not a server setting name' in line
 
 
 @pytest.mark.parametrize('settings,path,word', [

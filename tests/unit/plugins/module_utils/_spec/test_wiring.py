@@ -96,3 +96,18 @@ def test_an_opensearch_service_runs_one_node_with_a_snapshot_path_and_its_heap()
     assert env['path.repo'] == '/usr/share/opensearch/snapshots'
     assert env['OPENSEARCH_JAVA_OPTS'] == '-Xms512m -Xmx512m'
     assert env['DISABLE_SECURITY_PLUGIN'] == 'true'
+
+
+def test_opensearch_server_settings_are_settings_in_its_environment_and_win():
+    env = wiring.opensearch_env({'type': 'opensearch', 'server_settings': {
+        'cluster.name': 'shop-search', 'action.auto_create_index': False, 'discovery.type': 'single-node'}})
+    assert env['cluster.name'] == 'shop-search' and env['action.auto_create_index'] == 'false'
+    assert env['discovery.type'] == 'single-node'
+
+
+def test_opensearch_server_settings_pass_the_spec():
+    project = validate_project({'fleet_user': 'u1', 'fleet_project': 'p', 'services': {
+        'search': {'type': 'opensearch', 'server_settings': {'cluster.name': 'c1', 'http.max_content_length': '200mb'}}}})
+    definition = container_definition(project, 'search', {'search': 9400}, '/local/u1/p/prod/secrets')
+    assert definition['env_vars']['cluster.name'] == 'c1'
+    assert definition['env_vars']['http.max_content_length'] == '200mb'
