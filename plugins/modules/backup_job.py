@@ -119,7 +119,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import installed, program
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import ensure_file
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import cron
@@ -128,9 +128,9 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import
 def install_schedules(p, command, check_mode):
     """Write each schedule's cron file that differs; their paths."""
     written = []
-    for path, content in program.schedule_files(p['schedules'], command, p['user'], p['project'], p['env'],
+    for path, content in installed.schedule_files(p['schedules'], command, p['user'], p['project'], p['env'],
                                                 p['fleet_root'], p['docker_host'], p['cron_dir']):
-        if ensure_file(path, content, mode=program.CRON_FILE_MODE, check_mode=check_mode):
+        if ensure_file(path, content, mode=installed.CRON_FILE_MODE, check_mode=check_mode):
             written.append(path)
     return written
 

@@ -170,7 +170,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program as backup_program
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import installed as backup_installed
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
@@ -217,10 +217,10 @@ def prune_preview(client, top):
 def backup_look(top):
     """``{backup_current, cron_present}``: whether backup_job would change nothing here, and whether cron is there."""
     opts = top['backup']
-    files = backup_program.schedule_files(opts['schedules'], '%s %s' % (sys.executable, opts['path']), top['user'],
+    files = backup_installed.schedule_files(opts['schedules'], '%s %s' % (sys.executable, opts['path']), top['user'],
                                           top['project'], top['env'], opts['fleet_root'], top['docker_host'],
                                           opts['cron_dir'])
-    return {'backup_current': backup_program.is_current(opts['path'], opts['digest'], files),
+    return {'backup_current': backup_installed.is_current(opts['path'], opts['digest'], files),
             'cron_present': os.path.exists('/usr/sbin/cron')}
 
 

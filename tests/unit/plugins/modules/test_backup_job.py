@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import installed, program
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 
 
@@ -78,22 +78,22 @@ def test_the_zip_names_its_sources_and_is_current_only_with_its_schedules(tmp_pa
     cron.mkdir()
     schedules = {'db': {'type': 'postgres', 'backup_schedule': '0 2 * * *'}, 'cache': {'type': 'redis',
                                                                                        'backup_schedule': '0 3 * * *'}}
-    wanted = program.schedule_files(schedules, 'python3 %s' % path, 'u1', 'myapp', 'prod', '/local',
+    wanted = installed.schedule_files(schedules, 'python3 %s' % path, 'u1', 'myapp', 'prod', '/local',
                                     'unix:///var/run/docker.sock', str(cron))
     assert sorted(os.path.basename(p) for p, _c in wanted) == ['fleet_u1_myapp_prod_cache_backup',
                                                                'fleet_u1_myapp_prod_db_backup']
-    assert not program.is_current(str(path), digest, wanted)        # no cron file yet
+    assert not installed.is_current(str(path), digest, wanted)        # no cron file yet
     for cron_path, content in wanted:
         with open(cron_path, 'w') as handle:
             handle.write(content)
         os.chmod(cron_path, 0o644)
-    assert program.is_current(str(path), digest, wanted)
+    assert installed.is_current(str(path), digest, wanted)
     os.chmod(wanted[1][0], 0o600)                                    # backup_job would set the mode back
-    assert not program.is_current(str(path), digest, wanted)
+    assert not installed.is_current(str(path), digest, wanted)
     os.chmod(wanted[1][0], 0o644)
-    assert not program.is_current(str(path), 'another digest', wanted)
+    assert not installed.is_current(str(path), 'another digest', wanted)
     with open(wanted[0][0], 'a') as handle:
         handle.write('# edited by hand\n')
-    assert not program.is_current(str(path), digest, wanted)
+    assert not installed.is_current(str(path), digest, wanted)
     path.write_bytes(b'not a zip')
     assert program_zip.installed_sources_digest(str(path)) is None
