@@ -47,7 +47,7 @@ options:
     description:
       - Several services of the tenant at once, each entry with this module's per-service options (O(service),
         O(image), O(command), ...); O(user), O(project), O(env), O(state), O(state_dir), O(drain_seconds),
-        O(stop_timeout), O(log_lines) and O(docker_host) come from the task unless an entry sets them.
+        O(retire), O(stop_timeout), O(log_lines) and O(docker_host) come from the task unless an entry sets them.
       - They run side by side in one module run (a startup group's services start and pass their health checks
         in parallel; a group's old versions drain together). The result is then RV(results); the task fails when
         one of them failed, with every service's outcome in RV(results).
@@ -218,6 +218,18 @@ options:
     description: Seconds between the switch and stopping the old container, for in-flight requests to finish.
     type: float
     default: 2
+  retire:
+    description:
+      - How O(state=cleaned) stops and removes the old slot's container.
+      - V(wait) does it in the module run, after O(drain_seconds).
+      - V(background) hands it to a detached process on the server and returns at once (the deploy goes on while
+        the old container drains): it stops and removes that container, by its id, after O(drain_seconds), and
+        a marker file in O(state_dir) says meanwhile that it is on its way out, so a deploy in between counts it
+        as gone and a toggle that needs its slot waits for it (at most O(drain_seconds) + O(stop_timeout) + 30 s).
+    type: str
+    choices: [wait, background]
+    default: wait
+    version_added: 0.6.0
   stop_timeout:
     description: Seconds a container gets to stop before it is killed.
     type: int
@@ -290,7 +302,8 @@ settled:
   type: bool
   sample: true
 action:
-  description: What was done, one of V(none), V(started), V(resumed), V(recreated), V(promoted), V(created), V(removed).
+  description: What was done, one of V(none), V(started), V(resumed), V(recreated), V(promoted), V(created), V(removed),
+    V(retiring) (O(retire=background): the old container is being drained and removed on the server).
   returned: always
   type: str
   sample: started
@@ -369,7 +382,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._health impo
 
 
 # the options every entry of O(services) takes from the task itself
-SHARED = ('user', 'project', 'env', 'state', 'state_dir', 'drain_seconds', 'stop_timeout', 'log_lines', 'docker_host')
+SHARED = ('user', 'project', 'env', 'state', 'state_dir', 'drain_seconds', 'retire', 'stop_timeout', 'log_lines', 'docker_host')
 
 
 def entries(params):

@@ -263,9 +263,8 @@ def test_three_toggles_fail_no_request_and_close_no_connection(deployed, tmp_pat
         assert versions == {'1', '2'}, (name, result)
     assert project.request('GET', '/version')[1]['version'] == '2'
     assert project.request('GET', '/')[1]['greeting'] == 'hello'
-    names = project.containers()
-    api = [n for n in names if n.startswith('%s_api' % project.prefix)]
-    assert api == ['%s_api_secondary' % project.prefix], names  # three toggles: primary, secondary, primary, secondary
+    api = api_containers(project)
+    assert api == ['%s_api_secondary' % project.prefix], api  # three toggles: primary, secondary, primary, secondary
 
 
 def test_failing_version_is_removed_and_the_old_one_keeps_serving(deployed):
@@ -436,6 +435,17 @@ def host_ports(project):
     return sorted(set(re.findall(r'(\d+\.\d+\.\d+\.\d+:\d+)->', out)))
 
 
+def api_containers(project, count=1, seconds=60):
+    """The api's containers once the old slot's retire is over: the server drains, stops and removes it after the
+    deploy run (toggle_deploy retire=background), so for a few seconds after a toggle it may still be there."""
+    deadline = time.monotonic() + seconds
+    while True:
+        api = [n for n in project.containers() if n.startswith('%s_api' % project.prefix)]
+        if len(api) <= count or time.monotonic() > deadline:
+            return api
+        time.sleep(0.5)
+
+
 def _api_name(project):
     return [n for n in project.containers() if n.startswith('%s_api' % project.prefix)][0]
 
@@ -466,5 +476,5 @@ def test_interrupted_deploy_keeps_old_version_and_next_run_converges(deployed):
     done = project.playbook('deploy')
     assert done.returncode == 0, done.stdout[-6000:]
     assert project.request('GET', '/version')[1]['version'] == '4'
-    api = [n for n in project.containers() if n.startswith('%s_api' % project.prefix)]
+    api = api_containers(project)
     assert len(api) == 1, api

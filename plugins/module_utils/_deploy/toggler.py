@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import health_check as health
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import retire
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DockerException, ImageNotFound, get_container)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active, write_active
@@ -152,6 +153,16 @@ class ToggleDeployer(object):
         container.remove(force=True)
         return True
 
+    def retiring(self, container):
+        """Whether ``container`` is being retired in the background (O(retire=background)) within its deadline."""
+        return container is not None and retire.is_retiring(self.p['state_dir'], self.ids[3], container.id)
+
+    def await_retire(self, container):
+        """A slot wanted back while its old container drains: wait (bounded) for the retire to end."""
+        marker = retire.read_marker(self.p['state_dir'], self.ids[3])
+        if self.retiring(container):
+            retire.wait_gone(lambda: get_container(self.client, container.id) is not None, float(marker['until']))
+
     def check(self, container, slot):
         spec = self.p['health']
         kind = spec['type']
@@ -201,7 +212,8 @@ class ToggleDeployer(object):
         if self.check_mode:
             return self.result('started', target, None, chash, previous=active, changed=True)
         if candidate:
-            self.remove(candidate['container'])
+            self.await_retire(candidate['container'])
+            self.remove(self.container(target))
         new = self.start(target, chash)
         if not self.check(new, target):
             error = self.fail_unhealthy(new, 'the new version was removed and %s keeps serving'
@@ -262,19 +274,27 @@ class ToggleDeployer(object):
                            previous=None, changed=changed)
 
     def cleaned(self):
-        """Stop and remove the slot that does not serve, after the drain period."""
+        """Stop and remove the slot that does not serve, after the drain period: here and now (O(retire=wait)),
+        or by a detached process on the server while the deploy goes on (O(retire=background), ``retire``)."""
         recorded = read_active(self.p['state_dir'], self.ids[3]).get('slot')
         if recorded not in naming.SLOTS:
             raise DeployError('%s: no promoted slot is recorded in %s; fix: deploy again'
                               % (self.ids[3], self.p['state_dir']))
         other = self.container(naming.other_slot(recorded))
-        if other is not None and not self.check_mode:
-            self.remove(other, drain=self.p['drain_seconds'])
+        background = self.p['retire'] == 'background'
+        todo = other is not None and not self.retiring(other)
+        if todo and not self.check_mode:
+            if background:
+                until = retire.deadline(self.p['drain_seconds'], self.p['stop_timeout'])
+                retire.write_marker(self.p['state_dir'], self.ids[3], other.id, until)
+                retire.spawn(other.id, self.p['drain_seconds'], self.p['stop_timeout'], self.p['docker_host'],
+                             retire.marker_path(self.p['state_dir'], self.ids[3]))
+            else:
+                self.remove(other, drain=self.p['drain_seconds'])
         active = self.container(recorded)
-        return self.result('removed' if other is not None else 'none', recorded, active,
+        return self.result(('retiring' if background else 'removed') if todo else 'none', recorded, active,
                            active.labels.get('fleet.config_hash') if active is not None else None,
-                           previous=naming.other_slot(recorded) if other is not None else None,
-                           changed=other is not None)
+                           previous=naming.other_slot(recorded) if todo else None, changed=todo)
 
     def created(self):
         chash = self.wanted_hash()
@@ -334,13 +354,14 @@ class ToggleDeployer(object):
 
     def settled(self, action, slot, container):
         """Whether promoting and cleaning would do nothing: an unchanged service whose recorded slot is this
-        container and whose other slot holds no container (the deploy role then skips both steps)."""
+        container and whose other slot holds no container, or one being retired (the deploy role then skips both
+        steps)."""
         if action != 'none' or container is None or self.p['state'] != 'started' or not self.p['state_dir']:
             return False
         record = {'slot': slot, 'config_hash': container.labels.get('fleet.config_hash'),
                   'version': container.labels.get('fleet.version')}
-        return (read_active(self.p['state_dir'], self.ids[3]) == record
-                and self.container(naming.other_slot(slot)) is None)
+        other = self.container(naming.other_slot(slot))
+        return read_active(self.p['state_dir'], self.ids[3]) == record and (other is None or self.retiring(other))
 
     def result(self, action, slot, container, chash, previous, changed):
         return {
@@ -411,6 +432,7 @@ TOGGLE_OPTIONS = dict(
     )),
     state_dir=dict(type='path'),
     drain_seconds=dict(type='float', default=2),
+    retire=dict(type='str', default='wait', choices=['wait', 'background']),
     stop_timeout=dict(type='int', default=10),
     log_lines=dict(type='int', default=80),
     docker_host=DOCKER_HOST_OPTION,

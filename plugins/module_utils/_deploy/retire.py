@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, projectdeployer.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Retiring an old slot's container on the server after the deploy run moved on (toggle_deploy O(retire)).
+
+Once every sidecar and edge routes to the new slot, the old container only finishes what it has in flight: the
+drain and its ``docker stop`` need not hold up the deploy. A detached process on the server waits the drain,
+stops and removes that container - by its id, so a new container of the same name is never touched - and a
+marker file (``{state_dir}/{service}.retiring.json``: the id and a deadline) says meanwhile that the container is
+on its way out: a later deploy counts it as gone (it changes nothing, restarts nothing), and a toggle that needs
+the slot back waits for it (bounded by the deadline) instead of cutting its drain short. A retire that failed
+leaves the container and, after the deadline, a deploy retires it again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+# seconds a retire may take beyond the drain and the stop timeout before a deploy stops waiting for it
+GRACE_SECONDS = 30
+
+# the detached process: python -c PROGRAM CONTAINER_ID DRAIN STOP_TIMEOUT DOCKER_HOST MARKER
+PROGRAM = '''
+import json, os, sys, time
+cid, drain, stop_timeout, docker_host, marker = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+time.sleep(drain)
+try:
+    import docker
+    client = docker.DockerClient(base_url=docker_host or None, timeout=stop_timeout + 60)
+    container = client.containers.get(cid)
+    try:
+        container.stop(timeout=stop_timeout)
+    except Exception:
+        pass
+    container.remove(force=True)
+except Exception:
+    pass
+try:
+    with open(marker) as handle:
+        mine = json.load(handle).get('container_id') == cid
+    if mine:
+        os.unlink(marker)
+except (OSError, ValueError):
+    pass
+'''
+
+
+def marker_path(state_dir, service):
+    return os.path.join(state_dir, '%s.retiring.json' % service)
+
+
+def read_marker(state_dir, service):
+    """``{container_id, until}`` of the retire in progress, or {}."""
+    if not state_dir:
+        return {}
+    try:
+        with open(marker_path(state_dir, service)) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_retiring(state_dir, service, container_id, clock=time):
+    """Whether ``container_id`` is being retired and its retire has not outlived its deadline."""
+    marker = read_marker(state_dir, service)
+    return bool(container_id) and marker.get('container_id') == container_id and \
+        clock.time() < float(marker.get('until') or 0)
+
+
+def deadline(drain_seconds, stop_timeout, clock=time):
+    return clock.time() + float(drain_seconds) + int(stop_timeout) + GRACE_SECONDS
+
+
+def write_marker(state_dir, service, container_id, until):
+    os.makedirs(state_dir, 0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.retiring.' % service, dir=state_dir)
+    with os.fdopen(fd, 'w') as handle:
+        json.dump({'container_id': container_id, 'until': until}, handle, sort_keys=True)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, marker_path(state_dir, service))
+
+
+def spawn(container_id, drain_seconds, stop_timeout, docker_host, marker, python=None):
+    """Start the detached retire of ``container_id`` (its own session, no terminal, nothing inherited), at once."""
+    with open(os.devnull, 'r+b') as devnull:
+        subprocess.Popen(  # pylint: disable=consider-using-with
+            [python or sys.executable, '-c', PROGRAM, container_id, str(float(drain_seconds)), str(int(stop_timeout)),
+             docker_host or '', marker],
+            stdin=devnull, stdout=devnull, stderr=devnull, close_fds=True, start_new_session=True, cwd='/')
+
+
+def wait_gone(exists, until, clock=time, step=0.2):
+    """Wait, until the deadline ``until``, for ``exists()`` to be false; whether it is gone."""
+    while exists():
+        if clock.time() >= until:
+            return False
+        clock.sleep(step)
+    return True

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Retiring the old slot in the background (toggle_deploy retire=background): the marker, the bounded wait, and
+what cleaned, plan and started make of a container being retired."""
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import NotFound
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import retire, toggler
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import write_active
+
+
+class Clock(object):
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class Container(object):
+    def __init__(self, name, labels):
+        self.name, self.labels, self.status, self.id = name, labels, 'running', 'id-' + name
+        self.attrs = {'Created': '2026-12-06T00:00:00Z', 'Image': 'sha256:img'}
+        self.stopped = self.removed = False
+
+    def stop(self, timeout=None):
+        self.stopped = True
+
+    def remove(self, force=False):
+        self.removed = True
+
+
+class Images(object):
+    def get(self, name):
+        raise NotFound('no such image')
+
+
+class Client(object):
+    """Containers by name or id; ``vanish_after`` lookups by id, the container is gone (its retire ended)."""
+
+    def __init__(self, containers, vanish_after=None):
+        self.found, self.vanish_after, self.lookups = dict((c.name, c) for c in containers), vanish_after, 0
+        self.containers, self.images = self, Images()
+
+    def get(self, key):
+        for container in list(self.found.values()):
+            if key == container.id:
+                self.lookups += 1
+                if self.vanish_after is not None and self.lookups > self.vanish_after:
+                    del self.found[container.name]
+                    break
+                return container
+            if key == container.name:
+                return container
+        raise NotFound('no such container')
+
+
+def params(tmp_path, **given):
+    base = {'user': 'u1', 'project': 'myapp', 'env': 'prod', 'service': 'api', 'state': 'cleaned',
+            'image': 'u1_myapp_prod_api:2', 'container_port': 8000, 'host_port': 8357, 'secondary_port': 18357,
+            'state_dir': str(tmp_path), 'version': '2', 'retire': 'background', 'drain_seconds': 1}
+    base.update(given)
+    return ArgumentSpecValidator(toggler.TOGGLE_OPTIONS).validate(base).validated_parameters
+
+
+def serving_and_old(tmp_path):
+    new = Container('u1_myapp_prod_api_secondary', {'fleet.config_hash': 'h2', 'fleet.version': '2'})
+    old = Container('u1_myapp_prod_api', {'fleet.config_hash': 'h1', 'fleet.version': '1'})
+    write_active(str(tmp_path), 'api', {'slot': 'secondary', 'config_hash': 'h2', 'version': '2'})
+    return new, old
+
+
+def test_the_marker_names_one_container_until_its_deadline(tmp_path):
+    clock = Clock()
+    assert not retire.is_retiring(str(tmp_path), 'api', 'c1', clock)
+    retire.write_marker(str(tmp_path), 'api', 'c1', retire.deadline(1, 10, clock))
+    assert retire.read_marker(str(tmp_path), 'api') == {'container_id': 'c1', 'until': 1000.0 + 1 + 10 + 30}
+    assert retire.is_retiring(str(tmp_path), 'api', 'c1', clock)
+    assert not retire.is_retiring(str(tmp_path), 'api', 'c2', clock)      # another container of the slot
+    assert not retire.is_retiring(str(tmp_path), 'worker', 'c1', clock)
+    clock.now += 41
+    assert not retire.is_retiring(str(tmp_path), 'api', 'c1', clock)      # outlived: a deploy retires it again
+    (tmp_path / 'api.retiring.json').write_text('not json')
+    assert retire.read_marker(str(tmp_path), 'api') == {}
+
+
+def test_the_wait_for_a_retire_is_bounded():
+    clock, left = Clock(), [3]
+
+    def exists():
+        left[0] -= 1
+        return left[0] > 0
+    assert retire.wait_gone(exists, clock.now + 5, clock)
+    assert not retire.wait_gone(lambda: True, clock.now + 5, clock)
+    assert clock.now >= 1005
+
+
+def test_cleaned_hands_the_old_container_to_a_detached_retire_and_returns(tmp_path, monkeypatch):
+    spawned = []
+    monkeypatch.setattr(retire, 'spawn', lambda *args: spawned.append(args))
+    new, old = serving_and_old(tmp_path)
+    result = toggler.ToggleDeployer(params(tmp_path), Client([new, old]), False).cleaned()
+    assert result['action'] == 'retiring' and result['changed'] and result['previous_slot'] == 'primary'
+    assert not old.stopped and not old.removed                       # nothing stopped in the module run
+    assert spawned == [(old.id, 1.0, 10, params(tmp_path)['docker_host'], str(tmp_path / 'api.retiring.json'))]
+    assert retire.read_marker(str(tmp_path), 'api')['container_id'] == old.id
+    # a deploy meanwhile: nothing to do, and the service counts as settled
+    again = toggler.ToggleDeployer(params(tmp_path), Client([new, old]), False).cleaned()
+    assert again['action'] == 'none' and not again['changed'] and len(spawned) == 1
+    assert toggler.ToggleDeployer(params(tmp_path, state='started'), Client([new, old]), True).settled(
+        'none', 'secondary', new)
+
+
+def test_cleaned_with_retire_wait_stops_and_removes_in_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(toggler.time, 'sleep', lambda seconds: None)
+    new, old = serving_and_old(tmp_path)
+    result = toggler.ToggleDeployer(params(tmp_path, retire='wait'), Client([new, old]), False).cleaned()
+    assert result['action'] == 'removed' and old.stopped and old.removed
+    assert retire.read_marker(str(tmp_path), 'api') == {}
+
+
+def test_a_retire_past_its_deadline_is_an_old_slot_again(tmp_path, monkeypatch):
+    new, old = serving_and_old(tmp_path)
+    retire.write_marker(str(tmp_path), 'api', old.id, 5.0)              # long past
+    assert not toggler.ToggleDeployer(params(tmp_path, state='started'), Client([new, old]), True).settled(
+        'none', 'secondary', new)
+    spawned = []
+    monkeypatch.setattr(retire, 'spawn', lambda *args: spawned.append(args))
+    assert toggler.ToggleDeployer(params(tmp_path), Client([new, old]), False).cleaned()['changed']
+    assert len(spawned) == 1
+
+
+def test_a_toggle_that_needs_the_slot_back_waits_for_its_retire(tmp_path, monkeypatch):
+    new, old = serving_and_old(tmp_path)
+    retire.write_marker(str(tmp_path), 'api', old.id, retire.deadline(1, 10))
+    client = Client([new, old], vanish_after=2)
+    waits = []
+    monkeypatch.setattr(retire.time, 'sleep', waits.append)
+    deployer = toggler.ToggleDeployer(params(tmp_path, state='started'), client, False)
+    deployer.await_retire(old)
+    assert waits and 'u1_myapp_prod_api' not in client.found             # waited until the retire removed it
