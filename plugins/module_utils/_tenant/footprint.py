@@ -46,7 +46,8 @@ SECRET_SUFFIXES = ('_password', '_password.next', '_pgpass', '_redis.conf', '_lo
 
 # Per service, relative to the tenant directory: (directory, how a name there belongs to the service,
 # kept with the data unless purged).
-#   'exact' - the name is the service;  'json'/'log'/'lock' - ``{service}.json`` / ``.log`` / ``.{service}.lock``
+#   'exact' - the name is the service;  'json'/'log'/'lock' - ``{service}.json`` (and ``{service}.retiring.json``) /
+#   ``.log`` / ``.{service}.lock``
 #   'env' - ``{service}.env``;  'secret' - ``{service}`` + one of SECRET_SUFFIXES but .env (the passwords)
 #   'backup' - ``{service}_backup_...`` and the hidden temporary files of one (``.{service}_backup_...``)
 SERVICE_FILES = (
@@ -124,7 +125,9 @@ def file_service(kind, name, services=None):
         service = _service_id(name)
         return service if service and (services is None or service in services) else None
     if kind == 'json' and name.endswith('.json'):
-        return _service_id(name[:-len('.json')])
+        # ``{service}.retiring.json``: an old slot's retire in progress (``_deploy/retire``)
+        return _service_id(name[:-len('.json')]) or (
+            _service_id(name[:-len('.retiring.json')]) if name.endswith('.retiring.json') else None)
     if kind == 'log' and name.endswith('.log'):
         return _service_id(name[:-len('.log')])
     if kind == 'lock' and name.startswith('.') and name.endswith('.lock'):

@@ -86,6 +86,9 @@ def test_secret_files_are_the_collections_only():
     assert f.file_service('backup', 'db_dump') is None
     assert f.file_service('exact', 'uploads', {'db'}) is None
     assert f.file_service('lock', '.db.lock') == 'db'
+    assert f.file_service('json', 'api.json') == 'api'
+    assert f.file_service('json', 'api.retiring.json') == 'api'     # an old slot's retire in progress
+    assert f.file_service('json', 'a.b.json') is None
 
 
 def test_known_services_from_every_trace():
