@@ -129,7 +129,7 @@ def install_schedules(p, command, check_mode):
     """Write each schedule's cron file that differs; their paths."""
     written = []
     for path, content in installed.schedule_files(p['schedules'], command, p['user'], p['project'], p['env'],
-                                                p['fleet_root'], p['docker_host'], p['cron_dir']):
+                                                  p['fleet_root'], p['docker_host'], p['cron_dir']):
         if ensure_file(path, content, mode=installed.CRON_FILE_MODE, check_mode=check_mode):
             written.append(path)
     return written

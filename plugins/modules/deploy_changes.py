@@ -217,9 +217,9 @@ def prune_preview(client, top):
 def backup_look(top):
     """``{backup_current, cron_present}``: whether backup_job would change nothing here, and whether cron is there."""
     opts = top['backup']
-    files = backup_installed.schedule_files(opts['schedules'], '%s %s' % (sys.executable, opts['path']), top['user'],
-                                          top['project'], top['env'], opts['fleet_root'], top['docker_host'],
-                                          opts['cron_dir'])
+    files = backup_installed.schedule_files(opts['schedules'], '%s %s' % (sys.executable, opts['path']),
+                                            top['user'], top['project'], top['env'], opts['fleet_root'],
+                                            top['docker_host'], opts['cron_dir'])
     return {'backup_current': backup_installed.is_current(opts['path'], opts['digest'], files),
             'cron_present': os.path.exists('/usr/sbin/cron')}
 

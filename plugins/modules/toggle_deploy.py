@@ -222,10 +222,11 @@ options:
     description:
       - How O(state=cleaned) stops and removes the old slot's container.
       - V(wait) does it in the module run, after O(drain_seconds).
-      - V(background) hands it to a detached process on the server and returns at once (the deploy goes on while
-        the old container drains): it stops and removes that container, by its id, after O(drain_seconds), and
-        a marker file in O(state_dir) says meanwhile that it is on its way out, so a deploy in between counts it
-        as gone and a toggle that needs its slot waits for it (at most O(drain_seconds) + O(stop_timeout) + 30 s).
+      - V(background) hands it to a detached process on the server and returns at once, so the deploy goes on
+        while the old container drains. That process stops and removes the container, by its id, after
+        O(drain_seconds); a marker file in O(state_dir) says meanwhile that it is on its way out, so a deploy in
+        between counts it as gone and a toggle that needs its slot waits for it (at most O(drain_seconds) +
+        O(stop_timeout) + 30 s).
     type: str
     choices: [wait, background]
     default: wait
@@ -303,7 +304,7 @@ settled:
   sample: true
 action:
   description: What was done, one of V(none), V(started), V(resumed), V(recreated), V(promoted), V(created), V(removed),
-    V(retiring) (O(retire=background): the old container is being drained and removed on the server).
+    V(retiring) (with O(retire=background), the old container is being drained and removed on the server).
   returned: always
   type: str
   sample: started

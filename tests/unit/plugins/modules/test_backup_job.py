@@ -79,7 +79,7 @@ def test_the_zip_names_its_sources_and_is_current_only_with_its_schedules(tmp_pa
     schedules = {'db': {'type': 'postgres', 'backup_schedule': '0 2 * * *'}, 'cache': {'type': 'redis',
                                                                                        'backup_schedule': '0 3 * * *'}}
     wanted = installed.schedule_files(schedules, 'python3 %s' % path, 'u1', 'myapp', 'prod', '/local',
-                                    'unix:///var/run/docker.sock', str(cron))
+                                      'unix:///var/run/docker.sock', str(cron))
     assert sorted(os.path.basename(p) for p, _c in wanted) == ['fleet_u1_myapp_prod_cache_backup',
                                                                'fleet_u1_myapp_prod_db_backup']
     assert not installed.is_current(str(path), digest, wanted)        # no cron file yet
