@@ -2,12 +2,24 @@
 # Copyright (c) 2026, projectdeployer.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Replace a small file atomically: a reader sees the old content or the new, never a part."""
+"""Replace a small file atomically: a reader sees the old content or the new, never a part; and read a small
+JSON state file back."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+
+
+def read_json_dict(path):
+    """The JSON object in the file at ``path``; {} when it is missing, unreadable or not an object."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_atomic(path, content, mode=0o600, dir_mode=0o700):

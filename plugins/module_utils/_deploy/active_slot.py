@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import read_json_dict, write_atomic
 
 
 def _path(state_dir, service):
@@ -22,14 +23,7 @@ def _path(state_dir, service):
 
 def read_active(state_dir, service):
     """The recorded ``{'slot': ..., 'config_hash': ..., 'promoted_at': ...}`` or {}."""
-    if not state_dir:
-        return {}
-    try:
-        with open(_path(state_dir, service)) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_dict(_path(state_dir, service)) if state_dir else {}
 
 
 def write_active(state_dir, service, record):
@@ -38,15 +32,7 @@ def write_active(state_dir, service, record):
         return False
     if read_active(state_dir, service) == record:
         return False
-    if not os.path.isdir(state_dir):
-        os.makedirs(state_dir, 0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % service, dir=state_dir)
-    with os.fdopen(fd, 'w') as handle:
-        json.dump(record, handle, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, _path(state_dir, service))
+    write_atomic(_path(state_dir, service), json.dumps(record, sort_keys=True), mode=0o644, dir_mode=0o755)
     return True
 
 

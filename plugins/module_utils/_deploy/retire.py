@@ -19,8 +19,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import read_json_dict, write_atomic
 
 # seconds a retire may take beyond the drain and the stop timeout before a deploy stops waiting for it
 GRACE_SECONDS = 30
@@ -57,21 +58,20 @@ def marker_path(state_dir, service):
 
 def read_marker(state_dir, service):
     """``{container_id, until}`` of the retire in progress, or {}."""
-    if not state_dir:
-        return {}
-    try:
-        with open(marker_path(state_dir, service)) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_dict(marker_path(state_dir, service)) if state_dir else {}
 
 
 def is_retiring(state_dir, service, container_id, clock=time):
     """Whether ``container_id`` is being retired and its retire has not outlived its deadline."""
-    marker = read_marker(state_dir, service)
-    return bool(container_id) and marker.get('container_id') == container_id and \
-        clock.time() < float(marker.get('until') or 0)
+    return retire_deadline(read_marker(state_dir, service), container_id, clock) is not None
+
+
+def retire_deadline(marker, container_id, clock=time):
+    """The deadline of ``marker``'s retire when it is ``container_id``'s and not past, else None."""
+    until = float(marker.get('until') or 0)
+    if container_id and marker.get('container_id') == container_id and clock.time() < until:
+        return until
+    return None
 
 
 def deadline(drain_seconds, stop_timeout, clock=time):
@@ -79,12 +79,8 @@ def deadline(drain_seconds, stop_timeout, clock=time):
 
 
 def write_marker(state_dir, service, container_id, until):
-    os.makedirs(state_dir, 0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.retiring.' % service, dir=state_dir)
-    with os.fdopen(fd, 'w') as handle:
-        json.dump({'container_id': container_id, 'until': until}, handle, sort_keys=True)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, marker_path(state_dir, service))
+    write_atomic(marker_path(state_dir, service), json.dumps({'container_id': container_id, 'until': until},
+                                                             sort_keys=True), mode=0o644, dir_mode=0o755)
 
 
 def spawn(container_id, drain_seconds, stop_timeout, docker_host, marker, python=None):

@@ -159,9 +159,9 @@ class ToggleDeployer(object):
 
     def await_retire(self, container):
         """A slot wanted back while its old container drains: wait (bounded) for the retire to end."""
-        marker = retire.read_marker(self.p['state_dir'], self.ids[3])
-        if self.retiring(container):
-            retire.wait_gone(lambda: get_container(self.client, container.id) is not None, float(marker['until']))
+        until = container and retire.retire_deadline(retire.read_marker(self.p['state_dir'], self.ids[3]), container.id)
+        if until:
+            retire.wait_gone(lambda: get_container(self.client, container.id) is not None, until)
 
     def check(self, container, slot):
         spec = self.p['health']

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import read_json_dict, write_atomic
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
 
 DIRECTORY = os.path.join('config', 'health')
@@ -30,12 +30,7 @@ def path_of(project_dir, service):
 
 
 def read(project_dir, service):
-    try:
-        with open(path_of(project_dir, service)) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_dict(path_of(project_dir, service))
 
 
 def remember(project_dir, service, config_hash, options, serving_hash=None, check_mode=False):
