@@ -136,6 +136,35 @@ options:
         O(https_port), O(certificates_dir) and O(container_name); the image and the tenant are this task's. The edge's result is RV(edge).
     type: dict
     version_added: 0.3.0
+  retire:
+    description:
+      - Once the routes are applied (the sidecar's and, with O(edge), the edge's), hand the old slot of each of
+        these services over to its retire, as M(projectdeployer.fleet.toggle_deploy) does with C(state=cleaned)
+        and C(retire=background) (a detached process on the server drains, stops and removes it), in this run
+        instead of one of its own.
+      - Only when nothing else routes to these services' old slots, that is when this server's sidecar and edge
+        are the only ones that route to them (the deploy role gives it when its server is alone in the play).
+      - A service with no old slot, or one already being retired, is left as it is.
+    type: dict
+    version_added: 0.6.0
+    suboptions:
+      services:
+        description: The services whose old slot is retired.
+        type: list
+        elements: str
+        required: true
+      state_dir:
+        description: The directory that records which slot serves, toggle_deploy's C(state_dir).
+        type: path
+        required: true
+      drain_seconds:
+        description: Seconds the old slot keeps running, for what it has in flight, before it is stopped.
+        type: float
+        default: 2
+      stop_timeout:
+        description: Seconds the old slot's container gets to stop before it is killed.
+        type: int
+        default: 10
   container_name:
     description:
       - The edge container's name, C(fleet_edge) when not set. Only for O(kind=edge); a sidecar's name is
@@ -227,6 +256,12 @@ routes:
   returned: always
   type: int
   sample: 2
+retiring:
+  description: With O(retire), the services whose old slot was handed over to its retire.
+  returned: when O(retire) is given
+  type: list
+  elements: str
+  sample: [api]
 certificates_checked:
   description:
     - The domains whose new certificate this run saw served by the edge over SNI (a handshake on the edge's HTTPS
@@ -247,6 +282,7 @@ certificates:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.retire import retire_old_slots
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
@@ -276,6 +312,12 @@ ARGUMENT_SPEC = dict(
     reload_timeout=dict(type='int', default=30),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     edge=dict(type='dict'),
+    retire=dict(type='dict', options=dict(
+        services=dict(type='list', elements='str', required=True),
+        state_dir=dict(type='path', required=True),
+        drain_seconds=dict(type='float', default=2),
+        stop_timeout=dict(type='int', default=10),
+    )),
     docker_host=DOCKER_HOST_OPTION,
 )
 EDGE_KEYS = ('routes', 'config_dir', 'http_port', 'bind_address', 'https_port', 'certificates_dir', 'container_name')
@@ -319,6 +361,15 @@ def main():
             edge.pop('diff')
             result['edge'] = edge
             result['changed'] = result['changed'] or edge['changed']
+        if p['retire'] is not None:
+            if p['kind'] != 'sidecar' or p['state'] != 'present':
+                raise ValueError('retire: only with kind=sidecar and state=present')
+            what = 'retire of %s_%s_%s' % (p['user'], p['project'], p['env'])
+            r = p['retire']
+            result['retiring'] = retire_old_slots(client, (p['user'], p['project'], p['env']), r['services'],
+                                                  r['state_dir'], r['drain_seconds'], r['stop_timeout'],
+                                                  p['docker_host'], module.check_mode)
+            result['changed'] = result['changed'] or bool(result['retiring'])
     except ValueError as exc:
         module.fail_json(msg='%s: %s' % (what, exc))
     except FleetDockerError as exc:

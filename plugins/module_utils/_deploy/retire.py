@@ -22,6 +22,9 @@ import sys
 import time
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import read_json_dict, write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import get_container
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 
 # seconds a retire may take beyond the drain and the stop timeout before a deploy stops waiting for it
 GRACE_SECONDS = 30
@@ -90,6 +93,39 @@ def spawn(container_id, drain_seconds, stop_timeout, docker_host, marker, python
             [python or sys.executable, '-c', PROGRAM, container_id, str(float(drain_seconds)), str(int(stop_timeout)),
              docker_host or '', marker],
             stdin=devnull, stdout=devnull, stderr=devnull, close_fds=True, start_new_session=True, cwd='/')
+
+
+def old_slot(client, state_dir, ids):
+    """``(serving slot, old container)`` of service ``ids`` (user, project, env, service): the slot its promotion
+    recorded and the container of the other slot, None when there is none or it is being retired already.
+    ValueError when no slot is recorded."""
+    recorded = read_active(state_dir, ids[3]).get('slot')
+    if recorded not in naming.SLOTS:
+        raise ValueError('%s: no promoted slot is recorded in %s; fix: deploy again' % (ids[3], state_dir))
+    other = get_container(client, naming.container_name(*ids, slot=naming.other_slot(recorded)))
+    if other is not None and is_retiring(state_dir, ids[3], other.id):
+        other = None
+    return recorded, other
+
+
+def hand_over(container, state_dir, service, drain_seconds, stop_timeout, docker_host):
+    """Mark ``container`` (the old slot of ``service``) as retiring and start its detached retire."""
+    write_marker(state_dir, service, container.id, deadline(drain_seconds, stop_timeout))
+    spawn(container.id, drain_seconds, stop_timeout, docker_host, marker_path(state_dir, service))
+
+
+def retire_old_slots(client, ids, services, state_dir, drain_seconds, stop_timeout, docker_host, check_mode=False):
+    """Hand the old slot of each of ``services`` (of the env ``ids``: user, project, env) over to its detached
+    retire; the services that had one. Their routes must no longer lead to the old slots."""
+    retiring = []
+    for service in services:
+        naming.check_ids(user=ids[0], project=ids[1], env=ids[2], service=service)
+        old = old_slot(client, state_dir, tuple(ids) + (service,))[1]
+        if old is not None:
+            retiring.append(service)
+            if not check_mode:
+                hand_over(old, state_dir, service, drain_seconds, stop_timeout, docker_host)
+    return retiring
 
 
 def wait_gone(exists, until, clock=time, step=0.2):

@@ -276,19 +276,13 @@ class ToggleDeployer(object):
     def cleaned(self):
         """Stop and remove the slot that does not serve, after the drain period: here and now (O(retire=wait)),
         or by a detached process on the server while the deploy goes on (O(retire=background), ``retire``)."""
-        recorded = read_active(self.p['state_dir'], self.ids[3]).get('slot')
-        if recorded not in naming.SLOTS:
-            raise DeployError('%s: no promoted slot is recorded in %s; fix: deploy again'
-                              % (self.ids[3], self.p['state_dir']))
-        other = self.container(naming.other_slot(recorded))
+        recorded, other = retire.old_slot(self.client, self.p['state_dir'], self.ids)
         background = self.p['retire'] == 'background'
-        todo = other is not None and not self.retiring(other)
+        todo = other is not None
         if todo and not self.check_mode:
             if background:
-                until = retire.deadline(self.p['drain_seconds'], self.p['stop_timeout'])
-                retire.write_marker(self.p['state_dir'], self.ids[3], other.id, until)
-                retire.spawn(other.id, self.p['drain_seconds'], self.p['stop_timeout'], self.p['docker_host'],
-                             retire.marker_path(self.p['state_dir'], self.ids[3]))
+                retire.hand_over(other, self.p['state_dir'], self.ids[3], self.p['drain_seconds'],
+                                 self.p['stop_timeout'], self.p['docker_host'])
             else:
                 self.remove(other, drain=self.p['drain_seconds'])
         active = self.container(recorded)

@@ -141,3 +141,27 @@ def test_a_toggle_that_needs_the_slot_back_waits_for_its_retire(tmp_path, monkey
     deployer = toggler.ToggleDeployer(params(tmp_path, state='started'), client, False)
     deployer.await_retire(old)
     assert waits and 'u1_myapp_prod_api' not in client.found             # waited until the retire removed it
+
+
+def test_the_routing_run_retires_the_old_slots_it_is_given(tmp_path, monkeypatch):
+    """nginx_mesh's retire (a server alone in the play): each given service's old slot is handed over once; a
+    service without an old slot, or already retiring, is left; none in check mode; no recorded slot is an error."""
+    spawned = []
+    monkeypatch.setattr(retire, 'spawn', lambda *args: spawned.append(args))
+    new, old = serving_and_old(tmp_path)
+    worker = Container('u1_myapp_prod_worker', {'fleet.config_hash': 'w1', 'fleet.version': '2'})
+    write_active(str(tmp_path), 'worker', {'slot': 'primary', 'config_hash': 'w1', 'version': '2'})
+    client = Client([new, old, worker])
+    ids = ('u1', 'myapp', 'prod')
+    assert retire.retire_old_slots(client, ids, ['api', 'worker'], str(tmp_path), 1, 10, None, check_mode=True) == ['api']
+    assert spawned == [] and retire.read_marker(str(tmp_path), 'api') == {}
+    assert retire.retire_old_slots(client, ids, ['api', 'worker'], str(tmp_path), 1, 10, None) == ['api']
+    assert spawned == [(old.id, 1.0, 10, None, str(tmp_path / 'api.retiring.json'))]
+    assert retire.read_marker(str(tmp_path), 'api')['container_id'] == old.id
+    assert retire.retire_old_slots(client, ids, ['api'], str(tmp_path), 1, 10, None) == [] and len(spawned) == 1
+    try:
+        retire.retire_old_slots(client, ids, ['redis'], str(tmp_path), 1, 10, None)
+    except ValueError as exc:
+        assert 'redis: no promoted slot is recorded' in str(exc) and 'fix: deploy again' in str(exc)
+    else:
+        raise AssertionError('a service without a recorded slot must be refused')
