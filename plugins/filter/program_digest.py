@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-PROGRAMS = ('backup',)
+PROGRAMS = ('backup', 'health')
 
 
 def program_digest(name):
-    """The sha256 of the sources of program ``name`` (``backup``: the scheduled backups' zip), as its zip's
-    comment holds it on a server where it is current."""
+    """The sha256 of the sources of program ``name`` (``backup``: the scheduled backups' zip, ``health``: the
+    health agent's and monitor's), as its zip's comment holds it on a server where it is current."""
     if name not in PROGRAMS:
         raise AnsibleFilterError('program_digest: no program %r; fix: one of %s' % (name, ', '.join(sorted(PROGRAMS))))
     # Imported here, not at the top: Ansible finds a collection's filter by importing every filter file of the
     # collection that sorts before it, in each task's own worker process, and the backup program imports the
     # backup engine and the Docker SDK (about 0.25 s of CPU in every task that used a later filter).
-    from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program  # pylint: disable=import-outside-toplevel
-    return program.sources_digest()
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import program as backup
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import program as health
+    return {'backup': backup, 'health': health}[name].sources_digest()
 
 
 class FilterModule(object):

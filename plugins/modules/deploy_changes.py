@@ -117,6 +117,31 @@ options:
         description: Where the cron files are.
         type: path
         default: /etc/cron.d
+  health:
+    description:
+      - Also look whether the health agent is installed here as M(projectdeployer.fleet.health_agent) given inputs
+        of O(health.stamp) would leave it (the stamp it recorded is this one and every file it installed is as it
+        left it) and whether the agent answers on O(health.address):O(health.port), so that a deploy runs that
+        module only when something differs. Returned as RV(health_current).
+    type: dict
+    version_added: 0.6.0
+    suboptions:
+      stamp:
+        description: The stamp of health_agent's inputs (P(projectdeployer.fleet.inputs_stamp#filter)).
+        type: str
+        required: true
+      fleet_root:
+        description: The server's fleet root.
+        type: path
+        required: true
+      address:
+        description: The address the agent listens on (the server's VPC address).
+        type: str
+        required: true
+      port:
+        description: The agent's port.
+        type: int
+        default: 9999
 '''
 
 EXAMPLES = r'''
@@ -159,8 +184,12 @@ backup_current:
   returned: when O(backup) is set
   type: bool
 cron_present:
-  description: With O(backup), whether C(/usr/sbin/cron) is on the server.
-  returned: when O(backup) is set
+  description: With O(backup) or O(health), whether C(/usr/sbin/cron) is on the server.
+  returned: when O(backup) or O(health) is set
+  type: bool
+health_current:
+  description: With O(health), whether health_agent would change nothing here and the agent answers.
+  returned: when O(health) is set
   type: bool
 '''
 
@@ -174,6 +203,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import stamp as health_stamp
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
     TOGGLE_OPTIONS, DeployError, ToggleDeployer)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
@@ -246,6 +276,12 @@ def main():
                 fleet_root=dict(type='path', required=True),
                 cron_dir=dict(type='path', default='/etc/cron.d'),
             )),
+            health=dict(type='dict', options=dict(
+                stamp=dict(type='str', required=True),
+                fleet_root=dict(type='path', required=True),
+                address=dict(type='str', required=True),
+                port=dict(type='int', default=9999),
+            )),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
@@ -271,6 +307,11 @@ def main():
         extra = {'prune': prune_preview(client, p)} if p['prune'] else {}
         if p['backup']:
             extra.update(backup_look(p))
+        if p['health']:
+            opts = p['health']
+            project_dir = naming.project_dir(opts['fleet_root'], p['user'], p['project'], p['env'])
+            extra.update(health_current=health_stamp.is_current(project_dir, opts['stamp'], opts['address'], opts['port']),
+                         cron_present=os.path.exists('/usr/sbin/cron'))
     except (ValueError, DeployError, FleetDockerError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:

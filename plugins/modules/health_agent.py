@@ -135,6 +135,14 @@ options:
   smtp_password:
     description: The SMTP password (kept in C(secrets/alert_smtp_password), 0600).
     type: str
+  stamp:
+    description:
+      - A stamp of this task's inputs, made by the controller (P(projectdeployer.fleet.inputs_stamp#filter), keyed by
+        O(key)). With O(user), it is recorded after the install with the sha256 of every file installed
+        (C(config/health.stamp.json) of the project env, 0600), so that M(projectdeployer.fleet.deploy_changes) can
+        tell a later deploy that this task would change nothing (its O(projectdeployer.fleet.deploy_changes#module:health)).
+    type: str
+    version_added: 0.6.0
 requirements:
   - docker (the Docker SDK for Python) on the host, for the agent and monitor to run
 '''
@@ -196,22 +204,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import ensure_file
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import install, policy, program
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import install, policy, program, stamp
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import tenant as tenants
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health.agent import check_address
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 
-MAIN = '''# The health agent and monitor of projectdeployer.fleet (see the health_agent module).
-import sys
-from %s import main
-raise SystemExit(main(sys.argv[1:]))
-''' % program.__name__
-
-
 def install_server(p, check_mode):
     """The program, settings, unit and cron file; ``(changed, restart, command, unit_path)``."""
     path = os.path.join(p['fleet_root'], '.fleet', 'lib', 'fleet-health.zip')
-    data = program_zip.build_zip(program_zip.sources([program], MAIN))
+    data = program_zip.build_zip(program.sources())
     program_changed, digest = program_zip.install(path, data, check_mode)
     settings_path = os.path.join(p['fleet_root'], '.fleet', 'agent', 'agent.json')
     settings = install.agent_settings(p['fleet_root'], p['address'], p['port'], p['refuse'], p['events'],
@@ -263,7 +264,8 @@ def install_tenant(p, check_mode):
 
 
 TENANT_FILES = (os.path.join('config', 'health.json'), os.path.join('secrets', 'health_agent.key'),
-                os.path.join('secrets', 'health_agent.key.previous'), os.path.join('secrets', 'alert_smtp_password'))
+                os.path.join('secrets', 'health_agent.key.previous'), os.path.join('secrets', 'alert_smtp_password'),
+                os.path.join('config', 'health.stamp.json'))
 
 
 def server_files(p):
@@ -322,6 +324,7 @@ def main():
             previous_key=dict(type='str', no_log=True),
             alerts=dict(type='dict', default={}),
             smtp_password=dict(type='str', no_log=True),
+            stamp=dict(type='str'),
         ),
         required_together=[('user', 'project', 'env')],
         required_if=[('state', 'present', ('address',))],
@@ -345,6 +348,11 @@ def main():
         changed, restart, command, unit_path = install_server(p, module.check_mode)
         if p['user']:
             changed = install_tenant(p, module.check_mode) or changed
+            if p['stamp']:
+                project_dir = naming.project_dir(p['fleet_root'], p['user'], p['project'], p['env'])
+                files = server_files(p) + [os.path.join(p['fleet_root'], '.fleet', 'agent', 'agent.json')] + [
+                    os.path.join(project_dir, name) for name in TENANT_FILES[:-1]]
+                changed = stamp.record(project_dir, p['stamp'], files, module.check_mode) or changed
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:

@@ -138,6 +138,8 @@ def test_example_on_droplets(cloud, tmp_path):
     firewall_task = ('projectdeployer.fleet.deploy : Let only the tenant\'s network, the edge and the env\'s '
                      'other servers reach its host ports')
     assert changed_tasks(again.stdout) == [(firewall_task, by_service['postgres']['name'])], again.stdout[-6000:]
+    # the health agent, installed from the same inputs and answering, is not installed again (deploy_changes)
+    assert 'look after the env on this server' not in again.stdout, again.stdout[-6000:]
     assert db.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
     assert probe_ports(db, ports, 'bridge') == {ports[0]: 'closed'}
 

@@ -10,7 +10,24 @@ import argparse
 import json
 import sys
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import agent, monitor
+
+MAIN = '''# The health agent and monitor of projectdeployer.fleet (see the health_agent module).
+import sys
+from %s import main
+raise SystemExit(main(sys.argv[1:]))
+''' % __name__
+
+
+def sources():
+    """(path in the zip, text) of every file of the program (``fleet-health.zip``)."""
+    return program_zip.sources([sys.modules[__name__]], MAIN)
+
+
+def sources_digest():
+    """The digest ``program_zip.build_zip`` writes in the program's zip comment."""
+    return program_zip.sources_digest(sources())
 
 
 def parser():

@@ -23,8 +23,8 @@ def test_the_backup_programs_digest_is_in_its_zip(tmp_path):
 
 
 def test_an_unknown_program_is_refused_with_the_names():
-    with pytest.raises(AnsibleFilterError, match="no program 'health'; fix: one of backup"):
-        program_digest('health')
+    with pytest.raises(AnsibleFilterError, match="no program 'shell'; fix: one of backup, health"):
+        program_digest('shell')
 
 
 def test_no_filter_file_imports_the_docker_sdk():
@@ -42,3 +42,10 @@ def test_no_filter_file_imports_the_docker_sdk():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert len(filters) > 10 and proc.stdout.strip() == '[]'
+
+
+def test_the_health_programs_digest_is_in_its_zip(tmp_path):
+    from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import program as health
+    path = tmp_path / 'fleet-health.zip'
+    path.write_bytes(program_zip.build_zip(health.sources()))
+    assert program_zip.installed_sources_digest(str(path)) == program_digest('health') != program_digest('backup')

@@ -8,7 +8,6 @@ import pytest
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import program_zip
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import install, program, report
-from ansible_collections.projectdeployer.fleet.plugins.modules import health_agent
 
 
 @pytest.mark.skipif(not shutil.which('systemd-analyze'), reason='systemd-analyze is not installed')
@@ -23,13 +22,13 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
 
 
 def test_the_program_zip_carries_what_it_imports_and_is_stable(tmp_path):
-    entries = program_zip.sources([program], health_agent.MAIN)
+    entries = program.sources()
     names = ['/'.join(path.split('/')[-2:]) for path, dummy in entries]
     for needed in ('_health/agent.py', '_health/monitor.py', '_health/healer.py', '_deploy/toggler.py',
                    '_deploy/deploy_lock.py', '_common/docker.py', '_spec/naming.py'):
         assert needed in names, names
     data = program_zip.build_zip(entries)
-    assert data == program_zip.build_zip(program_zip.sources([program], health_agent.MAIN))
+    assert data == program_zip.build_zip(program.sources())
     path = tmp_path / 'p.zip'
     path.write_bytes(data)
     with zipfile.ZipFile(str(path)) as archive:
