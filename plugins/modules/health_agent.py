@@ -209,6 +209,7 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._health impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health.agent import check_address
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
 
+
 def install_server(p, check_mode):
     """The program, settings, unit and cron file; ``(changed, restart, command, unit_path)``."""
     path = os.path.join(p['fleet_root'], '.fleet', 'lib', 'fleet-health.zip')

@@ -21,9 +21,12 @@ def installed(tmp_path):
     return project_dir, files
 
 
+def answering(address, port):
+    return True
+
+
 def test_current_only_with_the_same_stamp_the_same_files_and_an_agent_that_answers(tmp_path):
     project_dir, files = installed(tmp_path)
-    answering = lambda address, port: True  # noqa: E731
     assert not stamp.is_current(project_dir, 's1', '10.0.0.2', 9999, answering)          # nothing recorded
     assert stamp.record(project_dir, 's1', files)
     assert not stamp.record(project_dir, 's1', files)                                    # the same: unchanged
@@ -31,7 +34,7 @@ def test_current_only_with_the_same_stamp_the_same_files_and_an_agent_that_answe
     assert stamp.is_current(project_dir, 's1', '10.0.0.2', 9999, answering)
     assert not stamp.is_current(project_dir, 's2', '10.0.0.2', 9999, answering)         # other inputs
     assert not stamp.is_current(project_dir, '', '10.0.0.2', 9999, answering)
-    assert not stamp.is_current(project_dir, 's1', '10.0.0.2', 9999, lambda address, port: False)
+    assert not stamp.is_current(project_dir, 's1', '10.0.0.2', 9999, lambda *where: False)
     (tmp_path / 'unit').write_text('unit edited by hand')
     assert not stamp.is_current(project_dir, 's1', '10.0.0.2', 9999, answering)
     stamp.record(project_dir, 's1', files)
