@@ -118,10 +118,17 @@ class Apps(object):
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, resp.read().decode('utf-8', 'replace')
 
-    def container(self, service):
-        out = subprocess.run(['docker', 'ps', '--filter', 'label=fleet.user=%s' % self.user,
-                              '--filter', 'label=fleet.service=%s' % service, '--format', '{{.Names}}'],
-                             capture_output=True, text=True, check=True).stdout.split()
+    def container(self, service, seconds=60):
+        """The service's one running container, once the old slot's retire is over (the server drains, stops
+        and removes it after the deploy run: toggle_deploy retire=background), waiting at most ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            out = subprocess.run(['docker', 'ps', '--filter', 'label=fleet.user=%s' % self.user,
+                                  '--filter', 'label=fleet.service=%s' % service, '--format', '{{.Names}}'],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            if len(out) <= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert len(out) == 1, out
         return out[0]
 
