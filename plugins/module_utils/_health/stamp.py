@@ -14,30 +14,21 @@ wanted one, every file is as installed, and the agent answers on its port.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.atomic_file import read_json_dict, write_atomic
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.program_zip import current_sha256
 
 
 def stamp_path(project_dir):
     return os.path.join(project_dir, 'config', 'health.stamp.json')
 
 
-def file_digest(path):
-    """The sha256 of the file at ``path``, None when there is none."""
-    try:
-        with open(path, 'rb') as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except (IOError, OSError):
-        return None
-
-
 def record(project_dir, stamp, paths, check_mode=False):
     """Record ``stamp`` and the digest of each of ``paths`` as they are now; whether the record changed."""
-    wanted = {'stamp': stamp, 'files': dict((path, file_digest(path)) for path in sorted(paths))}
+    wanted = {'stamp': stamp, 'files': dict((path, current_sha256(path)) for path in sorted(paths))}
     changed = read_json_dict(stamp_path(project_dir)) != wanted
     if changed and not check_mode:
         write_atomic(stamp_path(project_dir), json.dumps(wanted, sort_keys=True), mode=0o600, dir_mode=0o755)
@@ -59,6 +50,6 @@ def is_current(project_dir, stamp, address, port, connect=listening):
     files = recorded.get('files')
     if not stamp or recorded.get('stamp') != stamp or not isinstance(files, dict) or not files:
         return False
-    if any(file_digest(path) != digest for path, digest in files.items()):
+    if any(current_sha256(path) != digest for path, digest in files.items()):
         return False
     return connect(address, port)
