@@ -2,6 +2,7 @@
 """A simulated host (tests/world/host.sh) is a real server: real ssh, its own engine, Ansible
 runs modules on it, it serves published ports, it cannot reach the registry, and ``down``
 leaves nothing behind."""
+import glob
 import hashlib
 import os
 import secrets
@@ -84,8 +85,16 @@ def test_sim_host_is_a_real_server(world, tmp_path):
                         timeout=60)
         assert proc.returncode != 0 and 'Connection refused' in proc.stderr, proc.stderr
 
-        # a user-defined network and a published port, served to this machine
+        # a new engine gets its images as hard links to a seed made once per machine (host.sh, "Seeds"); an
+        # engine that has images gets more by docker load
         host.load_images(nginx)
+        binaries = glob.glob(os.path.join(host.docker_root, 'overlay2', '*', 'diff', 'usr', 'sbin', 'nginx'))
+        assert binaries and os.stat(binaries[0]).st_nlink >= 2, binaries
+        redis = world.images['redis'][0]
+        host.load_images(redis)
+        _ok(host.ssh('docker image inspect -f ok %s %s' % (nginx, redis)), 'the images in the host')
+
+        # a user-defined network and a published port, served to this machine
         _ok(host.ssh('docker network create %s-net && docker run -d --name %s-web --network %s-net -p 80:80 %s'
                      % (name, name, name, nginx)), 'docker run on the host')
         deadline = time.monotonic() + 60
