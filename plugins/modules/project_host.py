@@ -22,6 +22,8 @@ description:
   - the address the host ports bind to (O(address), or the Docker bridge's own) and the host ports of every
     service with a container port, reserved in O(port_state_file) (as M(projectdeployer.fleet.port_hash)).
   - The tenant's host firewall (O(firewall)) over those ports.
+  - Which of the images a deploy needs here the engine lacks (O(images)), so that the delivery sends only those
+    without a query of its own.
   - A file is written only when its content or mode differs; nothing is ever printed of a secret or an
     environment file.
 author:
@@ -113,6 +115,14 @@ options:
         elements: dict
         default: []
     version_added: 0.3.0
+  images:
+    description:
+      - Image ids (C(sha256:...)) the deploy needs on this server; RV(images_missing) lists those the engine lacks.
+        Only looked up, never pulled or removed.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
 '''
 
 EXAMPLES = r'''
@@ -160,6 +170,12 @@ created:
   returned: always
   type: list
   elements: str
+images_missing:
+  description: The ids of O(images) the server's engine lacks, in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: ["sha256:4b1e..."]
 '''
 
 import os
@@ -169,7 +185,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common import directories
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, ensure_network,
-    get_client)
+    get_client, missing_images)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import (
     ensure_file, env_file_text, interface_address)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
@@ -262,8 +278,9 @@ def prepare(p, check_mode, iptables=None):
         firewall_changed = converge(iptables, iptables.save, iptables.restore, rules.tenant_name(
             p['user'], p['project'], p['env']), exposed, bridges, peers, True, check_mode)[0]
     changed = changed or bool(written) or bool(created) or new_ports or firewall_changed
+    lacking = missing_images(get_client(p['docker_host']), p['images']) if p['images'] else []
     return changed, dict(address=address, host_ports=ports, written=written, created=created,
-                         firewall_changed=firewall_changed)
+                         firewall_changed=firewall_changed, images_missing=lacking)
 
 
 def main():
@@ -287,12 +304,13 @@ def main():
                 networks=dict(type='list', elements='str', required=True),
                 peers=dict(type='list', elements='dict', default=[]),
             )),
+            images=dict(type='list', elements='str', default=[]),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if p['networks'] and not HAS_DOCKER:
+    if (p['networks'] or p['images']) and not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
     try:
         naming.check_ids(user=p['user'], project=p['project'], env=p['env'])

@@ -80,6 +80,17 @@ def ensure_network(client, name, labels):
     return client.networks.create(name, driver='bridge', labels=labels, check_duplicate=True), True
 
 
+def missing_images(client, image_ids):
+    """Those of ``image_ids`` the engine lacks, in their order (one inspect each, by id)."""
+    lacking = []
+    for image_id in image_ids:
+        try:
+            client.api.inspect_image(image_id)
+        except NotFound:
+            lacking.append(image_id)
+    return lacking
+
+
 STDERR_TAIL = 4096
 
 

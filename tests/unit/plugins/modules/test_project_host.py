@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""project_host writes the HTTPS domains' certificates 0600 in a 0700 tls/ directory, only when they differ."""
+"""project_host writes the HTTPS domains' certificates 0600 in a 0700 tls/ directory, only when they differ, and says
+which of the images a deploy needs the server's engine lacks."""
 import os
 import stat
 
 import pytest
 
 from ansible_collections.projectdeployer.fleet.plugins.filter.tls_domains import tls_domains
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import NotFound, missing_images
+from ansible_collections.projectdeployer.fleet.plugins.modules import project_host
 from ansible_collections.projectdeployer.fleet.plugins.modules.project_host import prepare
 
 PEM = '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\ny\n-----END CERTIFICATE-----\n'
@@ -14,7 +17,7 @@ PEM = '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n-----BEGIN CER
 def params(path, certificates):
     return dict(user='u1', project='app', env='prod', path=path, databases={}, passwords={}, env_files={},
                 certificates=certificates, networks=[], address='127.0.0.1', bridge_interface='docker0',
-                host_ports={}, port_state_file=None, firewall=None, docker_host=None)
+                host_ports={}, port_state_file=None, firewall=None, docker_host=None, images=[])
 
 
 def test_certificates_are_written_once_root_only(tmp_path):
@@ -42,3 +45,37 @@ def test_tls_domains_keeps_the_https_modes_of_the_selected_services():
     assert tls_domains(rows) == [{'domain': 'a.example.com', 'mode': 'self-signed'},
                                  {'domain': 'b.example.com', 'mode': 'letsencrypt'}]
     assert tls_domains(rows, ['api']) == [{'domain': 'b.example.com', 'mode': 'letsencrypt'}]
+
+
+class FakeApi:
+    def __init__(self, present):
+        self.present, self.asked = set(present), []
+
+    def inspect_image(self, image_id):
+        self.asked.append(image_id)
+        if image_id not in self.present:
+            raise NotFound('no such image: %s' % image_id)
+        return {'Id': image_id}
+
+
+class FakeClient:
+    def __init__(self, present):
+        self.api = FakeApi(present)
+
+
+def test_missing_images_lists_what_the_engine_lacks_in_order():
+    client = FakeClient(['sha256:b'])
+    assert missing_images(client, ['sha256:c', 'sha256:b', 'sha256:a']) == ['sha256:c', 'sha256:a']
+    assert client.api.asked == ['sha256:c', 'sha256:b', 'sha256:a']
+    assert missing_images(client, []) == []
+
+
+def test_prepare_says_which_images_the_server_lacks(tmp_path, monkeypatch):
+    client = FakeClient(['sha256:b'])
+    monkeypatch.setattr(project_host, 'get_client', lambda docker_host: client)
+    changed, result = prepare(dict(params(str(tmp_path / 'p'), {}), images=['sha256:a', 'sha256:b']), False)
+    assert result['images_missing'] == ['sha256:a']
+    # nothing asked of the engine without images
+    client.api.asked = []
+    changed, result = prepare(dict(params(str(tmp_path / 'p'), {}), images=[]), False)
+    assert not changed and result['images_missing'] == [] and client.api.asked == []
