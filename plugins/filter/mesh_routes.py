@@ -9,6 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.routes import mesh_routes as _mesh_routes
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.routes import promoted_view as _promoted_view
 
 
 def mesh_routes(rows, servers, zone=None):
@@ -27,6 +28,14 @@ def server_view(host_vars):
         raise AnsibleFilterError('server_view: the host has no %s yet; run deploy_info first' % exc)
 
 
+def promoted_view(view, started):
+    """``view`` with the ``started`` services serving from their new slots (before the routing run records them)."""
+    try:
+        return _promoted_view(view, started)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError('promoted_view: %s' % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'mesh_routes': mesh_routes, 'server_view': server_view}
+        return {'mesh_routes': mesh_routes, 'server_view': server_view, 'promoted_view': promoted_view}

@@ -136,6 +136,36 @@ options:
         O(https_port), O(certificates_dir) and O(container_name); the image and the tenant are this task's. The edge's result is RV(edge).
     type: dict
     version_added: 0.3.0
+  promote:
+    description:
+      - Before the routes are applied, record each of these services' new slot as the one that serves, as
+        M(projectdeployer.fleet.toggle_deploy) does with C(state=promoted), in this run instead of one of its own
+        (the deploy role gives it once every server's startup group passed). All or none, under the env's deploy
+        lock: when a slot cannot be recorded (its container no longer runs), the records written are put back, the
+        module fails and no route changes.
+      - RV(services) then says what runs here afterwards.
+    type: dict
+    version_added: 0.6.0
+    suboptions:
+      services:
+        description: Each service and the slot that serves it from now on (toggle_deploy's RV(projectdeployer.fleet.toggle_deploy#module:active_slot)).
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          service:
+            description: The service.
+            type: str
+            required: true
+          slot:
+            description: Its new serving slot.
+            type: str
+            required: true
+            choices: [primary, secondary]
+      state_dir:
+        description: The directory that records which slot serves, toggle_deploy's C(state_dir).
+        type: path
+        required: true
   retire:
     description:
       - Once the routes are applied (the sidecar's and, with O(edge), the edge's), hand the old slot of each of
@@ -256,6 +286,11 @@ routes:
   returned: always
   type: int
   sample: 2
+services:
+  description:
+    - With O(promote), what runs here after the promotion, as M(projectdeployer.fleet.deploy_info) returns it.
+  returned: when O(promote) is given
+  type: dict
 retiring:
   description: With O(retire), the services whose old slot was handed over to its retire.
   returned: when O(retire) is given
@@ -282,7 +317,10 @@ certificates:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import LockBusy, held
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.promote import promote_each, promotion_params
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.retire import retire_old_slots
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
@@ -312,6 +350,13 @@ ARGUMENT_SPEC = dict(
     reload_timeout=dict(type='int', default=30),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     edge=dict(type='dict'),
+    promote=dict(type='dict', options=dict(
+        services=dict(type='list', elements='dict', required=True, options=dict(
+            service=dict(type='str', required=True),
+            slot=dict(type='str', required=True, choices=['primary', 'secondary']),
+        )),
+        state_dir=dict(type='path', required=True),
+    )),
     retire=dict(type='dict', options=dict(
         services=dict(type='list', elements='str', required=True),
         state_dir=dict(type='path', required=True),
@@ -338,6 +383,21 @@ def edge_params(p):
     return dict(p, kind='edge', network=None, edge=None, **checked.validated_parameters)
 
 
+def promote(p, ids, check_mode):
+    """Record O(promote)'s slots as serving (all or none, under the env's deploy lock); the services whose record
+    changed; ValueError when one cannot be recorded."""
+    r = p['promote']
+    entries = [(promotion_params(ids, entry['service'], r['state_dir'], p['docker_host']), entry['slot'])
+               for entry in r['services']]
+    if check_mode or not entries:
+        return [entry['service'] for entry in r['services']]
+    with held(r['state_dir']):
+        failed, changed = promote_each(entries, lambda: get_client(p['docker_host']))
+    if failed is not None:
+        raise ValueError('%s; nothing was recorded and no route changed' % failed['msg'])
+    return changed
+
+
 def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
@@ -351,6 +411,13 @@ def main():
     try:
         check_ids(user=p['user'], project=p['project'], env=p['env'])
         client = get_client(p['docker_host'])
+        ids = (p['user'], p['project'], p['env'])
+        if p['promote'] is not None:
+            if p['kind'] != 'sidecar' or p['state'] != 'present':
+                raise ValueError('promote: only with kind=sidecar and state=present')
+            what = 'promotion of %s_%s_%s' % ids
+            promoted = promote(p, ids, module.check_mode)
+            what = '%s %s_%s_%s' % ((p['kind'],) + ids)
         apply = _nginx.sidecar if p['kind'] == 'sidecar' else _nginx.edge
         result = apply(client, p, module.check_mode)
         if p['edge'] is not None:
@@ -370,6 +437,12 @@ def main():
                                                   r['state_dir'], r['drain_seconds'], r['stop_timeout'],
                                                   p['docker_host'], module.check_mode)
             result['changed'] = result['changed'] or bool(result['retiring'])
+        if p['promote'] is not None:
+            result['services'] = running_services(client, p['user'], p['project'], p['env'],
+                                                  p['promote']['state_dir'])
+            result['changed'] = result['changed'] or bool(promoted)
+    except LockBusy as exc:
+        module.fail_json(msg='%s: %s; fix: wait for the other deploy to finish' % (what, exc))
     except ValueError as exc:
         module.fail_json(msg='%s: %s' % (what, exc))
     except FleetDockerError as exc:

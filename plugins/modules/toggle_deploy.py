@@ -375,9 +375,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import (
-    read_active, remove_or_write_active)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many, run_one
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.promote import promote_each
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import LockBusy, held
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import definitions
 
@@ -403,21 +403,13 @@ def promote_all(todo, results, client_factory):
     """Record each started service's new slot as serving (O(promote)). All or none: when one cannot be recorded,
     the records written are put back (the group then fails and its new versions are discarded, the old ones
     serving as recorded) and that service's result is failed."""
-    before = {}
-    for params, result in zip(todo, results):
-        if result.get('settled') or params['state'] != 'started':
-            continue
-        before[params['service']] = read_active(params['state_dir'], params['service'])
-        promoted = run_one(dict(params, state='promoted', slot=result['active_slot']), client_factory, False)
-        if promoted['failed']:
-            result.update(failed=True, msg=promoted['msg'])
-            break
-        result['promoted'] = True
-    else:
-        return
-    for params, result in zip(todo, results):
-        if result.pop('promoted', False):
-            remove_or_write_active(params['state_dir'], params['service'], before[params['service']])
+    pairs = [(params, result) for params, result in zip(todo, results)
+             if not result.get('settled') and params['state'] == 'started']
+    failed, dummy = promote_each([(params, result['active_slot']) for params, result in pairs], client_factory)
+    if failed is not None:
+        for params, result in pairs:
+            if params['service'] == failed['item']:
+                result.update(failed=True, msg=failed['msg'])
 
 
 def remember_definitions(todo, results):

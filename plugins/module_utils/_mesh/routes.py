@@ -51,3 +51,14 @@ def mesh_routes(rows, servers, zone=None):
             edge.append({'service': row['service'], 'protocol': 'http', 'domain': row['domain'], 'upstreams': ups,
                          'tls': row.get('ssl_mode') in TLS_MODES, 'hsts': bool(row.get('hsts'))})
     return {'sidecar': sidecar, 'edge': edge}
+
+
+def promoted_view(view, started):
+    """``view`` (deploy_info's or a start's answer: ``{'services': {service: {...}}, ...}``) with each of
+    ``started`` (toggle_deploy's results of a start: ``item``, ``active_slot``, ``active_port``,
+    ``active_container``) serving from its new slot, as it will once the routing run has promoted it."""
+    services = dict((view or {}).get('services') or {})
+    for result in started:
+        services[result['item']] = dict(services.get(result['item']) or {}, **dict(
+            (key, result.get(key)) for key in ('active_slot', 'active_port', 'active_container')))
+    return dict(view or {}, services=services)

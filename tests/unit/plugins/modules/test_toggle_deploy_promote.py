@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""toggle_deploy's promote option: every new slot recorded in the start's run, or none."""
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import toggler
+"""The promotion of a group's new slots, all or none: toggle_deploy's promote option (in the start's run) and
+nginx_mesh's (in the routing run)."""
+import pytest
+
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import promote, toggler
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active, write_active
-from ansible_collections.projectdeployer.fleet.plugins.modules import toggle_deploy
+from ansible_collections.projectdeployer.fleet.plugins.modules import nginx_mesh, toggle_deploy
 
 
 def entries(state_dir):
@@ -19,27 +22,63 @@ def fake_run_one(fail_on=None):
     def run_one(params, client_factory, check_mode):
         if params['service'] == fail_on:
             return {'item': params['service'], 'failed': True, 'msg': '%s: cannot promote' % params['service']}
-        write_active(params['state_dir'], params['service'], {'slot': params['slot']})
-        return {'item': params['service'], 'failed': False}
+        changed = write_active(params['state_dir'], params['service'], {'slot': params['slot']})
+        return {'item': params['service'], 'failed': False, 'changed': changed}
     return run_one
 
 
 def test_every_started_service_is_recorded_and_a_settled_one_is_left_alone(tmp_path, monkeypatch):
-    monkeypatch.setattr(toggle_deploy, 'run_one', fake_run_one())
+    monkeypatch.setattr(promote, 'run_one', fake_run_one())
     results = started()
     toggle_deploy.promote_all(entries(str(tmp_path)), results, None)
-    assert [r.get('promoted') for r in results] == [True, True, None]
+    assert not any(r.get('failed') for r in results)
     assert read_active(str(tmp_path), 'api') == {'slot': 'secondary'}
+    assert read_active(str(tmp_path), 'web') == {'slot': 'primary'}
     assert read_active(str(tmp_path), 'docs') == {}
 
 
 def test_one_that_cannot_be_recorded_puts_the_others_back(tmp_path, monkeypatch):
     write_active(str(tmp_path), 'api', {'slot': 'primary'})
-    monkeypatch.setattr(toggle_deploy, 'run_one', fake_run_one(fail_on='web'))
+    monkeypatch.setattr(promote, 'run_one', fake_run_one(fail_on='web'))
     results = started()
     toggle_deploy.promote_all(entries(str(tmp_path)), results, None)
     assert read_active(str(tmp_path), 'api') == {'slot': 'primary'}  # as before
     assert read_active(str(tmp_path), 'web') == {}
     assert results[1]['failed'] and results[1]['msg'] == 'web: cannot promote'
-    assert not any(r.get('promoted') for r in results)
+    assert [bool(r.get('failed')) for r in results] == [False, True, False]
     assert toggler.run_one  # the real one is untouched
+
+
+def mesh_params(state_dir, services):
+    return {'user': 'u1', 'project': 'app', 'env': 'prod', 'docker_host': 'unix:///nowhere.sock',
+            'promote': {'state_dir': state_dir, 'services': services}}
+
+
+def test_the_routing_run_records_the_slots_and_says_which_changed(tmp_path, monkeypatch):
+    monkeypatch.setattr(promote, 'run_one', fake_run_one())
+    state_dir = str(tmp_path)
+    write_active(state_dir, 'web', {'slot': 'primary'})
+    services = [{'service': 'api', 'slot': 'secondary'}, {'service': 'web', 'slot': 'primary'}]
+    assert nginx_mesh.promote(mesh_params(state_dir, services), ('u1', 'app', 'prod'), False) == ['api']
+    assert read_active(state_dir, 'api') == {'slot': 'secondary'}
+    # check mode records nothing and says what it would
+    assert nginx_mesh.promote(mesh_params(state_dir, [{'service': 'docs', 'slot': 'primary'}]),
+                              ('u1', 'app', 'prod'), True) == ['docs']
+    assert read_active(state_dir, 'docs') == {}
+
+
+def test_a_slot_that_cannot_be_recorded_fails_the_routing_run_before_any_route(tmp_path, monkeypatch):
+    monkeypatch.setattr(promote, 'run_one', fake_run_one(fail_on='web'))
+    state_dir = str(tmp_path)
+    write_active(state_dir, 'api', {'slot': 'primary'})
+    services = [{'service': 'api', 'slot': 'secondary'}, {'service': 'web', 'slot': 'primary'}]
+    with pytest.raises(ValueError, match='web: cannot promote; nothing was recorded and no route changed'):
+        nginx_mesh.promote(mesh_params(state_dir, services), ('u1', 'app', 'prod'), False)
+    assert read_active(state_dir, 'api') == {'slot': 'primary'}
+
+
+def test_the_promotion_parameters_are_toggle_deploys():
+    params = promote.promotion_params(('u1', 'app', 'prod'), 'api', '/srv/state', 'unix:///var/run/docker.sock')
+    assert (params['state'], params['service'], params['state_dir']) == ('promoted', 'api', '/srv/state')
+    assert (params['user'], params['project'], params['env']) == ('u1', 'app', 'prod')
+    assert params['drain_seconds'] == 2 and params['image'] is None  # toggle_deploy's defaults

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.routes import mesh_routes
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.routes import mesh_routes, promoted_view
 
 ROWS = [
     {'service': 'postgres', 'type': 'postgres', 'container_port': 5432, 'internal_port': 5563, 'domain': None},
@@ -46,3 +46,24 @@ def test_a_zone_where_the_service_does_not_serve_routes_to_every_zone():
     routes = mesh_routes(ROWS, ZONED, 'sgp1')
     assert routes['edge'][0]['upstreams'] == ['10.1.0.5:8100', '10.2.0.5:8100', '10.2.0.6:8101']
     assert mesh_routes(ROWS, ZONED)['edge'][0]['upstreams'] == routes['edge'][0]['upstreams']
+
+
+def test_promoted_view_puts_the_started_services_in_their_new_slots():
+    view = {'changed': False, 'services': {
+        'api': {'active_slot': 'primary', 'active_port': 8100, 'active_container': 'u1_app_prod_api',
+                'active_version': '3', 'containers': []},
+        'postgres': {'active_slot': 'primary', 'active_port': 8300}}}
+    started = [{'item': 'api', 'active_slot': 'secondary', 'active_port': 18100,
+                'active_container': 'u1_app_prod_api_secondary', 'version': '4'},
+               {'item': 'web', 'active_slot': 'primary', 'active_port': 8200, 'active_container': 'u1_app_prod_web'}]
+    out = promoted_view(view, started)
+    assert out['services']['api'] == {'active_slot': 'secondary', 'active_port': 18100,
+                                      'active_container': 'u1_app_prod_api_secondary', 'active_version': '3',
+                                      'containers': []}
+    assert out['services']['web']['active_port'] == 8200
+    assert out['services']['postgres'] == view['services']['postgres'] and out['changed'] is False
+    assert view['services']['api']['active_port'] == 8100  # the input is left as it was
+    assert promoted_view(view, []) == view
+    routes = mesh_routes([{'service': 'api', 'type': 'python', 'container_port': 8000, 'internal_port': 7000}],
+                         [{'address': '10.0.0.5', 'services': out['services']}])
+    assert routes['sidecar'][0]['upstreams'] == ['10.0.0.5:18100']
