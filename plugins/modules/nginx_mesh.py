@@ -141,7 +141,7 @@ options:
       - Before the routes are applied, record each of these services' new slot as the one that serves, as
         M(projectdeployer.fleet.toggle_deploy) does with C(state=promoted), in this run instead of one of its own
         (the deploy role gives it once every server's startup group passed). All or none, under the env's deploy
-        lock: when a slot cannot be recorded (its container no longer runs), the records written are put back, the
+        lock. When a slot cannot be recorded (its container no longer runs), the records written are put back, the
         module fails and no route changes.
       - RV(services) then says what runs here afterwards.
     type: dict
