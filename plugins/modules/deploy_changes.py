@@ -117,6 +117,29 @@ options:
         description: Where the cron files are.
         type: path
         default: /etc/cron.d
+  firewall:
+    description:
+      - Also look whether the tenant's host firewall is what M(projectdeployer.fleet.host_firewall) given these
+        options would leave (iptables-save compared with the wanted rules; nothing is changed), so that a deploy
+        over several servers runs that module only when something differs. Returned as RV(firewall_current).
+    type: dict
+    version_added: 0.6.0
+    suboptions:
+      ports:
+        description: The tenant's host ports (both slots of every service).
+        type: list
+        elements: int
+        required: true
+      networks:
+        description: The Docker networks whose containers reach those ports (the tenant's, the edge's).
+        type: list
+        elements: str
+        required: true
+      peers:
+        description: The env's other servers, each C(address) with the C(ports) it may reach.
+        type: list
+        elements: dict
+        default: []
   health:
     description:
       - Also look whether the health agent is installed here as M(projectdeployer.fleet.health_agent) given inputs
@@ -187,6 +210,10 @@ cron_present:
   description: With O(backup) or O(health), whether C(/usr/sbin/cron) is on the server.
   returned: when O(backup) or O(health) is set
   type: bool
+firewall_current:
+  description: With O(firewall), whether host_firewall would change nothing here.
+  returned: when O(firewall) is set
+  type: bool
 health_current:
   description: With O(health), whether health_agent would change nothing here and the agent answers.
   returned: when O(health) is set
@@ -203,6 +230,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules as firewall_rules
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import stamp as health_stamp
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
     TOGGLE_OPTIONS, DeployError, ToggleDeployer)
@@ -254,6 +283,27 @@ def backup_look(top):
             'cron_present': os.path.exists('/usr/sbin/cron')}
 
 
+def firewall_look(module, client, top):
+    """``{firewall_current}``: whether host_firewall with ``top['firewall']`` would change nothing here (a server
+    without iptables is not current: the module then says what is missing)."""
+    opts = top['firewall']
+    save, restore = module.get_bin_path('iptables-save'), module.get_bin_path('iptables-restore')
+    if not save or not restore:
+        return {'firewall_current': False}
+
+    def iptables(argv, data=None):
+        rc, out, err = module.run_command(argv, data=data, binary_data=True)
+        if rc != 0:
+            raise firewall_rules.FirewallError('%s failed: %s' % (argv[0], (err or out).strip()))
+        return out
+
+    bridges = [bridge_of(client, name, True) for name in opts['networks']]
+    peers = [dict(address=peer['address'], ports=[int(x) for x in peer.get('ports') or []]) for peer in opts['peers']]
+    changed = converge(iptables, save, restore, firewall_rules.tenant_name(top['user'], top['project'], top['env']),
+                       opts['ports'], bridges, peers, True, True)[0]
+    return {'firewall_current': not changed}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -275,6 +325,11 @@ def main():
                 schedules=dict(type='dict', required=True),
                 fleet_root=dict(type='path', required=True),
                 cron_dir=dict(type='path', default='/etc/cron.d'),
+            )),
+            firewall=dict(type='dict', options=dict(
+                ports=dict(type='list', elements='int', required=True),
+                networks=dict(type='list', elements='str', required=True),
+                peers=dict(type='list', elements='dict', default=[]),
             )),
             health=dict(type='dict', options=dict(
                 stamp=dict(type='str', required=True),
@@ -307,12 +362,14 @@ def main():
         extra = {'prune': prune_preview(client, p)} if p['prune'] else {}
         if p['backup']:
             extra.update(backup_look(p))
+        if p['firewall']:
+            extra.update(firewall_look(module, client, p))
         if p['health']:
             opts = p['health']
             project_dir = naming.project_dir(opts['fleet_root'], p['user'], p['project'], p['env'])
             extra.update(health_current=health_stamp.is_current(project_dir, opts['stamp'], opts['address'], opts['port']),
                          cron_present=os.path.exists('/usr/sbin/cron'))
-    except (ValueError, DeployError, FleetDockerError) as exc:
+    except (ValueError, DeployError, FleetDockerError, firewall_rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:
         module.fail_json(msg='the Docker engine refused: %s' % exc)

@@ -111,6 +111,15 @@ def changed_tasks(output):
     return found
 
 
+def task_hosts(output, name):
+    """The hosts an ansible-playbook output shows running task ``name`` (ok, changed or failed: not skipped)."""
+    hosts = set()
+    for block in output.split('\nTASK [')[1:]:
+        if block.split(']', 1)[0] == name:
+            hosts.update(re.findall(r'^(?:ok|changed|failed|fatal): \[([^\]\s]+)', block, re.M))
+    return sorted(hosts)
+
+
 # pytest-xdist runs integration tests in several workers at once (docs/testing.md): each worker owns
 # its own block of simulated-host addresses, so tests running at once never ask for the same one.
 MAX_WORKERS = 8

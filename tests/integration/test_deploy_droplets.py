@@ -29,7 +29,7 @@ import urllib.request
 import pytest
 import yaml
 
-from helpers import REPO, changed_tasks, run_playbook
+from helpers import REPO, changed_tasks, run_playbook, task_hosts
 from do_cloud import sim_state
 from sim_hosts import SimHost, load_images
 
@@ -138,6 +138,8 @@ def test_example_on_droplets(cloud, tmp_path):
     firewall_task = ('projectdeployer.fleet.deploy : Let only the tenant\'s network, the edge and the env\'s '
                      'other servers reach its host ports')
     assert changed_tasks(again.stdout) == [(firewall_task, by_service['postgres']['name'])], again.stdout[-6000:]
+    # deploy_changes found the other servers' firewalls current: host_firewall ran on the database server only
+    assert task_hosts(again.stdout, firewall_task) == [by_service['postgres']['name']], again.stdout[-6000:]
     # the health agent, installed from the same inputs and answering, is not installed again (deploy_changes)
     assert 'look after the env on this server' not in again.stdout, again.stdout[-6000:]
     assert db.ssh('iptables -S', check=True).stdout.count('fleet %s' % prefix) == rules.count('fleet %s' % prefix)
