@@ -231,7 +231,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.dock
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules as firewall_rules
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.iptables import Iptables
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import converge_tenant
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import stamp as health_stamp
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
     TOGGLE_OPTIONS, DeployError, ToggleDeployer)
@@ -287,20 +288,11 @@ def firewall_look(module, client, top):
     """``{firewall_current}``: whether host_firewall with ``top['firewall']`` would change nothing here (a server
     without iptables is not current: the module then says what is missing)."""
     opts = top['firewall']
-    save, restore = module.get_bin_path('iptables-save'), module.get_bin_path('iptables-restore')
-    if not save or not restore:
+    iptables = Iptables(module, required=False)
+    if not iptables.save or not iptables.restore:
         return {'firewall_current': False}
-
-    def iptables(argv, data=None):
-        rc, out, err = module.run_command(argv, data=data, binary_data=True)
-        if rc != 0:
-            raise firewall_rules.FirewallError('%s failed: %s' % (argv[0], (err or out).strip()))
-        return out
-
-    bridges = [bridge_of(client, name, True) for name in opts['networks']]
-    peers = [dict(address=peer['address'], ports=[int(x) for x in peer.get('ports') or []]) for peer in opts['peers']]
-    changed = converge(iptables, save, restore, firewall_rules.tenant_name(top['user'], top['project'], top['env']),
-                       opts['ports'], bridges, peers, True, True)[0]
+    changed = converge_tenant(iptables, client, (top['user'], top['project'], top['env']), opts['ports'],
+                              opts['networks'], opts['peers'], check_mode=True)
     return {'firewall_current': not changed}
 
 

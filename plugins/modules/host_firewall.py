@@ -124,19 +124,12 @@ rules:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules as _rules
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.iptables import Iptables
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import (
     check_ids, network_name, tenant_argument_spec)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
-
-
-def _iptables(module, args, data=None):
-    rc, out, err = module.run_command(args, data=data, binary_data=True)
-    if rc != 0:
-        module.fail_json(msg='%s failed: %s; fix: run as root on a server with iptables (Debian: apt install '
-                             'iptables)' % (args[0], (err or out).strip().splitlines()[-1:] or rc))
-    return out
 
 
 def main():
@@ -159,8 +152,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     tenant = _rules.tenant_name(p['user'], p['project'], p['env'])
-    save = module.get_bin_path('iptables-save', required=True)
-    restore = module.get_bin_path('iptables-restore', required=True)
+    iptables = Iptables(module)
     try:
         bridges = []
         if p['state'] == 'present':
@@ -169,9 +161,8 @@ def main():
             client = get_client(p['docker_host'])
             networks = p['networks'] or [network_name(p['user'], p['project'], p['env'])]
             bridges = [bridge_of(client, name, module.check_mode) for name in networks]
-        changed, wanted, before = converge(lambda argv, data=None: _iptables(module, argv, data), save, restore,
-                                           tenant, p['ports'], bridges, p['peers'], p['state'] == 'present',
-                                           module.check_mode)
+        changed, wanted, before = converge(iptables, iptables.save, iptables.restore, tenant, p['ports'], bridges,
+                                           p['peers'], p['state'] == 'present', module.check_mode)
     except (FleetDockerError, _rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:

@@ -189,7 +189,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.dock
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import (
     ensure_file, env_file_text, interface_address)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import bridge_of, converge
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.iptables import Iptables
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import converge_tenant
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._secrets.formats import render
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.mesh import DOMAIN_RE
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
@@ -199,22 +200,6 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_s
 
 # a database service's client file in secrets/ and its format
 CLIENT_FILES = {'postgres': ('%s_pgpass', 'pgpass'), 'redis': ('%s_redis.conf', 'redis_conf')}
-
-
-class Iptables(object):
-    """Runs iptables-save/-restore for the firewall; a failure ends the module with one line."""
-
-    def __init__(self, module):
-        self.module = module
-        self.save = module.get_bin_path('iptables-save', required=True)
-        self.restore = module.get_bin_path('iptables-restore', required=True)
-
-    def __call__(self, argv, data=None):
-        rc, out, err = self.module.run_command(argv, data=data, binary_data=True)
-        if rc != 0:
-            self.module.fail_json(msg='%s failed: %s; fix: run as root on a server with iptables (Debian: apt install '
-                                      'iptables)' % (argv[0], (err or out).strip().splitlines()[-1:] or rc))
-        return out
 
 
 def prepare(p, check_mode, iptables=None):
@@ -248,8 +233,16 @@ def prepare(p, check_mode, iptables=None):
             raise ValueError('certificates: %r is not a domain name' % domain)
         if ensure_file(os.path.join(p['path'], 'tls', '%s.pem' % domain), pem, check_mode=check_mode):
             written.append('tls/%s.pem' % domain)
+    clients = []
+
+    def engine():
+        """One client for the run, made when first needed."""
+        if not clients:
+            clients.append(get_client(p['docker_host']))
+        return clients[0]
+
     if p['networks']:
-        client = get_client(p['docker_host'])
+        client = engine()
         for net in p['networks']:
             if check_mode:
                 if not client.networks.list(names=[net['name']]):
@@ -270,15 +263,11 @@ def prepare(p, check_mode, iptables=None):
     new_ports = bool([entry for entry in ports.values() if entry.pop('new')])
     firewall_changed = False
     if p['firewall'] is not None:
-        client = get_client(p['docker_host'])
-        bridges = [bridge_of(client, name, check_mode) for name in p['firewall']['networks']]
         exposed = [entry[key] for entry in ports.values() for key in ('host_port', 'secondary_port')]
-        peers = [dict(address=peer['address'], ports=[int(x) for x in peer.get('ports') or []])
-                 for peer in p['firewall']['peers']]
-        firewall_changed = converge(iptables, iptables.save, iptables.restore, rules.tenant_name(
-            p['user'], p['project'], p['env']), exposed, bridges, peers, True, check_mode)[0]
+        firewall_changed = converge_tenant(iptables, engine(), (p['user'], p['project'], p['env']), exposed,
+                                           p['firewall']['networks'], p['firewall']['peers'], check_mode)
     changed = changed or bool(written) or bool(created) or new_ports or firewall_changed
-    lacking = missing_images(get_client(p['docker_host']), p['images']) if p['images'] else []
+    lacking = missing_images(engine(), p['images']) if p['images'] else []
     return changed, dict(address=address, host_ports=ports, written=written, created=created,
                          firewall_changed=firewall_changed, images_missing=lacking)
 

@@ -948,19 +948,27 @@ cmd_init() {
 
 cmd_restart_docker() {
     [ "$#" -eq 1 ] || usage
-    local name=$1 pid init before deadline
+    local name=$1
     check_name "$name"
     set_paths "$name"
-    pid="$(init_pid)" || die "host $name is not running"
-    init="$(pgrep -P "$pid" | head -n 1)" || die "host $name has no init process"
+    init_pid >/dev/null || die "host $name is not running"
+    engine_signal USR1
+    say "host $name: dockerd restarted"
+}
+
+# engine_signal SIGNAL: send SIGNAL to the host's init (USR1: restart dockerd; USR2: restart it on a seed) and
+# wait, bounded, for the new dockerd to answer
+engine_signal() {
+    local pid init before deadline
+    pid="$(init_pid)" || die "host $H_NAME is not running"
+    init="$(pgrep -P "$pid" | head -n 1)" || die "host $H_NAME has no init process"
     before="$(cat "$H_RUN/docker.pid" 2>/dev/null || true)"
-    kill -USR1 "$init"
+    kill "-$1" "$init"
     deadline=$((SECONDS + STOP_WAIT + DOCKER_WAIT))
     until [ -s "$H_RUN/docker.pid" ] && [ "$(cat "$H_RUN/docker.pid" 2>/dev/null)" != "$before" ] && docker_ping; do
-        [ "$SECONDS" -lt "$deadline" ] || die "the engine of host $name did not come back within $((STOP_WAIT + DOCKER_WAIT)) s"
-        sleep 0.3
+        [ "$SECONDS" -lt "$deadline" ] || die "the engine of host $H_NAME did not come back within $((STOP_WAIT + DOCKER_WAIT)) s"
+        sleep 0.2
     done
-    say "host $name: dockerd restarted"
 }
 
 cmd_down() {
@@ -1094,18 +1102,10 @@ make_seed() {
 
 # seed_engine IMAGE...: the host's engine (no images, no containers) restarted on a seed of these images
 seed_engine() {
-    local seed pid init before deadline
+    local seed
     seed="$(seed_for "$(cat "$H_DATA/storage-driver")" "$@")" || return 1
-    pid="$(init_pid)" || return 1
-    init="$(pgrep -P "$pid" | head -n 1)" || return 1
-    before="$(cat "$H_RUN/docker.pid" 2>/dev/null || true)"
     echo "$seed" >"$H_RUN/seed-from"
-    kill -USR2 "$init"
-    deadline=$((SECONDS + STOP_WAIT + DOCKER_WAIT))
-    until [ -s "$H_RUN/docker.pid" ] && [ "$(cat "$H_RUN/docker.pid" 2>/dev/null)" != "$before" ] && docker_ping; do
-        [ "$SECONDS" -lt "$deadline" ] || die "the engine of host $H_NAME did not come back within $((STOP_WAIT + DOCKER_WAIT)) s"
-        sleep 0.2
-    done
+    engine_signal USR2
 }
 
 cmd_load_images() {

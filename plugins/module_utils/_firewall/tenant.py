@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A tenant's host firewall on one server, read and written through iptables-save/-restore under a lock
-(host_firewall, and project_host as part of a server's preparation)."""
+(host_firewall, project_host as part of a server's preparation, and deploy_changes, which only compares)."""
 
 from __future__ import annotations
 
@@ -57,3 +57,13 @@ def converge(iptables, save, restore, tenant, ports, bridges, peers, present=Tru
         if batch and not check_mode:
             iptables([restore, '--noflush'], data=batch)
     return bool(batch), wanted, before
+
+
+def converge_tenant(iptables, client, ids, ports, networks, peers, check_mode=False):
+    """The rules of the tenant ``ids`` (user, project, env): its host ``ports`` reached from the Docker ``networks``
+    and the ``peers`` (``{address, ports}``); ``iptables`` is an ``_firewall.iptables.Iptables``. Whether they
+    changed (in check mode: whether they would)."""
+    bridges = [bridge_of(client, name, check_mode) for name in networks]
+    peers = [dict(address=peer['address'], ports=[int(x) for x in peer.get('ports') or []]) for peer in peers]
+    return converge(iptables, iptables.save, iptables.restore, _rules.tenant_name(*ids), ports, bridges, peers,
+                    True, check_mode)[0]

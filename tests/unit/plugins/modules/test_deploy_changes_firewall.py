@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """deploy_changes' firewall look: whether host_firewall would change nothing, read from iptables-save only."""
+import re
+
 import pytest
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules, tenant
 from ansible_collections.projectdeployer.fleet.plugins.modules import deploy_changes
 
 
@@ -10,7 +12,7 @@ class FakeModule:
     def __init__(self, bins=True, rc=0):
         self.bins, self.rc, self.commands = bins, rc, []
 
-    def get_bin_path(self, name):
+    def get_bin_path(self, name, required=False):
         return '/usr/sbin/%s' % name if self.bins else None
 
     def run_command(self, argv, data=None, binary_data=False):
@@ -38,12 +40,12 @@ TOP = {'user': 'u1', 'project': 'app', 'env': 'prod',
 def test_current_when_converge_in_check_mode_would_change_nothing(monkeypatch, batch_changed):
     seen = {}
 
-    def converge(iptables, save, restore, tenant, ports, bridges, peers, present, check_mode):
-        seen.update(tenant=tenant, ports=ports, bridges=bridges, peers=peers, present=present, check_mode=check_mode,
+    def converge(iptables, save, restore, name, ports, bridges, peers, present, check_mode):
+        seen.update(tenant=name, ports=ports, bridges=bridges, peers=peers, present=present, check_mode=check_mode,
                     save=iptables([save, '-t', 'filter']))
         return batch_changed, {}, {}
 
-    monkeypatch.setattr(deploy_changes, 'converge', converge)
+    monkeypatch.setattr(tenant, 'converge', converge)
     module = FakeModule()
     assert deploy_changes.firewall_look(module, FakeClient(), TOP) == {'firewall_current': not batch_changed}
     assert seen['tenant'] == rules.tenant_name('u1', 'app', 'prod') and seen['ports'] == [8100, 18100]
@@ -55,5 +57,6 @@ def test_current_when_converge_in_check_mode_would_change_nothing(monkeypatch, b
 def test_not_current_without_iptables_and_one_line_when_it_fails(monkeypatch, tmp_path):
     monkeypatch.setattr(rules, 'LOCK_FILE', str(tmp_path / 'lock'))
     assert deploy_changes.firewall_look(FakeModule(bins=False), FakeClient(), TOP) == {'firewall_current': False}
-    with pytest.raises(rules.FirewallError, match='iptables-save failed: iptables: permission denied'):
+    with pytest.raises(rules.FirewallError, match=re.escape(
+            "iptables-save failed: ['iptables: permission denied']; fix: run as root on a server with iptables")):
         deploy_changes.firewall_look(FakeModule(rc=1), FakeClient(), TOP)
