@@ -144,7 +144,7 @@ def run_helper(client, image, cmd, name, labels, mounts=(), network=None, user=N
     """
     stale = get_container(client, name)
     if stale is not None:
-        stale.remove(force=True)
+        stale.remove(force=True, v=True)
     # The command is the entrypoint itself: an image's own entrypoint script has no say in a helper.
     container = client.containers.create(image, list(cmd[1:]), entrypoint=[cmd[0]], name=name, labels=labels,
                                          mounts=list(mounts), network=network, user=user or '',
@@ -162,7 +162,7 @@ def run_helper(client, image, cmd, name, labels, mounts=(), network=None, user=N
                 what or cmd[0], status.get('StatusCode'), _tail(output.encode('utf-8')) or 'no message'))
         return output
     finally:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
 
 
 def bind_mount(source, target, read_only=True):

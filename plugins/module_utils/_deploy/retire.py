@@ -42,7 +42,7 @@ try:
         container.stop(timeout=stop_timeout)
     except Exception:
         pass
-    container.remove(force=True)
+    container.remove(force=True, v=True)
 except Exception:
     pass
 try:

@@ -150,7 +150,7 @@ class ToggleDeployer(object):
             container.stop(timeout=self.p['stop_timeout'])
         except DockerException:
             pass
-        container.remove(force=True)
+        container.remove(force=True, v=True)
         return True
 
     def retiring(self, container):

@@ -184,7 +184,7 @@ def test_in_oneoff(client, spec, conf_path):
         output = container.logs(stdout=True, stderr=True).decode('utf-8', 'replace')
     finally:
         with contextlib.suppress(APIError, NotFound):
-            container.remove(force=True)
+            container.remove(force=True, v=True)
     if status.get('StatusCode') != 0:
         raise MeshError(error_line(output))
 
@@ -422,7 +422,7 @@ def create_container(client, spec):
         container.start()
     except APIError as exc:
         with contextlib.suppress(APIError, NotFound):
-            container.remove(force=True)
+            container.remove(force=True, v=True)
         raise MeshError('cannot start nginx container %s: %s' % (spec['name'], exc.explanation or exc))
     wait_serving(container)
     return container
@@ -432,7 +432,7 @@ def remove_container(container):
     """Graceful stop (SIGQUIT: in-flight requests finish) then removal."""
     with contextlib.suppress(NotFound):
         container.stop(timeout=STOP_TIMEOUT)
-        container.remove(force=True)
+        container.remove(force=True, v=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def _remove_container(container):
     except APIError:
         pass  # gone, created (never started) or dying: removed by force below
     with contextlib.suppress(NotFound):
-        container.remove(force=True)
+        container.remove(force=True, v=True)
 
 
 def _remove_network(net):

@@ -13,7 +13,7 @@ class Container(object):
     def stop(self, timeout=None):
         pass
 
-    def remove(self, force=False):
+    def remove(self, force=False, v=False):
         self.engine.items.remove(self)
 
 

@@ -28,8 +28,8 @@ class Container(object):
     def stop(self, timeout=None):
         self.stopped = True
 
-    def remove(self, force=False):
-        self.removed = True
+    def remove(self, force=False, v=False):
+        self.removed = 'with its anonymous volumes' if v else 'leaving its anonymous volumes'
 
 
 class Images(object):
@@ -117,7 +117,7 @@ def test_cleaned_with_retire_wait_stops_and_removes_in_the_run(tmp_path, monkeyp
     monkeypatch.setattr(toggler.time, 'sleep', lambda seconds: None)
     new, old = serving_and_old(tmp_path)
     result = toggler.ToggleDeployer(params(tmp_path, retire='wait'), Client([new, old]), False).cleaned()
-    assert result['action'] == 'removed' and old.stopped and old.removed
+    assert result['action'] == 'removed' and old.stopped and old.removed == 'with its anonymous volumes'
     assert retire.read_marker(str(tmp_path), 'api') == {}
 
 

@@ -20,7 +20,9 @@ class Obj(object):
     def stop(self, timeout=None):
         self.engine.calls.append(('stop', self.name))
 
-    def remove(self, force=False):
+    def remove(self, force=False, v=False):
+        # a container's anonymous volumes (an image's VOLUME) must go with it: nothing else names them
+        assert v or self.kind != 'container', 'container removed without its anonymous volumes'
         self.engine.calls.append(('remove', self.kind, self.name))
         self.engine.objects[self.kind].remove(self)
 
