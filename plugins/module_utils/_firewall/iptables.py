@@ -22,6 +22,7 @@ class Iptables(object):
     def __call__(self, argv, data=None):
         rc, out, err = self.module.run_command(argv, data=data, binary_data=True)
         if rc != 0:
+            lines = (err or out).strip().splitlines()
             raise FirewallError('%s failed: %s; fix: run as root on a server with iptables (Debian: apt install '
-                                'iptables)' % (argv[0], (err or out).strip().splitlines()[-1:] or rc))
+                                'iptables)' % (argv[0], lines[-1] if lines else 'exit code %s' % rc))
         return out
