@@ -21,7 +21,9 @@ description:
   - A scheduled service (C(state=created) in O(services)) is unchanged when its created container has the wanted
     configuration and its cron file holds the wanted line (O(cron_jobs)).
   - The deploy role runs it once per server before the startup groups and skips every group in which no
-    server has a change, the way C(terraform plan) or Kamal's "already running" check short-circuit.
+    server has a change, the way C(terraform plan) or Kamal's "already running" check short-circuit. A server
+    alone in the play is asked the same in its preparation's run instead (M(projectdeployer.fleet.project_host)'s
+    O(projectdeployer.fleet.project_host#module:look)).
   - Also returns what runs, in M(projectdeployer.fleet.deploy_info)'s shape.
 author:
   - Fleet Developers (@projectdeployer)
@@ -220,117 +222,19 @@ health_current:
   type: bool
 '''
 
-import os
-import sys
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import installed as backup_installed
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.changes import LOOK_OPTIONS, look
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import DeployError
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules as firewall_rules
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.iptables import Iptables
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import converge_tenant
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import stamp as health_stamp
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
-    TOGGLE_OPTIONS, DeployError, ToggleDeployer)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import naming
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._tenant import footprint
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._tenant import server as tenant_server
-
-
-def cron_has(path, line):
-    """Whether the file at ``path`` holds ``line`` (surrounding blanks ignored)."""
-    try:
-        with open(path) as handle:
-            return any(existing.strip() == line.strip() for existing in handle)
-    except (IOError, OSError):
-        return False
-
-
-def service_params(entry, top):
-    """One service's toggle_deploy parameters, checked and completed with their defaults."""
-    given = dict(entry, user=top['user'], project=top['project'], env=top['env'],
-                 state_dir=top['state_dir'], docker_host=top['docker_host'])
-    if given.get('state') not in ('started', 'created'):
-        raise ValueError('services: %s: state must be started or created' % entry.get('service'))
-    result = ArgumentSpecValidator(TOGGLE_OPTIONS).validate(given)
-    if result.error_messages:
-        raise ValueError('services: %s: %s' % (entry.get('service'), '; '.join(result.error_messages)))
-    return result.validated_parameters
-
-
-def prune_preview(client, top):
-    """``{removed: [...], kept: [...], msg}``: the lines of what a prune to ``top['prune']`` would do here."""
-    opts = top['prune']
-    dummy, dummy_gone, items, lines = tenant_server.prune_plan(
-        client, (top['user'], top['project'], top['env']), opts['fleet_root'], opts['cron_dir'],
-        tenant_server.port_state_path(opts['fleet_root'], opts['port_state']),
-        opts['services'], opts['volumes'], purge=opts['purge'])
-    removed, kept = footprint.split_lines(items, lines)
-    return {'removed': removed, 'kept': kept, 'msg': footprint.summary(
-        removed, kept, opts['purge'], True, naming.prefix(top['user'], top['project'], top['env']))}
-
-
-def backup_look(top):
-    """``{backup_current, cron_present}``: whether backup_job would change nothing here, and whether cron is there."""
-    opts = top['backup']
-    files = backup_installed.schedule_files(opts['schedules'], '%s %s' % (sys.executable, opts['path']),
-                                            top['user'], top['project'], top['env'], opts['fleet_root'],
-                                            top['docker_host'], opts['cron_dir'])
-    return {'backup_current': backup_installed.is_current(opts['path'], opts['digest'], files),
-            'cron_present': os.path.exists('/usr/sbin/cron')}
-
-
-def firewall_look(module, client, top):
-    """``{firewall_current}``: whether host_firewall with ``top['firewall']`` would change nothing here (a server
-    without iptables is not current: the module then says what is missing)."""
-    opts = top['firewall']
-    iptables = Iptables(module, required=False)
-    if not iptables.save or not iptables.restore:
-        return {'firewall_current': False}
-    changed = converge_tenant(iptables, client, (top['user'], top['project'], top['env']), opts['ports'],
-                              opts['networks'], opts['peers'], check_mode=True)
-    return {'firewall_current': not changed}
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            naming.tenant_argument_spec(None),
-            services=dict(type='list', elements='dict', required=True),
-            cron_jobs=dict(type='list', elements='dict', default=[]),
-            state_dir=dict(type='path', required=True),
-            prune=dict(type='dict', options=dict(
-                services=dict(type='list', elements='str', required=True),
-                volumes=dict(type='list', elements='str', default=[]),
-                purge=dict(type='bool', default=False),
-                fleet_root=dict(type='path', default='/local'),
-                cron_dir=dict(type='path', default='/etc/cron.d'),
-                port_state=dict(type='path'),
-            )),
-            backup=dict(type='dict', options=dict(
-                path=dict(type='path', required=True),
-                digest=dict(type='str', required=True),
-                schedules=dict(type='dict', required=True),
-                fleet_root=dict(type='path', required=True),
-                cron_dir=dict(type='path', default='/etc/cron.d'),
-            )),
-            firewall=dict(type='dict', options=dict(
-                ports=dict(type='list', elements='int', required=True),
-                networks=dict(type='list', elements='str', required=True),
-                peers=dict(type='list', elements='dict', default=[]),
-            )),
-            health=dict(type='dict', options=dict(
-                stamp=dict(type='str', required=True),
-                fleet_root=dict(type='path', required=True),
-                address=dict(type='str', required=True),
-                port=dict(type='int', default=9999),
-            )),
-            docker_host=DOCKER_HOST_OPTION,
-        ),
+        argument_spec=dict(naming.tenant_argument_spec(None), docker_host=DOCKER_HOST_OPTION, **LOOK_OPTIONS),
         supports_check_mode=True,
     )
     if not HAS_DOCKER:
@@ -338,36 +242,14 @@ def main():
     p = module.params
     try:
         naming.check_ids(user=p['user'], project=p['project'], env=p['env'])
-        client = get_client(p['docker_host'])
-        changes = {}
-        for entry in p['services']:
-            params = service_params(entry, p)
-            reason = ToggleDeployer(params, client, check_mode=True).plan()
-            if reason:
-                changes[params['service']] = reason
-        for job in p['cron_jobs']:
-            if not all(job.get(key) for key in ('service', 'path', 'line')):
-                raise ValueError('cron_jobs: each entry needs service, path and line')
-            if job['service'] not in changes and not cron_has(job['path'], job['line']):
-                changes[job['service']] = 'its schedule is not installed'
-        services = running_services(client, p['user'], p['project'], p['env'], p['state_dir'])
-        extra = {'prune': prune_preview(client, p)} if p['prune'] else {}
-        if p['backup']:
-            extra.update(backup_look(p))
-        if p['firewall']:
-            extra.update(firewall_look(module, client, p))
-        if p['health']:
-            opts = p['health']
-            project_dir = naming.project_dir(opts['fleet_root'], p['user'], p['project'], p['env'])
-            extra.update(health_current=health_stamp.is_current(project_dir, opts['stamp'], opts['address'], opts['port']),
-                         cron_present=os.path.exists('/usr/sbin/cron'))
+        answer = look(module, get_client(p['docker_host']), p)
     except (ValueError, DeployError, FleetDockerError, firewall_rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:
         module.fail_json(msg='the Docker engine refused: %s' % exc)
     except OSError as exc:
         module.fail_json(msg='cannot read the tenant\'s files: %s' % exc)
-    module.exit_json(changed=False, changes=changes, services=services, **extra)
+    module.exit_json(changed=False, **answer)
 
 
 if __name__ == '__main__':

@@ -123,6 +123,19 @@ options:
     elements: str
     default: []
     version_added: 0.3.0
+  look:
+    description:
+      - Also tell, at the end of this run, what a deploy would change on this server, changing nothing: the deploy
+        role gives it for a server alone in the play, which then needs no M(projectdeployer.fleet.deploy_changes)
+        run of its own. Returned as RV(look).
+      - The options of M(projectdeployer.fleet.deploy_changes) (its O(projectdeployer.fleet.deploy_changes#module:services),
+        O(projectdeployer.fleet.deploy_changes#module:cron_jobs), O(projectdeployer.fleet.deploy_changes#module:state_dir),
+        O(projectdeployer.fleet.deploy_changes#module:prune), O(projectdeployer.fleet.deploy_changes#module:backup),
+        O(projectdeployer.fleet.deploy_changes#module:health)); its firewall look is left out (this run makes the
+        firewall itself with O(firewall)). Each service's C(bind_address), C(host_port) and C(secondary_port) are
+        the address and the host ports this run reserved.
+    type: dict
+    version_added: 0.7.0
 '''
 
 EXAMPLES = r'''
@@ -176,6 +189,13 @@ images_missing:
   type: list
   elements: str
   sample: ["sha256:4b1e..."]
+look:
+  description:
+    - With O(look), what M(projectdeployer.fleet.deploy_changes) returns for the same options (C(changes),
+      C(services), and C(prune), C(backup_current), C(cron_present), C(health_current) when asked).
+  returned: when O(look) is set
+  type: dict
+  sample: {changes: {api: a new image or configuration}, services: {}}
 '''
 
 import os
@@ -186,8 +206,10 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._common impo
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
     DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, ensure_network,
     get_client, missing_images)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import changes as deploy_look
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.host_files import (
     ensure_file, env_file_text, interface_address)
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import DeployError
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.iptables import Iptables
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.tenant import converge_tenant
@@ -202,8 +224,9 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_s
 CLIENT_FILES = {'postgres': ('%s_pgpass', 'pgpass'), 'redis': ('%s_redis.conf', 'redis_conf')}
 
 
-def prepare(p, check_mode, iptables=None):
-    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall))."""
+def prepare(p, check_mode, iptables=None, module=None):
+    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall));
+    ``module`` is what the look (O(look)) runs commands through."""
     created, written = [], []
     todo = directories.plan(p['path'], directories.PROJECT_LAYOUT)
     if todo and not check_mode:
@@ -268,8 +291,16 @@ def prepare(p, check_mode, iptables=None):
                                            p['firewall']['networks'], p['firewall']['peers'], check_mode)
     changed = changed or bool(written) or bool(created) or new_ports or firewall_changed
     lacking = missing_images(engine(), p['images']) if p['images'] else []
-    return changed, dict(address=address, host_ports=ports, written=written, created=created,
-                         firewall_changed=firewall_changed, images_missing=lacking)
+    result = dict(address=address, host_ports=ports, written=written, created=created,
+                  firewall_changed=firewall_changed, images_missing=lacking)
+    if p['look'] is not None:
+        top = dict(deploy_look.look_params(p['look']), user=p['user'], project=p['project'], env=p['env'],
+                   docker_host=p['docker_host'])
+        if top['firewall'] is not None:
+            raise ValueError('look: firewall is not looked at here; fix: give it as firewall (this run makes it)')
+        top['services'] = deploy_look.with_host_ports(top['services'], address, ports)
+        result['look'] = deploy_look.look(module, engine(), top)
+    return changed, result
 
 
 def main():
@@ -294,17 +325,19 @@ def main():
                 peers=dict(type='list', elements='dict', default=[]),
             )),
             images=dict(type='list', elements='str', default=[]),
+            look=dict(type='dict'),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if (p['networks'] or p['images']) and not HAS_DOCKER:
+    if (p['networks'] or p['images'] or p['look'] is not None) and not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
     try:
         naming.check_ids(user=p['user'], project=p['project'], env=p['env'])
-        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None)
-    except (ValueError, PortExhaustedError, FleetDockerError, rules.FirewallError) as exc:
+        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None,
+                                  module)
+    except (ValueError, PortExhaustedError, FleetDockerError, DeployError, rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:
         module.fail_json(msg='the Docker engine refused: %s' % exc)

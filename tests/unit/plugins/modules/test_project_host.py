@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""project_host writes the HTTPS domains' certificates 0600 in a 0700 tls/ directory, only when they differ, and says
-which of the images a deploy needs the server's engine lacks."""
+"""project_host writes the HTTPS domains' certificates 0600 in a 0700 tls/ directory, only when they differ, says
+which of the images a deploy needs the server's engine lacks, and looks at what a deploy would change with the
+host ports it reserved."""
 import os
 import stat
 
@@ -17,7 +18,7 @@ PEM = '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n-----BEGIN CER
 def params(path, certificates):
     return dict(user='u1', project='app', env='prod', path=path, databases={}, passwords={}, env_files={},
                 certificates=certificates, networks=[], address='127.0.0.1', bridge_interface='docker0',
-                host_ports={}, port_state_file=None, firewall=None, docker_host=None, images=[])
+                host_ports={}, port_state_file=None, firewall=None, docker_host=None, images=[], look=None)
 
 
 def test_certificates_are_written_once_root_only(tmp_path):
@@ -79,3 +80,34 @@ def test_prepare_says_which_images_the_server_lacks(tmp_path, monkeypatch):
     client.api.asked = []
     changed, result = prepare(dict(params(str(tmp_path / 'p'), {}), images=[]), False)
     assert not changed and result['images_missing'] == [] and client.api.asked == []
+
+
+def test_the_look_gets_the_reserved_host_ports_and_address(tmp_path, monkeypatch):
+    """A server alone in the play: the look runs after the reservations, each service with this run's ports."""
+    seen = []
+    monkeypatch.setattr(project_host, 'get_client', lambda docker_host: FakeClient([]))
+    monkeypatch.setattr(project_host.deploy_look, 'look', lambda module, client, top: seen.append(top) or {
+        'changes': {}, 'services': {}})
+    look = {'services': [{'service': 'api', 'state': 'started', 'image': 'api:1', 'bind_address': ''},
+                         {'service': 'report', 'state': 'created', 'image': 'report:1', 'bind_address': ''}],
+            'state_dir': str(tmp_path / 'state')}
+    given = dict(params(str(tmp_path / 'p'), {}), address='127.0.0.1', host_ports={'api': 8000},
+                 port_state_file=str(tmp_path / 'ports.json'), look=look)
+    changed, result = prepare(given, False)
+    api = result['host_ports']['api']
+    assert result['look'] == {'changes': {}, 'services': {}}
+    (top,) = seen
+    assert top['services'] == [
+        {'service': 'api', 'state': 'started', 'image': 'api:1', 'bind_address': '127.0.0.1',
+         'host_port': api['host_port'], 'secondary_port': api['secondary_port']},
+        {'service': 'report', 'state': 'created', 'image': 'report:1', 'bind_address': '127.0.0.1'}]
+    assert (top['user'], top['project'], top['env'], top['cron_jobs'], top['prune']) == ('u1', 'app', 'prod', [], None)
+
+
+def test_the_look_refuses_a_firewall_and_names_a_missing_key(tmp_path, monkeypatch):
+    monkeypatch.setattr(project_host, 'get_client', lambda docker_host: FakeClient([]))
+    base = params(str(tmp_path / 'p'), {})
+    with pytest.raises(ValueError, match='look: firewall is not looked at here; fix: give it as firewall'):
+        prepare(dict(base, look={'services': [], 'state_dir': '/s', 'firewall': {'ports': [], 'networks': []}}), False)
+    with pytest.raises(ValueError, match='look: .*state_dir'):
+        prepare(dict(base, look={'services': []}), False)

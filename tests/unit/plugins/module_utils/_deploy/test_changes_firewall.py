@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""deploy_changes' firewall look: whether host_firewall would change nothing, read from iptables-save only."""
+"""The deploy look's firewall part (deploy_changes): whether host_firewall would change nothing, read from iptables-save only."""
 import re
 
 import pytest
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall import rules, tenant
-from ansible_collections.projectdeployer.fleet.plugins.modules import deploy_changes
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import changes
 
 
 class FakeModule:
@@ -47,7 +47,7 @@ def test_current_when_converge_in_check_mode_would_change_nothing(monkeypatch, b
 
     monkeypatch.setattr(tenant, 'converge', converge)
     module = FakeModule()
-    assert deploy_changes.firewall_look(module, FakeClient(), TOP) == {'firewall_current': not batch_changed}
+    assert changes.firewall_look(module, FakeClient(), TOP) == {'firewall_current': not batch_changed}
     assert seen['tenant'] == rules.tenant_name('u1', 'app', 'prod') and seen['ports'] == [8100, 18100]
     assert seen['bridges'] == ['br-abcdef012345'] and seen['peers'] == [{'address': '10.0.0.6', 'ports': [8200]}]
     assert seen['present'] and seen['check_mode']  # never applied from here
@@ -56,7 +56,7 @@ def test_current_when_converge_in_check_mode_would_change_nothing(monkeypatch, b
 
 def test_not_current_without_iptables_and_one_line_when_it_fails(monkeypatch, tmp_path):
     monkeypatch.setattr(rules, 'LOCK_FILE', str(tmp_path / 'lock'))
-    assert deploy_changes.firewall_look(FakeModule(bins=False), FakeClient(), TOP) == {'firewall_current': False}
+    assert changes.firewall_look(FakeModule(bins=False), FakeClient(), TOP) == {'firewall_current': False}
     with pytest.raises(rules.FirewallError, match=re.escape(
-            "iptables-save failed: ['iptables: permission denied']; fix: run as root on a server with iptables")):
-        deploy_changes.firewall_look(FakeModule(rc=1), FakeClient(), TOP)
+            "iptables-save failed: iptables: permission denied; fix: run as root on a server with iptables")):
+        changes.firewall_look(FakeModule(rc=1), FakeClient(), TOP)
