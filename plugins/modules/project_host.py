@@ -125,7 +125,7 @@ options:
     version_added: 0.3.0
   look:
     description:
-      - Also tell, at the end of this run, what a deploy would change on this server, changing nothing: the deploy
+      - Also tell, at the end of this run, what a deploy would change on this server, changing nothing. The deploy
         role gives it for a server alone in the play, which then needs no M(projectdeployer.fleet.deploy_changes)
         run of its own. Returned as RV(look).
       - The options of M(projectdeployer.fleet.deploy_changes) (its O(projectdeployer.fleet.deploy_changes#module:services),
