@@ -224,9 +224,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_s
 CLIENT_FILES = {'postgres': ('%s_pgpass', 'pgpass'), 'redis': ('%s_redis.conf', 'redis_conf')}
 
 
-def prepare(p, check_mode, iptables=None, module=None):
-    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall));
-    ``module`` is what the look (O(look)) runs commands through."""
+def prepare(p, check_mode, iptables=None):
+    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall))."""
     created, written = [], []
     todo = directories.plan(p['path'], directories.PROJECT_LAYOUT)
     if todo and not check_mode:
@@ -299,7 +298,8 @@ def prepare(p, check_mode, iptables=None, module=None):
         if top['firewall'] is not None:
             raise ValueError('look: firewall is not looked at here; fix: give it as firewall (this run makes it)')
         top['services'] = deploy_look.with_host_ports(top['services'], address, ports)
-        result['look'] = deploy_look.look(module, engine(), top)
+        # no firewall look here, the one part of the look that runs commands through a module
+        result['look'] = deploy_look.look(None, engine(), top)
     return changed, result
 
 
@@ -335,8 +335,7 @@ def main():
         module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
     try:
         naming.check_ids(user=p['user'], project=p['project'], env=p['env'])
-        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None,
-                                  module)
+        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None)
     except (ValueError, PortExhaustedError, FleetDockerError, DeployError, rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:

@@ -18,6 +18,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._backup import installed as backup_installed
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggle_options import host_binding
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import (
     TOGGLE_OPTIONS, ToggleDeployer)
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._firewall.iptables import Iptables
@@ -72,14 +73,7 @@ def look_params(given, where='look'):
 def with_host_ports(services, address, host_ports):
     """Each service's toggle options with this server's bind address and its reserved host ports (the
     preparation's answer), as the toggle_args filter gives them once they are known."""
-    completed = []
-    for entry in services:
-        entry = dict(entry, bind_address=address)
-        for key, port in (host_ports.get(entry.get('service')) or {}).items():
-            if key in ('host_port', 'secondary_port') and port is not None:
-                entry[key] = port
-        completed.append(entry)
-    return completed
+    return [dict(entry, **host_binding(entry.get('service'), address, host_ports)) for entry in services]
 
 
 def cron_has(path, line):

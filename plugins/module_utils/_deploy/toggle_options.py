@@ -26,7 +26,6 @@ def toggle_options(service, definition, context):
     env_vars = dict(definition.get('env_vars') or {})
     if 'version' in override:
         env_vars['APP_VERSION'] = override['version']
-    ports = (context.get('host_ports') or {}).get(service) or {}
     options.update(
         service=service,
         state='created' if definition.get('scheduled') else 'started',
@@ -34,10 +33,19 @@ def toggle_options(service, definition, context):
         version=str(override.get('version') or built.get('version') or definition.get('version')),
         env_vars=env_vars,
         env_file='%s/%s.env' % (context['secrets_dir'], service),
-        bind_address=context['address'],
         health=dict(definition.get('health') or {}, **(context.get('health_overrides') or {})),
     )
+    options.update(host_binding(service, context['address'], context.get('host_ports')))
+    return options
+
+
+def host_binding(service, address, host_ports):
+    """The options of ``service`` that come from the server: the ``bind_address`` of its host ports and, when it
+    has them, its ``host_port`` and ``secondary_port`` (``host_ports``: ``{service: {'host_port', 'secondary_port'}}``,
+    as the server's preparation reserved them)."""
+    binding = {'bind_address': address}
+    ports = (host_ports or {}).get(service) or {}
     for key in ('host_port', 'secondary_port'):
         if ports.get(key) is not None:
-            options[key] = ports[key]
-    return options
+            binding[key] = ports[key]
+    return binding
