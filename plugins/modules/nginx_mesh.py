@@ -315,140 +315,29 @@ certificates:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import LockBusy, held
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.promote import promote_each, promotion_params
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.retire import retire_old_slots
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.apply import MESH_OPTIONS, MeshFailed, route
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import (
-    DOCKER_HOST_OPTION, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
-
-
-ARGUMENT_SPEC = dict(
-    tenant_argument_spec(None),
-    kind=dict(type='str', required=True, choices=['sidecar', 'edge']),
-    routes=dict(type='list', elements='dict', default=[], options=dict(
-        service=dict(type='str', required=True),
-        protocol=dict(type='str', default='http', choices=['tcp', 'http']),
-        listen=dict(type='int'),
-        domain=dict(type='str'),
-        upstreams=dict(type='list', elements='str', default=[]),
-        tls=dict(type='bool', default=False),
-        hsts=dict(type='bool', default=False),
-    )),
-    image=dict(type='str'),
-    config_dir=dict(type='path', required=True),
-    network=dict(type='str'),
-    http_port=dict(type='int', default=80),
-    bind_address=dict(type='str', default='0.0.0.0'),
-    https_port=dict(type='int'),
-    certificates_dir=dict(type='path'),
-    container_name=dict(type='str'),
-    reload_timeout=dict(type='int', default=30),
-    state=dict(type='str', default='present', choices=['present', 'absent']),
-    edge=dict(type='dict'),
-    promote=dict(type='dict', options=dict(
-        services=dict(type='list', elements='dict', required=True, options=dict(
-            service=dict(type='str', required=True),
-            slot=dict(type='str', required=True, choices=['primary', 'secondary']),
-        )),
-        state_dir=dict(type='path', required=True),
-    )),
-    retire=dict(type='dict', options=dict(
-        services=dict(type='list', elements='str', required=True),
-        state_dir=dict(type='path', required=True),
-        drain_seconds=dict(type='float', default=2),
-        stop_timeout=dict(type='int', default=10),
-    )),
-    docker_host=DOCKER_HOST_OPTION,
-)
-EDGE_KEYS = ('routes', 'config_dir', 'http_port', 'bind_address', 'https_port', 'certificates_dir', 'container_name')
-
-
-def edge_params(p):
-    """The edge's parameters from O(edge), checked like a task of its own."""
-    given = dict((key, value) for key, value in p['edge'].items() if key in EDGE_KEYS)
-    unknown = sorted(set(p['edge']) - set(EDGE_KEYS))
-    if unknown:
-        raise ValueError('edge: unknown keys %s; fix: use %s' % (', '.join(unknown), ', '.join(EDGE_KEYS)))
-    spec = dict((key, value) for key, value in ARGUMENT_SPEC.items() if key in EDGE_KEYS)
-    checked = ArgumentSpecValidator(spec).validate(given)
-    if checked.error_messages:
-        raise ValueError('edge: %s' % '; '.join(checked.error_messages))
-    if not checked.validated_parameters['config_dir']:
-        raise ValueError('edge: config_dir is required')
-    return dict(p, kind='edge', network=None, edge=None, **checked.validated_parameters)
-
-
-def promote(p, ids, check_mode):
-    """Record O(promote)'s slots as serving (all or none, under the env's deploy lock); the services whose record
-    changed; ValueError when one cannot be recorded."""
-    r = p['promote']
-    entries = [(promotion_params(ids, entry['service'], r['state_dir'], p['docker_host']), entry['slot'])
-               for entry in r['services']]
-    if check_mode or not entries:
-        return [entry['service'] for entry in r['services']]
-    with held(r['state_dir']):
-        failed, changed = promote_each(entries, lambda: get_client(p['docker_host']))
-    if failed is not None:
-        raise ValueError('%s; nothing was recorded and no route changed' % failed['msg'])
-    return changed
+    DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerException, FleetDockerError, get_client)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
+        argument_spec=MESH_OPTIONS,
         required_if=[('state', 'present', ('image',))],
         supports_check_mode=True,
     )
     if not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
     p = module.params
-    what = '%s %s_%s_%s' % (p['kind'], p['user'], p['project'], p['env'])
     try:
-        check_ids(user=p['user'], project=p['project'], env=p['env'])
         client = get_client(p['docker_host'])
-        ids = (p['user'], p['project'], p['env'])
-        if p['promote'] is not None:
-            if p['kind'] != 'sidecar' or p['state'] != 'present':
-                raise ValueError('promote: only with kind=sidecar and state=present')
-            what = 'promotion of %s_%s_%s' % ids
-            promoted = promote(p, ids, module.check_mode)
-            what = '%s %s_%s_%s' % ((p['kind'],) + ids)
-        apply = _nginx.sidecar if p['kind'] == 'sidecar' else _nginx.edge
-        result = apply(client, p, module.check_mode)
-        if p['edge'] is not None:
-            if p['kind'] != 'sidecar' or p['state'] != 'present':
-                raise ValueError('edge: only with kind=sidecar and state=present')
-            what = 'edge %s_%s_%s' % (p['user'], p['project'], p['env'])
-            edge = _nginx.edge(client, edge_params(p), module.check_mode)
-            edge.pop('diff')
-            result['edge'] = edge
-            result['changed'] = result['changed'] or edge['changed']
-        if p['retire'] is not None:
-            if p['kind'] != 'sidecar' or p['state'] != 'present':
-                raise ValueError('retire: only with kind=sidecar and state=present')
-            what = 'retire of %s_%s_%s' % (p['user'], p['project'], p['env'])
-            r = p['retire']
-            result['retiring'] = retire_old_slots(client, (p['user'], p['project'], p['env']), r['services'],
-                                                  r['state_dir'], r['drain_seconds'], r['stop_timeout'],
-                                                  p['docker_host'], module.check_mode)
-            result['changed'] = result['changed'] or bool(result['retiring'])
-        if p['promote'] is not None:
-            result['services'] = running_services(client, p['user'], p['project'], p['env'],
-                                                  p['promote']['state_dir'])
-            result['changed'] = result['changed'] or bool(promoted)
-    except LockBusy as exc:
-        module.fail_json(msg='%s: %s; fix: wait for the other deploy to finish' % (what, exc))
-    except ValueError as exc:
-        module.fail_json(msg='%s: %s' % (what, exc))
-    except FleetDockerError as exc:
-        module.fail_json(msg='%s: %s' % (what, exc))
-    except (DockerException, OSError) as exc:
-        module.fail_json(msg='%s: %s' % (what, exc))
+    except (FleetDockerError, DockerException) as exc:
+        module.fail_json(msg='%s %s_%s_%s: %s' % (p['kind'], p['user'], p['project'], p['env'], exc))
+    try:
+        result = route(client, p, module.check_mode)
+    except MeshFailed as exc:
+        module.fail_json(msg=str(exc))
     diff = result.pop('diff')
     if module._diff and diff:
         result['diff'] = diff

@@ -63,6 +63,55 @@ options:
     type: bool
     default: false
     version_added: 0.3.0
+  mesh:
+    description:
+      - With O(promote), once the new slots are recorded, route this server's tenant sidecar and (for the services
+        with a domain) its part of the edge to what serves here, then hand the old slots of the started services
+        over to their retire (a detached process drains, stops and removes each), in the same run, as
+        M(projectdeployer.fleet.nginx_mesh) with its C(promote) and C(retire) would in a run of its own.
+      - Only for a server that nothing but its own sidecar and edge routes to (in the deploy role, a server alone
+        in the play); the routes are computed from what serves on it.
+      - A routing that fails fails nothing here (the slots stay recorded as serving) and is said in RV(mesh_error);
+        the deploy role then runs M(projectdeployer.fleet.nginx_mesh), which routes or fails with that error.
+    type: dict
+    version_added: 0.7.0
+    suboptions:
+      services:
+        description:
+          - The project's services as M(projectdeployer.fleet.project_spec) plans them (C(service), C(type),
+            C(container_port), C(internal_port), C(domain), C(ssl_mode), C(hsts)); the routes are made from them.
+        type: list
+        elements: dict
+        required: true
+      address:
+        description: This server's private address, which the routes' upstreams name.
+        type: str
+        required: true
+      zone:
+        description: This server's zone, or none.
+        type: str
+      image:
+        description: The sidecar's image (M(projectdeployer.fleet.nginx_mesh)'s O(projectdeployer.fleet.nginx_mesh#module:image)).
+        type: str
+        required: true
+      config_dir:
+        description: The sidecar's configuration directory.
+        type: path
+        required: true
+      network:
+        description: The tenant network the sidecar joins.
+        type: str
+        required: true
+      edge:
+        description:
+          - The edge's options, M(projectdeployer.fleet.nginx_mesh)'s O(projectdeployer.fleet.nginx_mesh#module:edge)
+            but its routes (C(config_dir), C(http_port), C(https_port), C(certificates_dir), C(bind_address),
+            C(container_name)); used when a service has a domain.
+        type: dict
+      drain_seconds:
+        description: Seconds an old slot keeps running, for what it has in flight, before it is stopped.
+        type: float
+        default: 2
   state:
     description:
       - V(started) starts the wanted version (toggling to the free slot for stateless services) and checks its health.
@@ -291,6 +340,20 @@ promoted:
   description: With O(promote), true when the new slots were recorded as serving.
   returned: when they were
   type: bool
+routed:
+  description: With O(mesh), whether the sidecar and the edge were routed (and the old slots retired) in this run.
+  returned: when the new slots were promoted and O(mesh) is given
+  type: bool
+mesh:
+  description:
+    - With O(mesh), the routing run's result, as M(projectdeployer.fleet.nginx_mesh) returns it (C(edge),
+      C(reloaded), C(retiring), ...).
+  returned: when RV(routed) is true
+  type: dict
+mesh_error:
+  description: With O(mesh), why the routing failed (RV(routed) is false).
+  returned: when the routing failed
+  type: str
 services:
   description: With O(services) and O(state=started) or O(state=promoted), what runs here afterwards, as M(projectdeployer.fleet.deploy_info) returns it.
   returned: with O(services) and O(state=started) or O(state=promoted)
@@ -380,6 +443,8 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.prom
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.toggler import TOGGLE_OPTIONS, run_many
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import LockBusy, held
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._health import definitions
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.apply import MeshFailed, route
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh.lone_server import MESH_OPTION, routing_params
 
 
 # the options every entry of O(services) takes from the task itself
@@ -423,10 +488,23 @@ def remember_definitions(todo, results):
         definitions.remember(project_dir, params['service'], result['config_hash'], params, serving_hash=serving)
 
 
+def route_here(p, results, running):
+    """O(mesh): this server's sidecar and edge routed to what serves here (``running``), the old slots of the
+    started services retired; the module's extra results (RV(routed), RV(mesh) or RV(mesh_error))."""
+    try:
+        client = get_client(p['docker_host'])
+        params = routing_params(p, p['mesh'], running, [r['item'] for r in results if not r.get('settled')])
+        routed = route(client, params, False)
+    except (MeshFailed, ValueError, FleetDockerError, DockerException) as exc:
+        return {'routed': False, 'mesh_error': str(exc)}
+    routed.pop('diff')
+    return {'routed': True, 'mesh': routed}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(TOGGLE_OPTIONS, service=dict(type='str'), services=dict(type='list', elements='dict'),
-                           promote=dict(type='bool', default=False)),
+                           promote=dict(type='bool', default=False), mesh=MESH_OPTION),
         required_one_of=[('service', 'services')],
         mutually_exclusive=[('service', 'services')],
         supports_check_mode=True,
@@ -470,7 +548,10 @@ def main():
                                                  p['state_dir'])
         except (FleetDockerError, DockerException) as exc:
             module.fail_json(msg='what runs here cannot be read: %s' % exc, results=results)
-    module.exit_json(changed=any(r.get('changed') for r in results), results=results, failed=bool(failed),
+        if promoted and p['mesh'] is not None:
+            extra.update(route_here(p, results, extra['services']))
+    changed = any(r.get('changed') for r in results) or bool(extra.get('mesh', {}).get('changed'))
+    module.exit_json(changed=changed, results=results, failed=bool(failed),
                      msg='; '.join(r['msg'] for r in failed) if failed else '%d services' % len(results), **extra)
 
 

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The promotion of a group's new slots, all or none: toggle_deploy's promote option (in the start's run) and
-nginx_mesh's (in the routing run)."""
+the routing run's (nginx_mesh, module_utils/_mesh/apply)."""
 import pytest
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy import promote, toggler
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.active_slot import read_active, write_active
-from ansible_collections.projectdeployer.fleet.plugins.modules import nginx_mesh, toggle_deploy
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import apply
+from ansible_collections.projectdeployer.fleet.plugins.modules import toggle_deploy
 
 
 def entries(state_dir):
@@ -59,11 +60,11 @@ def test_the_routing_run_records_the_slots_and_says_which_changed(tmp_path, monk
     state_dir = str(tmp_path)
     write_active(state_dir, 'web', {'slot': 'primary'})
     services = [{'service': 'api', 'slot': 'secondary'}, {'service': 'web', 'slot': 'primary'}]
-    assert nginx_mesh.promote(mesh_params(state_dir, services), ('u1', 'app', 'prod'), False) == ['api']
+    assert apply.promote(mesh_params(state_dir, services), ('u1', 'app', 'prod'), False) == ['api']
     assert read_active(state_dir, 'api') == {'slot': 'secondary'}
     # check mode records nothing and says what it would
-    assert nginx_mesh.promote(mesh_params(state_dir, [{'service': 'docs', 'slot': 'primary'}]),
-                              ('u1', 'app', 'prod'), True) == ['docs']
+    assert apply.promote(mesh_params(state_dir, [{'service': 'docs', 'slot': 'primary'}]),
+                         ('u1', 'app', 'prod'), True) == ['docs']
     assert read_active(state_dir, 'docs') == {}
 
 
@@ -73,7 +74,7 @@ def test_a_slot_that_cannot_be_recorded_fails_the_routing_run_before_any_route(t
     write_active(state_dir, 'api', {'slot': 'primary'})
     services = [{'service': 'api', 'slot': 'secondary'}, {'service': 'web', 'slot': 'primary'}]
     with pytest.raises(ValueError, match='web: cannot promote; nothing was recorded and no route changed'):
-        nginx_mesh.promote(mesh_params(state_dir, services), ('u1', 'app', 'prod'), False)
+        apply.promote(mesh_params(state_dir, services), ('u1', 'app', 'prod'), False)
     assert read_active(state_dir, 'api') == {'slot': 'primary'}
 
 

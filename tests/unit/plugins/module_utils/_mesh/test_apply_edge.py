@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""nginx_mesh's edge option: the sidecar task's edge parameters, checked like a task of their own."""
+"""The routing run's edge option (nginx_mesh, toggle_deploy's mesh): the sidecar task's edge parameters, checked like a task of their own."""
 import pytest
 
-from ansible_collections.projectdeployer.fleet.plugins.modules import nginx_mesh
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import apply
 
 TASK = {'user': 'u1', 'project': 'myapp', 'env': 'prod', 'kind': 'sidecar', 'routes': [], 'image': 'nginx',
         'config_dir': '/local/u1/myapp/prod/config/nginx', 'network': 'u1_myapp_prod_net', 'http_port': 80,
@@ -11,7 +11,7 @@ TASK = {'user': 'u1', 'project': 'myapp', 'env': 'prod', 'kind': 'sidecar', 'rou
 
 
 def test_the_edge_takes_the_tasks_tenant_and_image_and_its_own_site():
-    edge = nginx_mesh.edge_params(dict(TASK, edge={
+    edge = apply.edge_params(dict(TASK, edge={
         'routes': [{'service': 'api', 'domain': 'api.example.com', 'upstreams': ['10.0.0.2:8357']}],
         'config_dir': '/local/.fleet/edge', 'http_port': 8080, 'container_name': 'u1_edge'}))
     assert (edge['kind'], edge['config_dir'], edge['http_port'], edge['container_name']) == (
@@ -22,6 +22,6 @@ def test_the_edge_takes_the_tasks_tenant_and_image_and_its_own_site():
 
 def test_an_unknown_key_or_a_missing_directory_is_one_error():
     with pytest.raises(ValueError, match='edge: unknown keys image'):
-        nginx_mesh.edge_params(dict(TASK, edge={'config_dir': '/e', 'image': 'other'}))
+        apply.edge_params(dict(TASK, edge={'config_dir': '/e', 'image': 'other'}))
     with pytest.raises(ValueError, match='edge: .*config_dir'):
-        nginx_mesh.edge_params(dict(TASK, edge={'routes': []}))
+        apply.edge_params(dict(TASK, edge={'routes': []}))
