@@ -15,7 +15,7 @@ from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.plan import build_plan, render_plan
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SSL_MODES, SpecError, validate_project
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.schema import SSL_MODES, SpecError, check_selected, validate_project
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.zones import ZonesError, check_zones, read_remembered, zones_file
 
 SPEC_KEYS = ('fleet_user', 'fleet_project', 'docker_hub_user', 'fleet_version', 'services')
@@ -53,7 +53,8 @@ def redact(spec):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode', 'zones', 'controller_root'))
+    _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode', 'zones', 'controller_root',
+                              'service'))
 
     def _zones_file(self, spec, args, task_vars):
         root = args.get('controller_root') or self._templar.template(
@@ -87,6 +88,7 @@ class ActionModule(ActionBase):
             return result
         try:
             spec = validate_project(raw, source=source or '<spec>', env=env)
+            check_selected(spec, self._templar.template(args.get('service')), source=source or '<spec>')
         except SpecError as exc:
             result.update(failed=True, msg=str(exc), error_path=exc.path)
             return result

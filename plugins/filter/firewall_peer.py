@@ -9,11 +9,15 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 
-def firewall_peer(host_vars):
-    """``{'address', 'ports'}`` of one server from its hostvars (after the deploy role reserved its ports)."""
+def firewall_peer(host_vars, predicted=False):
+    """``{'address', 'ports'}`` of one server from its hostvars (after the deploy role reserved its ports, its
+    ports sorted); with ``predicted``, before: ``{'address'}``, the private address its inventory gives."""
     try:
-        return {'address': host_vars['deploy_address'], 'ports': list(host_vars['deploy_firewall_ports'])}
-    except (KeyError, TypeError) as exc:
+        if predicted:
+            return {'address': host_vars.get('fleet_private_address') or host_vars.get('fleet_private_ip')
+                    or host_vars.get('ansible_host') or ''}
+        return {'address': host_vars['deploy_address'], 'ports': sorted(host_vars['deploy_firewall_ports'])}
+    except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError('firewall_peer: the host has no %s yet; reserve its host ports first' % exc)
 
 

@@ -126,14 +126,19 @@ options:
   look:
     description:
       - Also tell, at the end of this run, what a deploy would change on this server, changing nothing. The deploy
-        role gives it for a server alone in the play, which then needs no M(projectdeployer.fleet.deploy_changes)
-        run of its own. Returned as RV(look).
+        role gives it for a deploy of the whole env, which then needs no M(projectdeployer.fleet.deploy_changes)
+        run. Returned as RV(look).
       - The options of M(projectdeployer.fleet.deploy_changes) (its O(projectdeployer.fleet.deploy_changes#module:services),
         O(projectdeployer.fleet.deploy_changes#module:cron_jobs), O(projectdeployer.fleet.deploy_changes#module:state_dir),
         O(projectdeployer.fleet.deploy_changes#module:prune), O(projectdeployer.fleet.deploy_changes#module:backup),
-        O(projectdeployer.fleet.deploy_changes#module:health)); its firewall look is left out (this run makes the
-        firewall itself with O(firewall)). Each service's C(bind_address), C(host_port) and C(secondary_port) are
-        the address and the host ports this run reserved.
+        O(projectdeployer.fleet.deploy_changes#module:health), O(projectdeployer.fleet.deploy_changes#module:firewall)).
+        Each service's C(bind_address), C(host_port) and C(secondary_port) are the address and the host ports this
+        run reserved.
+      - Its C(firewall) (whether M(projectdeployer.fleet.host_firewall) would change nothing here) is for a server
+        with others in the play, whose firewall waits for their ports; C(ports) is left out (the host ports this
+        run reserved) and so may each peer's C(ports) be (the same ports: every server of the env reserves the
+        same ones unless one was taken there). RV(look) then has C(firewall_peers), the peers looked with, to
+        compare with the ports the other servers did reserve. Not with O(firewall), which makes the firewall.
     type: dict
     version_added: 0.7.0
 '''
@@ -224,8 +229,28 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.port_s
 CLIENT_FILES = {'postgres': ('%s_pgpass', 'pgpass'), 'redis': ('%s_redis.conf', 'redis_conf')}
 
 
-def prepare(p, check_mode, iptables=None):
-    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall))."""
+def firewall_with_ports(p, ports):
+    """O(look) with its firewall's ports (and each peer's left out) the host ports reserved here (``ports``)."""
+    look = dict(p['look'])
+    firewall = look.get('firewall')
+    if firewall is None:
+        return look
+    exposed = sorted(entry[key] for entry in ports.values() for key in ('host_port', 'secondary_port'))
+    if not isinstance(firewall, dict) or not isinstance(firewall.get('peers', []), list) \
+            or not all(isinstance(peer, dict) for peer in firewall.get('peers', [])):
+        raise ValueError('look: firewall: give networks and peers, a list of {address, ports}')
+    look['firewall'] = dict(firewall, ports=firewall.get('ports') or exposed,
+                            peers=[dict(peer, ports=sorted(peer.get('ports') or exposed))
+                                   for peer in firewall.get('peers', [])])
+    return look
+
+
+def prepare(p, check_mode, iptables=None, module=None):
+    """Do it all; return (changed, result fields). ``iptables(argv, data=None)`` runs iptables (with O(firewall));
+    ``module`` runs it for O(look)'s firewall."""
+    if p['firewall'] is not None and (p['look'] or {}).get('firewall') is not None:
+        raise ValueError('look: firewall is not looked at where this run makes it; fix: give one of firewall and '
+                         'look.firewall')
     created, written = [], []
     todo = directories.plan(p['path'], directories.PROJECT_LAYOUT)
     if todo and not check_mode:
@@ -293,13 +318,12 @@ def prepare(p, check_mode, iptables=None):
     result = dict(address=address, host_ports=ports, written=written, created=created,
                   firewall_changed=firewall_changed, images_missing=lacking)
     if p['look'] is not None:
-        top = dict(deploy_look.look_params(p['look']), user=p['user'], project=p['project'], env=p['env'],
+        top = dict(deploy_look.look_params(firewall_with_ports(p, ports)), user=p['user'], project=p['project'], env=p['env'],
                    docker_host=p['docker_host'])
-        if top['firewall'] is not None:
-            raise ValueError('look: firewall is not looked at here; fix: give it as firewall (this run makes it)')
         top['services'] = deploy_look.with_host_ports(top['services'], address, ports)
-        # no firewall look here, the one part of the look that runs commands through a module
-        result['look'] = deploy_look.look(None, engine(), top)
+        result['look'] = deploy_look.look(module, engine(), top)
+        if top['firewall'] is not None:
+            result['look']['firewall_peers'] = top['firewall']['peers']
     return changed, result
 
 
@@ -335,7 +359,8 @@ def main():
         module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
     try:
         naming.check_ids(user=p['user'], project=p['project'], env=p['env'])
-        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None)
+        changed, result = prepare(p, module.check_mode, Iptables(module) if p['firewall'] is not None else None,
+                                  module)
     except (ValueError, PortExhaustedError, FleetDockerError, DeployError, rules.FirewallError) as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:

@@ -63,6 +63,12 @@ options:
   controller_root:
     description: The controller's root of the per-user folders; defaults to C(fleet_controller_root), else C(fleet_root), else C(/local).
     type: path
+  service:
+    description:
+      - The one service the run deploys (C(fleet_service)); a name the spec does not have fails the task with
+        the services it has.
+    type: str
+    version_added: 0.7.0
 notes:
   - See C(docs/spec.md) in the collection for every spec key.
 '''

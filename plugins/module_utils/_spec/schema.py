@@ -159,6 +159,14 @@ def _did_you_mean(word, choices):
     return "did you mean '%s'? " % close[0] if close else ''
 
 
+def check_selected(spec, service, source='<spec>'):
+    """SpecError unless ``service`` (the run's fleet_service) is one of the spec's services."""
+    if service and service not in spec['services']:
+        known = sorted(spec['services'])
+        raise SpecError('fleet_service', 'unknown service %r' % _plain(service),
+                        '%suse one of %s' % (_did_you_mean(service, known), ', '.join(known)), source)
+
+
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 

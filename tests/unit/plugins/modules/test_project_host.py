@@ -104,10 +104,35 @@ def test_the_look_gets_the_reserved_host_ports_and_address(tmp_path, monkeypatch
     assert (top['user'], top['project'], top['env'], top['cron_jobs'], top['prune']) == ('u1', 'app', 'prod', [], None)
 
 
-def test_the_look_refuses_a_firewall_and_names_a_missing_key(tmp_path, monkeypatch):
+def test_the_firewall_look_takes_the_reserved_ports_for_itself_and_its_peers(tmp_path, monkeypatch):
+    """A server with others in the play: its firewall is looked at with the ports it reserved, and so are the
+    peers' whose ports are not given (every server reserves the same ones unless one was taken there)."""
+    seen = []
+    monkeypatch.setattr(project_host, 'get_client', lambda docker_host: FakeClient([]))
+    monkeypatch.setattr(project_host.deploy_look, 'look', lambda module, client, top: seen.append(top) or {
+        'changes': {}, 'services': {}, 'firewall_current': True})
+    look = {'services': [], 'state_dir': str(tmp_path / 'state'),
+            'firewall': {'networks': ['u1_app_prod_net'],
+                         'peers': [{'address': '10.0.0.6'}, {'address': '10.0.0.7', 'ports': [9002, 9001]}]}}
+    given = dict(params(str(tmp_path / 'p'), {}), address='127.0.0.1', host_ports={'api': 8000},
+                 port_state_file=str(tmp_path / 'ports.json'), look=look)
+    changed, result = prepare(given, False, module='the module')
+    api = result['host_ports']['api']
+    mine = sorted([api['host_port'], api['secondary_port']])
+    (top,) = seen
+    assert top['firewall']['ports'] == mine and top['firewall']['networks'] == ['u1_app_prod_net']
+    assert top['firewall']['peers'] == [{'address': '10.0.0.6', 'ports': mine}, {'address': '10.0.0.7', 'ports': [9001, 9002]}]
+    assert result['look']['firewall_peers'] == top['firewall']['peers'] and result['look']['firewall_current']
+
+
+def test_the_look_refuses_a_firewall_it_makes_and_names_a_missing_key(tmp_path, monkeypatch):
     monkeypatch.setattr(project_host, 'get_client', lambda docker_host: FakeClient([]))
     base = params(str(tmp_path / 'p'), {})
-    with pytest.raises(ValueError, match='look: firewall is not looked at here; fix: give it as firewall'):
-        prepare(dict(base, look={'services': [], 'state_dir': '/s', 'firewall': {'ports': [], 'networks': []}}), False)
+    with pytest.raises(ValueError, match='look: firewall is not looked at where this run makes it; fix: give one of'):
+        prepare(dict(base, firewall={'networks': [], 'peers': []},
+                     look={'services': [], 'state_dir': '/s', 'firewall': {'networks': []}}), False)
+    with pytest.raises(ValueError, match='look: firewall: give networks and peers'):
+        prepare(dict(base, look={'services': [], 'state_dir': '/s', 'firewall': {'networks': [], 'peers': ['x']}}),
+                False)
     with pytest.raises(ValueError, match='look: .*state_dir'):
         prepare(dict(base, look={'services': []}), False)
