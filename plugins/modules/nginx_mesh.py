@@ -173,7 +173,8 @@ options:
         and C(retire=background) (a detached process on the server drains, stops and removes it), in this run
         instead of one of its own.
       - Only when nothing else routes to these services' old slots, that is when this server's sidecar and edge
-        are the only ones that route to them (the deploy role gives it when its server is alone in the play).
+        are the only ones that route to them (the deploy role gives it when its server is alone in the play), or
+        with O(retire.go_timeout).
       - A service with no old slot, or one already being retired, is left as it is.
     type: dict
     version_added: 0.6.0
@@ -195,6 +196,14 @@ options:
         description: Seconds the old slot's container gets to stop before it is killed.
         type: int
         default: 10
+      go_timeout:
+        description:
+          - Where other servers may still route to these old slots (several servers in the play), each retire
+            waits, up to this many seconds, for its go file C({state_dir}/{service}.retiring.json.go) to be touched
+            after this run before its drain begins; the deploy role touches it once every server's routes switched
+            (a shell command, no module run). A retire never told leaves its container to the next deploy.
+        type: float
+        version_added: 0.7.0
   container_name:
     description:
       - The edge container's name, C(fleet_edge) when not set. Only for O(kind=edge); a sidecar's name is

@@ -136,7 +136,7 @@ options:
         run reserved.
       - Its C(firewall) (whether M(projectdeployer.fleet.host_firewall) would change nothing here) is for a server
         with others in the play, whose firewall waits for their ports; C(ports) is left out (the host ports this
-        run reserved) and so may each peer's C(ports) be (the same ports: every server of the env reserves the
+        run reserved) and so may each peer's C(ports) be (the same ports, since every server of the env reserves the
         same ones unless one was taken there). RV(look) then has C(firewall_peers), the peers looked with, to
         compare with the ports the other servers did reserve. Not with O(firewall), which makes the firewall.
     type: dict

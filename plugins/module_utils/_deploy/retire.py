@@ -11,6 +11,11 @@ marker file (``{state_dir}/{service}.retiring.json``: the id and a deadline) say
 on its way out: a later deploy counts it as gone (it changes nothing, restarts nothing), and a toggle that needs
 the slot back waits for it (bounded by the deadline) instead of cutting its drain short. A retire that failed
 leaves the container and, after the deadline, a deploy retires it again.
+
+Over several servers the routing run of each hands its old slots over before the others' routes switched: such a
+retire waits for its go file (``{marker}.go``, touched by the deploy once every server routes to the new slots;
+one older than the retire is not a go) before its drain, bounded; never told, it leaves the container to the next
+deploy.
 """
 
 from __future__ import annotations
@@ -29,10 +34,41 @@ from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec import
 # seconds a retire may take beyond the drain and the stop timeout before a deploy stops waiting for it
 GRACE_SECONDS = 30
 
-# the detached process: python -c PROGRAM CONTAINER_ID DRAIN STOP_TIMEOUT DOCKER_HOST MARKER
+# the detached process: python -c PROGRAM CONTAINER_ID DRAIN STOP_TIMEOUT DOCKER_HOST MARKER [GO GO_TIMEOUT]
 PROGRAM = '''
 import json, os, sys, time
 cid, drain, stop_timeout, docker_host, marker = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+go, go_timeout = (sys.argv[6], float(sys.argv[7])) if len(sys.argv) > 7 else ('', 0.0)
+
+
+def forget():
+    try:
+        with open(marker) as handle:
+            mine = json.load(handle).get('container_id') == cid
+        if mine:
+            os.unlink(marker)
+    except (OSError, ValueError):
+        pass
+
+
+if go:
+    # told once every server's routes switched: a file touched after this start
+    begun = time.time()
+    while True:
+        try:
+            told = os.stat(go).st_mtime >= begun - 1
+        except OSError:
+            told = False
+        if told:
+            break
+        if time.time() - begun > go_timeout:
+            forget()        # never told: routes elsewhere may still lead here; the next deploy sees the slot
+            sys.exit(0)
+        time.sleep(0.2)
+    try:
+        os.unlink(go)
+    except OSError:
+        pass
 time.sleep(drain)
 try:
     import docker
@@ -45,18 +81,17 @@ try:
     container.remove(force=True, v=True)
 except Exception:
     pass
-try:
-    with open(marker) as handle:
-        mine = json.load(handle).get('container_id') == cid
-    if mine:
-        os.unlink(marker)
-except (OSError, ValueError):
-    pass
+forget()
 '''
 
 
 def marker_path(state_dir, service):
     return os.path.join(state_dir, '%s.retiring.json' % service)
+
+
+def go_path(state_dir, service):
+    """The file whose touch tells a retire handed over with ``go_timeout`` to begin its drain."""
+    return marker_path(state_dir, service) + '.go'
 
 
 def read_marker(state_dir, service):
@@ -86,12 +121,15 @@ def write_marker(state_dir, service, container_id, until):
                                                              sort_keys=True), mode=0o644, dir_mode=0o755)
 
 
-def spawn(container_id, drain_seconds, stop_timeout, docker_host, marker, python=None):
-    """Start the detached retire of ``container_id`` (its own session, no terminal, nothing inherited), at once."""
+def spawn(container_id, drain_seconds, stop_timeout, docker_host, marker, python=None, go=None, go_timeout=0):
+    """Start the detached retire of ``container_id`` (its own session, no terminal, nothing inherited), at once;
+    with ``go``, its drain begins only once that file is touched, within ``go_timeout`` seconds (else it leaves the
+    container)."""
+    told = [go, str(float(go_timeout))] if go else []
     with open(os.devnull, 'r+b') as devnull:
         subprocess.Popen(  # pylint: disable=consider-using-with
             [python or sys.executable, '-c', PROGRAM, container_id, str(float(drain_seconds)), str(int(stop_timeout)),
-             docker_host or '', marker],
+             docker_host or '', marker] + told,
             stdin=devnull, stdout=devnull, stderr=devnull, close_fds=True, start_new_session=True, cwd='/')
 
 
@@ -108,15 +146,21 @@ def old_slot(client, state_dir, ids):
     return recorded, other
 
 
-def hand_over(container, state_dir, service, drain_seconds, stop_timeout, docker_host):
-    """Mark ``container`` (the old slot of ``service``) as retiring and start its detached retire."""
-    write_marker(state_dir, service, container.id, deadline(drain_seconds, stop_timeout))
-    spawn(container.id, drain_seconds, stop_timeout, docker_host, marker_path(state_dir, service))
+def hand_over(container, state_dir, service, drain_seconds, stop_timeout, docker_host, go_timeout=None):
+    """Mark ``container`` (the old slot of ``service``) as retiring and start its detached retire; with
+    ``go_timeout``, one that waits that long for its go file (go_path) before it drains."""
+    until = deadline(drain_seconds, stop_timeout) + float(go_timeout or 0)
+    write_marker(state_dir, service, container.id, until)
+    spawn(container.id, drain_seconds, stop_timeout, docker_host, marker_path(state_dir, service),
+          go=go_path(state_dir, service) if go_timeout else None, go_timeout=go_timeout or 0)
 
 
-def retire_old_slots(client, ids, services, state_dir, drain_seconds, stop_timeout, docker_host, check_mode=False):
+def retire_old_slots(client, ids, services, state_dir, drain_seconds, stop_timeout, docker_host, check_mode=False,
+                     go_timeout=None):
     """Hand the old slot of each of ``services`` (of the env ``ids``: user, project, env) over to its detached
-    retire; the services that had one. Their routes must no longer lead to the old slots."""
+    retire; the services that had one. Their routes must no longer lead to the old slots, or, with
+    ``go_timeout``, no longer once the go file of each is touched (the deploy role does it when every server's
+    routes switched)."""
     retiring = []
     for service in services:
         naming.check_ids(user=ids[0], project=ids[1], env=ids[2], service=service)
@@ -124,7 +168,7 @@ def retire_old_slots(client, ids, services, state_dir, drain_seconds, stop_timeo
         if old is not None:
             retiring.append(service)
             if not check_mode:
-                hand_over(old, state_dir, service, drain_seconds, stop_timeout, docker_host)
+                hand_over(old, state_dir, service, drain_seconds, stop_timeout, docker_host, go_timeout)
     return retiring
 
 

@@ -55,6 +55,7 @@ MESH_OPTIONS = dict(
         state_dir=dict(type='path', required=True),
         drain_seconds=dict(type='float', default=2),
         stop_timeout=dict(type='int', default=10),
+        go_timeout=dict(type='float'),
     )),
     docker_host=DOCKER_HOST_OPTION,
 )
@@ -134,7 +135,7 @@ def route(client, p, check_mode):
             what = 'retire of %s_%s_%s' % ids
             r = p['retire']
             result['retiring'] = retire_old_slots(client, ids, r['services'], r['state_dir'], r['drain_seconds'],
-                                                  r['stop_timeout'], p['docker_host'], check_mode)
+                                                  r['stop_timeout'], p['docker_host'], check_mode, r['go_timeout'])
             result['changed'] = result['changed'] or bool(result['retiring'])
         if p['promote'] is not None:
             result['services'] = running_services(client, p['user'], p['project'], p['env'], p['promote']['state_dir'])

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Retiring the old slot in the background (toggle_deploy retire=background): the marker, the bounded wait, and
 what cleaned, plan and started make of a container being retired."""
+import os
+import subprocess
+import sys
+import time
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._common.docker import NotFound
@@ -99,7 +104,7 @@ def test_the_wait_for_a_retire_is_bounded():
 
 def test_cleaned_hands_the_old_container_to_a_detached_retire_and_returns(tmp_path, monkeypatch):
     spawned = []
-    monkeypatch.setattr(retire, 'spawn', lambda *args: spawned.append(args))
+    monkeypatch.setattr(retire, 'spawn', lambda *args, **kwargs: spawned.append(args))
     new, old = serving_and_old(tmp_path)
     result = toggler.ToggleDeployer(params(tmp_path), Client([new, old]), False).cleaned()
     assert result['action'] == 'retiring' and result['changed'] and result['previous_slot'] == 'primary'
@@ -127,7 +132,7 @@ def test_a_retire_past_its_deadline_is_an_old_slot_again(tmp_path, monkeypatch):
     assert not toggler.ToggleDeployer(params(tmp_path, state='started'), Client([new, old]), True).settled(
         'none', 'secondary', new)
     spawned = []
-    monkeypatch.setattr(retire, 'spawn', lambda *args: spawned.append(args))
+    monkeypatch.setattr(retire, 'spawn', lambda *args, **kwargs: spawned.append(args))
     assert toggler.ToggleDeployer(params(tmp_path), Client([new, old]), False).cleaned()['changed']
     assert len(spawned) == 1
 
@@ -147,7 +152,7 @@ def test_the_routing_run_retires_the_old_slots_it_is_given(tmp_path, monkeypatch
     """nginx_mesh's retire (a server alone in the play): each given service's old slot is handed over once; a
     service without an old slot, or already retiring, is left; none in check mode; no recorded slot is an error."""
     spawned = []
-    monkeypatch.setattr(retire, 'spawn', lambda *args: spawned.append(args))
+    monkeypatch.setattr(retire, 'spawn', lambda *args, **kwargs: spawned.append(args))
     new, old = serving_and_old(tmp_path)
     worker = Container('u1_myapp_prod_worker', {'fleet.config_hash': 'w1', 'fleet.version': '2'})
     write_active(str(tmp_path), 'worker', {'slot': 'primary', 'config_hash': 'w1', 'version': '2'})
@@ -165,3 +170,43 @@ def test_the_routing_run_retires_the_old_slots_it_is_given(tmp_path, monkeypatch
         assert 'redis: no promoted slot is recorded' in str(exc) and 'fix: deploy again' in str(exc)
     else:
         raise AssertionError('a service without a recorded slot must be refused')
+
+
+def run_detached_retire(tmp_path, go_timeout, before_wait=None):
+    """The real detached program, for a container on an engine that is not there (so it stops nothing): returns
+    when it ended (bounded)."""
+    marker = retire.marker_path(str(tmp_path), 'api')
+    retire.write_marker(str(tmp_path), 'api', 'c1', 2000000000.0)
+    proc = subprocess.Popen([sys.executable, '-c', retire.PROGRAM, 'c1', '0', '1', 'unix:///nonexistent/docker.sock',
+                             marker, retire.go_path(str(tmp_path), 'api'), str(go_timeout)])
+    if before_wait:
+        before_wait()
+    proc.wait(timeout=30)
+    return marker
+
+
+def test_a_retire_that_waits_to_be_told_goes_on_when_its_go_file_is_touched(tmp_path):
+    go = tmp_path / 'api.retiring.json.go'
+    marker = run_detached_retire(tmp_path, 20, before_wait=go.touch)
+    assert not go.exists() and not os.path.exists(marker)          # told: it went on (and took the go file)
+
+
+def test_a_retire_never_told_leaves_the_container_and_an_old_go_file_is_no_go(tmp_path):
+    go = tmp_path / 'api.retiring.json.go'
+    go.touch()
+    os.utime(str(go), (time.time() - 60, time.time() - 60))       # left by an earlier run
+    started = time.monotonic()
+    marker = run_detached_retire(tmp_path, 0.5)
+    assert time.monotonic() - started >= 0.5                       # it waited, bounded
+    assert go.exists() and not os.path.exists(marker)              # not told: the marker goes, the slot stays
+
+
+def test_a_retire_handed_over_to_wait_for_its_go_has_a_later_deadline(tmp_path, monkeypatch):
+    spawned = []
+    monkeypatch.setattr(retire, 'spawn', lambda *args, **kwargs: spawned.append((args, kwargs)))
+    monkeypatch.setattr(retire.time, 'time', lambda: 1000.0)
+    new, old = serving_and_old(tmp_path)
+    assert retire.retire_old_slots(Client([new, old]), ('u1', 'myapp', 'prod'), ['api'], str(tmp_path), 1, 10, None,
+                                   go_timeout=300) == ['api']
+    assert retire.read_marker(str(tmp_path), 'api') == {'container_id': old.id, 'until': 1000.0 + 1 + 10 + 30 + 300}
+    assert spawned[0][1] == {'go': str(tmp_path / 'api.retiring.json.go'), 'go_timeout': 300}

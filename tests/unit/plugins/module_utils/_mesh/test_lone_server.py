@@ -31,7 +31,7 @@ def test_the_routes_name_the_slots_that_serve_here_and_the_old_ones_retire():
                                     'upstreams': ['10.0.0.5:18100'], 'tls': True, 'hsts': True}]
     assert p['edge']['container_name'] == 'fleet_edge' and p['promote'] is None
     assert p['retire'] == {'services': ['api'], 'state_dir': TASK['state_dir'], 'drain_seconds': 1.0,
-                           'stop_timeout': 10}
+                           'stop_timeout': 10, 'go_timeout': None}
 
 
 def test_no_domain_no_edge_and_nothing_started_nothing_retired():
