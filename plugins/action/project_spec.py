@@ -54,7 +54,7 @@ def redact(spec):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(('spec', 'env', 'source', 'images', 'fleet_root', 'ssl_mode', 'zones', 'controller_root',
-                              'service'))
+                             'service'))
 
     def _zones_file(self, spec, args, task_vars):
         root = args.get('controller_root') or self._templar.template(
