@@ -175,6 +175,12 @@ def test_second_identical_deploy_changes_and_restarts_nothing(deployed):
     for task in ('Finish on this server (Cloudflare, certificates, health agent, backups, prune; each only when needed)',):
         block = proc.stdout.split('TASK [projectdeployer.fleet.deploy : %s]' % task)[1].split('TASK [')[0]
         assert 'skipping: [' in block and 'ok: [' not in block and 'included:' not in block, (task, block)
+    # one service the spec does not have: one line with the ones it has, before anything is touched
+    proc = project.playbook('deploy', '-e', 'fleet_service=apii')
+    assert proc.returncode != 0 and recap_changed(proc.stdout) == 0, proc.stdout[-4000:]
+    said = ' '.join(proc.stdout.split())
+    assert "fleet_service: unknown service 'apii'; fix: did you mean 'api'? use one of" in said, proc.stdout[-4000:]
+    assert project.containers() == before
 
 
 HTTPLOAD = os.path.join(REPO, 'bench', 'httpload.py')

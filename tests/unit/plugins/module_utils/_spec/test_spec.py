@@ -356,6 +356,16 @@ def test_spec_error_carries_path_and_message():
     assert str(err) == '%s: %s: %s' % (SOURCE, err.path, err.message)
 
 
+def test_the_run_s_one_service_must_be_in_the_spec():
+    checked = validate(quick_start())
+    spec.check_selected(checked, 'api', SOURCE)
+    spec.check_selected(checked, '', SOURCE)
+    with pytest.raises(SpecError) as info:
+        spec.check_selected(checked, 'wbe', SOURCE)
+    assert str(info.value) == ("%s: fleet_service: unknown service 'wbe'; fix: did you mean 'web'? "
+                               "use one of api, postgres, redis, web" % SOURCE)
+
+
 def test_git_token_is_never_shown():
     raw = quick_start()
     raw['services']['api']['git_token'] = 987654321
