@@ -20,10 +20,10 @@ description:
     other slot or previous container of it is left (an interrupted run's leftovers count as a change).
   - A scheduled service (C(state=created) in O(services)) is unchanged when its created container has the wanted
     configuration and its cron file holds the wanted line (O(cron_jobs)).
-  - The deploy role runs it once per server before the startup groups and skips every group in which no
-    server has a change, the way C(terraform plan) or Kamal's "already running" check short-circuit. A server
-    alone in the play is asked the same in its preparation's run instead (M(projectdeployer.fleet.project_host)'s
-    O(projectdeployer.fleet.project_host#module:look)).
+  - The deploy role asks the same questions in each server's preparation run (M(projectdeployer.fleet.project_host)'s
+    O(projectdeployer.fleet.project_host#module:look), the same code) and skips every startup group in which no
+    server has a change, the way C(terraform plan) or Kamal's "already running" check short-circuit. This module
+    asks them in a run of its own, changing nothing.
   - Also returns what runs, in M(projectdeployer.fleet.deploy_info)'s shape.
 author:
   - Fleet Developers (@projectdeployer)
@@ -123,7 +123,7 @@ options:
     description:
       - Also look whether the tenant's host firewall is what M(projectdeployer.fleet.host_firewall) given these
         options would leave (iptables-save compared with the wanted rules; nothing is changed), so that a deploy
-        over several servers runs that module only when something differs. Returned as RV(firewall_current).
+        runs that module only when something differs. Returned as RV(firewall_current).
     type: dict
     version_added: 0.6.0
     suboptions:
