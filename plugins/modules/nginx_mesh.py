@@ -306,6 +306,15 @@ retiring:
   type: list
   elements: str
   sample: [api]
+go_files:
+  description:
+    - With O(retire.go_timeout), the go file of each retire handed over; touching them tells those retires to
+      begin their drain.
+  returned: when O(retire.go_timeout) is given
+  type: list
+  elements: path
+  sample: [/local/u1/myapp/prod/config/deploy/api.retiring.json.go]
+  version_added: 0.7.0
 certificates_checked:
   description:
     - The domains whose new certificate this run saw served by the edge over SNI (a handshake on the edge's HTTPS

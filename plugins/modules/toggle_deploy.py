@@ -488,14 +488,13 @@ def remember_definitions(todo, results):
         definitions.remember(project_dir, params['service'], result['config_hash'], params, serving_hash=serving)
 
 
-def route_here(p, results, running):
+def route_here(client, p, results, running):
     """O(mesh): this server's sidecar and edge routed to what serves here (``running``), the old slots of the
     started services retired; the module's extra results (RV(routed), RV(mesh) or RV(mesh_error))."""
     try:
-        client = get_client(p['docker_host'])
         params = routing_params(p, p['mesh'], running, [r['item'] for r in results if not r.get('settled')])
         routed = route(client, params, False)
-    except (MeshFailed, ValueError, FleetDockerError, DockerException) as exc:
+    except (MeshFailed, ValueError) as exc:
         return {'routed': False, 'mesh_error': str(exc)}
     routed.pop('diff')
     return {'routed': True, 'mesh': routed}
@@ -544,12 +543,12 @@ def main():
         failed = [r for r in results if r.get('failed')]
     if p['state'] in ('started', 'promoted'):
         try:
-            extra['services'] = running_services(get_client(p['docker_host']), p['user'], p['project'], p['env'],
-                                                 p['state_dir'])
+            client = get_client(p['docker_host'])
+            extra['services'] = running_services(client, p['user'], p['project'], p['env'], p['state_dir'])
         except (FleetDockerError, DockerException) as exc:
             module.fail_json(msg='what runs here cannot be read: %s' % exc, results=results)
         if promoted and p['mesh'] is not None:
-            extra.update(route_here(p, results, extra['services']))
+            extra.update(route_here(client, p, results, extra['services']))
     changed = any(r.get('changed') for r in results) or bool(extra.get('mesh', {}).get('changed'))
     module.exit_json(changed=changed, results=results, failed=bool(failed),
                      msg='; '.join(r['msg'] for r in failed) if failed else '%d services' % len(results), **extra)

@@ -12,7 +12,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.deploy_lock import LockBusy, held
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.promote import promote_each, promotion_params
-from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.retire import retire_old_slots
+from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.retire import go_path, retire_old_slots
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._deploy.running import running_services
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._mesh import nginx as _nginx
 from ansible_collections.projectdeployer.fleet.plugins.module_utils._spec.naming import check_ids, tenant_argument_spec
@@ -136,6 +136,8 @@ def route(client, p, check_mode):
             r = p['retire']
             result['retiring'] = retire_old_slots(client, ids, r['services'], r['state_dir'], r['drain_seconds'],
                                                   r['stop_timeout'], p['docker_host'], check_mode, r['go_timeout'])
+            if r['go_timeout']:
+                result['go_files'] = [go_path(r['state_dir'], service) for service in result['retiring']]
             result['changed'] = result['changed'] or bool(result['retiring'])
         if p['promote'] is not None:
             result['services'] = running_services(client, p['user'], p['project'], p['env'], p['promote']['state_dir'])

@@ -96,20 +96,17 @@ TASK = {'user': 'u1', 'project': 'app', 'env': 'prod', 'state_dir': '/local/u1/a
 def test_a_lone_server_routes_in_the_start_and_retires_what_it_started(monkeypatch):
     """toggle_deploy's mesh: the routes from what serves here; only the services that started a new slot retire."""
     routed = []
-    monkeypatch.setattr(toggle_deploy, 'get_client', lambda docker_host: 'client')
-    monkeypatch.setattr(toggle_deploy, 'route', lambda client, p, check_mode: routed.append(p) or {
+    monkeypatch.setattr(toggle_deploy, 'route', lambda client, p, check_mode: routed.append((client, p)) or {
         'changed': True, 'reloaded': True, 'diff': [{'before': 'x'}]})
-    extra = toggle_deploy.route_here(TASK, started(), {'api': {'active_port': 18100}})
+    extra = toggle_deploy.route_here('the client', TASK, started(), {'api': {'active_port': 18100}})
     assert extra == {'routed': True, 'mesh': {'changed': True, 'reloaded': True}}
-    (p,) = routed
-    assert p['routes'][0]['upstreams'] == ['10.0.0.5:18100'] and p['retire']['services'] == ['api', 'web']
+    ((client, p),) = routed
+    assert client == 'the client' and p['routes'][0]['upstreams'] == ['10.0.0.5:18100'] and p['retire']['services'] == ['api', 'web']
 
 
 def test_a_routing_that_fails_in_the_start_is_said_not_raised(monkeypatch):
-    monkeypatch.setattr(toggle_deploy, 'get_client', lambda docker_host: 'client')
-
     def refuse(client, p, check_mode):
         raise apply.MeshFailed('sidecar u1_app_prod: nginx -t: unknown directive')
     monkeypatch.setattr(toggle_deploy, 'route', refuse)
-    assert toggle_deploy.route_here(TASK, started(), {'api': {'active_port': 18100}}) == {
+    assert toggle_deploy.route_here('the client', TASK, started(), {'api': {'active_port': 18100}}) == {
         'routed': False, 'mesh_error': 'sidecar u1_app_prod: nginx -t: unknown directive'}

@@ -25,3 +25,15 @@ def test_an_unknown_key_or_a_missing_directory_is_one_error():
         apply.edge_params(dict(TASK, edge={'config_dir': '/e', 'image': 'other'}))
     with pytest.raises(ValueError, match='edge: .*config_dir'):
         apply.edge_params(dict(TASK, edge={'routes': []}))
+
+
+def test_a_retire_that_waits_to_be_told_names_its_go_files(monkeypatch):
+    """Over several servers (retire.go_timeout) the routing run says which files tell its retires to go."""
+    monkeypatch.setattr(apply._nginx, 'sidecar', lambda client, p, check_mode: {'changed': False, 'diff': []})
+    monkeypatch.setattr(apply, 'retire_old_slots', lambda *args: ['api'])
+    retire = {'services': ['api', 'web'], 'state_dir': '/s', 'drain_seconds': 1.0, 'stop_timeout': 10}
+    p = apply.checked(dict(TASK, retire=dict(retire, go_timeout=300.0)))
+    result = apply.route('client', p, False)
+    assert result['retiring'] == ['api'] and result['go_files'] == ['/s/api.retiring.json.go']
+    # a server alone in the play retires at once: nothing to tell
+    assert 'go_files' not in apply.route('client', apply.checked(dict(TASK, retire=retire)), False)
