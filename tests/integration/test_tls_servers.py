@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import string
+import time
 
 import pytest
 import yaml
@@ -71,3 +72,24 @@ def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
         for host in (host_a, host_b):  # the challenge answers were taken off both edges
             left = host.ssh('ls /local/.fleet/edge/acme', check=True).stdout.split()
             assert left == [], left
+
+        # a new version on both servers: each routing run hands its old slot to a retire that waits until every
+        # server routes to the new one, then the deploy tells it (a touch over SSH): the old slots go, nothing waits
+        spec = yaml.safe_load(spec_path.read_text())
+        spec_path.write_text(yaml.safe_dump(dict(spec, fleet_version='2')))
+        proc = run_playbook('playbooks/deploy.yml', *args, timeout=900)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and '%s: no certificate could be issued' % bad in out, out[-6000:]
+        assert 'Retire the old versions, group 1' in out, out[-6000:]
+
+        def web_containers(host):
+            return sorted(name for name in host.ssh("docker ps -a --format '{{.Names}}'", check=True).stdout.split()
+                          if name.startswith('%s_site_prod_web' % user))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(len(web_containers(host)) > 1 for host in (host_a, host_b)):
+            time.sleep(1)
+        for host in (host_a, host_b):
+            assert web_containers(host) == ['%s_site_prod_web_secondary' % user], web_containers(host)
+            told = host.ssh('ls /local/%s/site/prod/config/deploy' % user, check=True).stdout.split()
+            assert not [name for name in told if name.endswith('.go') or name.endswith('.retiring.json')], told
+        assert served_certificate(ips[0], domain, roots)[1] == [domain]
