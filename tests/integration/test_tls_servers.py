@@ -79,7 +79,8 @@ def test_one_order_and_one_certificate_for_a_name_on_two_servers(tmp_path):
         spec_path.write_text(yaml.safe_dump(dict(spec, fleet_version='2')))
         proc = run_playbook('playbooks/deploy.yml', *args, timeout=900)
         out = proc.stdout + proc.stderr
-        assert proc.returncode != 0 and '%s: no certificate could be issued' % bad in out, out[-6000:]
+        # (the bad name waits for its next try and no longer fails the run, unless that try came and failed)
+        assert proc.returncode == 0 or '%s: no certificate could be issued' % bad in out, out[-6000:]
         assert 'Retire the old versions, group 1' in out, out[-6000:]
 
         def web_containers(host):
